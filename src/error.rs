@@ -1,0 +1,134 @@
+//! The one error type of the core. Each error has a kind, which maps once to a C status code
+//! (`crate::ffi::status`), a message written for the person who will read it, and the HTTP
+//! status when a server answered.
+
+use std::fmt;
+
+/// What went wrong, in the categories the C status codes expose. Never renumbered: see
+/// `AichatStatus` for the stable numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A caller-side misuse that is not about the request's content (NULL, bad UTF-8).
+    InvalidArgument,
+    /// The request or options JSON does not parse or does not fit the schema.
+    InvalidRequest,
+    /// DNS, connection refused, TLS handshake, proxy.
+    Connect,
+    /// A connect, idle or whole-call timeout.
+    Timeout,
+    /// The server answered with a non-2xx status.
+    HttpStatus,
+    /// The answer does not follow the protocol: bad JSON, missing field, truncated.
+    Protocol,
+    /// A well-formed answer that reports a failure.
+    Server,
+    /// The sink asked to stop, or the cancel token fired.
+    Cancelled,
+    /// The connection broke mid-transfer.
+    Io,
+    /// The answer exceeded `max_response_bytes`.
+    TooLarge,
+    /// A bug in this library (a caught panic).
+    Internal,
+}
+
+/// Longest message kept from a server's own error text, so a hostile server can't fill memory
+/// or a user's log with one error.
+pub const MAX_SERVER_TEXT: usize = 512;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    http_status: u16,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            http_status: 0,
+        }
+    }
+
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.http_status = status;
+        self
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidRequest, message)
+    }
+
+    pub fn protocol(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Protocol, message)
+    }
+
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Cancelled, message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status of the answer that caused the error, 0 when there was none.
+    pub fn http_status(&self) -> u16 {
+        self.http_status
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Cuts text a server sent to at most `MAX_SERVER_TEXT` bytes on a character boundary, with
+/// control characters replaced so the message stays one readable line.
+pub fn server_text(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.trim().chars() {
+        if out.len() + c.len_utf8() > MAX_SERVER_TEXT {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_is_cut_on_a_char_boundary() {
+        let long = "é".repeat(MAX_SERVER_TEXT);
+        let cut = server_text(&long);
+        assert!(cut.ends_with('…'));
+        assert_eq!(
+            cut.chars().filter(|&c| c == 'é').count(),
+            MAX_SERVER_TEXT / 2
+        );
+    }
+
+    #[test]
+    fn server_text_replaces_control_characters() {
+        assert_eq!(server_text(" a\nb\r\tc "), "a b  c");
+    }
+
+    #[test]
+    fn http_status_defaults_to_zero() {
+        let e = Error::protocol("x");
+        assert_eq!(e.http_status(), 0);
+        assert_eq!(e.with_http_status(503).http_status(), 503);
+    }
+}

@@ -1,0 +1,123 @@
+//! The C ABI. One module per C object; every exported function goes through the helpers below,
+//! so the panic boundary, NULL checks, string conversion and `AichatError **` reporting are
+//! written once. The C conventions these implement are documented in the README.
+
+mod cancel;
+mod client;
+mod completion;
+mod error;
+mod status;
+
+pub use cancel::*;
+pub use client::*;
+pub use completion::*;
+pub use error::*;
+pub use status::*;
+
+use std::any::Any;
+use std::ffi::{CStr, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+
+use crate::error::{Error, ErrorKind};
+
+/// An opaque C handle owned through a `Box`: created with `into_raw`, borrowed with `from_ref`,
+/// released with `free`. Tying the three to the type means a handle can't be freed as another.
+pub(crate) trait BoxedHandle: Sized {
+    fn into_raw(self) -> *mut Self {
+        Box::into_raw(Box::new(self))
+    }
+
+    /// # Safety
+    /// `ptr` is NULL or came from `into_raw` of this type and was not freed.
+    unsafe fn from_ref<'a>(ptr: *const Self, name: &str) -> Result<&'a Self, Error> {
+        // SAFETY: per this function's contract, a non-NULL pointer is a live handle.
+        unsafe { ptr.as_ref() }.ok_or_else(|| null_argument(name))
+    }
+
+    /// # Safety
+    /// `ptr` is NULL or came from `into_raw` of this type and was not freed.
+    unsafe fn free(ptr: *mut Self) {
+        if !ptr.is_null() {
+            // SAFETY: per this function's contract, the pointer is an unfreed Box of Self.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+    }
+}
+
+pub(crate) fn null_argument(name: &str) -> Error {
+    Error::new(ErrorKind::InvalidArgument, format!("`{name}` is NULL"))
+}
+
+/// Borrows a NUL-terminated C string as UTF-8.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string valid for the returned lifetime.
+pub(crate) unsafe fn str_from_c<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
+    if ptr.is_null() {
+        return Err(null_argument(name));
+    }
+    // SAFETY: non-NULL and NUL-terminated per this function's contract.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    std::str::from_utf8(bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "`{name}` is not valid UTF-8 (bad byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Runs the body of an exported function that has no error out-parameter; a panic gives
+/// `fallback`.
+pub(crate) fn catch_or<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// Runs the body of an exported function that reports through `AichatError **error`: on
+/// success `*error` becomes NULL, on failure (a panic included) a new error the caller frees.
+/// Returns the body's value or the failure's status.
+pub(crate) fn catch_reporting<T>(
+    error_out: *mut *mut AichatError,
+    body: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, AichatStatus> {
+    let result =
+        catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_error(&*panic)));
+    let (value, error) = match result {
+        Ok(value) => (Ok(value), ptr::null_mut()),
+        Err(e) => (
+            Err(AichatStatus::from(e.kind())),
+            AichatError::from(e).into_raw(),
+        ),
+    };
+    if error_out.is_null() {
+        // SAFETY: `error` is NULL or was just made by `into_raw` and is owned here.
+        unsafe { AichatError::free(error) };
+    } else {
+        // SAFETY: the caller passed a writable `AichatError *` location (README: errors).
+        unsafe { *error_out = error };
+    }
+    value
+}
+
+/// The status of a `catch_reporting` call that returns no value.
+pub(crate) fn status_of(result: Result<(), AichatStatus>) -> AichatStatus {
+    match result {
+        Ok(()) => AichatStatus::AICHAT_OK,
+        Err(status) => status,
+    }
+}
+
+fn panic_error(panic: &(dyn Any + Send)) -> Error {
+    let what = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown panic");
+    Error::new(
+        ErrorKind::Internal,
+        format!("internal error (a bug in aichat, please report it): {what}"),
+    )
+}

@@ -1,0 +1,20 @@
+//! aichat: a chat-completion client with a C ABI.
+//!
+//! Data flows one way: JSON in → [`request::Request`] (validated) → [`request::Resolved`]
+//! (merged with client defaults) → a provider builds the HTTP request → [`transport`] sends it
+//! and reads the body → the provider decodes chunks → the caller's sink. The `ffi` module only
+//! translates between that safe core and C.
+
+pub mod cancel;
+pub mod client;
+pub mod error;
+pub mod ffi;
+pub mod prompt;
+pub mod providers;
+pub mod request;
+pub mod transport;
+
+pub use cancel::CancelToken;
+pub use client::{Chunk, Client};
+pub use error::{Error, ErrorKind};
+pub use request::{Message, Request, Settings};

@@ -1,0 +1,204 @@
+//! The Aichat provider: exactly the request gpt4free's `Aichat` sent to chat-gpt.org
+//! (`shared/reference/aichat-wire-protocol.md`), and its one-shot JSON answer.
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, ErrorKind, server_text};
+use crate::prompt;
+use crate::request::Resolved;
+use crate::transport::{Abandon, HttpRequest, Transport};
+
+use super::Sink;
+
+pub const DEFAULT_BASE_URL: &str = "https://chat-gpt.org";
+
+/// The original's headers, names and values verbatim, in its order.
+pub const HEADERS: [(&str, &str); 13] = [
+    ("authority", "chat-gpt.org"),
+    ("accept", "*/*"),
+    ("cache-control", "no-cache"),
+    ("content-type", "application/json"),
+    ("origin", "https://chat-gpt.org"),
+    ("pragma", "no-cache"),
+    ("referer", "https://chat-gpt.org/chat"),
+    ("sec-ch-ua-mobile", "?0"),
+    ("sec-ch-ua-platform", "\"macOS\""),
+    ("sec-fetch-dest", "empty"),
+    ("sec-fetch-mode", "cors"),
+    ("sec-fetch-site", "same-origin"),
+    (
+        "user-agent",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/113.0.0.0 Safari/537.36",
+    ),
+];
+
+pub fn build_request(r: &Resolved) -> HttpRequest {
+    let body = json!({
+        "message": prompt::compose(&r.messages),
+        "temperature": r.temperature.map_or(json!(1), |v| json!(v)),
+        "presence_penalty": r.presence_penalty.map_or(json!(0), |v| json!(v)),
+        "top_p": r.top_p.map_or(json!(1), |v| json!(v)),
+        "frequency_penalty": r.frequency_penalty.map_or(json!(0), |v| json!(v)),
+    });
+    let mut headers: Vec<(String, String)> = HEADERS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    // Extra headers go on top: one with the same name replaces the original's.
+    for (name, value) in &r.headers {
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        headers.push((name.clone(), value.clone()));
+    }
+    HttpRequest {
+        url: format!("{}/api/text", r.base_url),
+        headers,
+        body: serde_json::to_vec(&body).expect("a JSON value always serializes"),
+    }
+}
+
+/// The completion text of a 2xx answer: its string field `message`, unless `response` is false.
+pub fn parse_answer(body: &[u8]) -> Result<String, Error> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Error::protocol(format!(
+            "the aichat answer is not JSON ({e}): {}",
+            server_text(&String::from_utf8_lossy(body))
+        ))
+    })?;
+    let message = value.get("message");
+    if value.get("response") == Some(&Value::Bool(false)) {
+        let reason = message.and_then(Value::as_str).unwrap_or("no reason given");
+        return Err(Error::new(
+            ErrorKind::Server,
+            format!(
+                "the aichat server reported a failure: {}",
+                server_text(reason)
+            ),
+        ));
+    }
+    match message {
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(_) => Err(Error::protocol(
+            "the aichat answer's `message` is not a string",
+        )),
+        None => Err(Error::protocol("the aichat answer has no `message` field")),
+    }
+}
+
+pub fn run(
+    r: &Resolved,
+    transport: &Transport,
+    abandon: &Abandon,
+    sink: &mut Sink<'_>,
+) -> Result<(), Error> {
+    let mut response = transport.send(&build_request(r), r, abandon)?;
+    if !response.is_success() {
+        return Err(response.status_error());
+    }
+    let body = response.read_to_end()?;
+    let text = parse_answer(&body).map_err(|e| e.with_http_status(response.status()))?;
+    if !text.is_empty() && !sink(&text) {
+        return Err(Error::cancelled("stopped by the chunk callback"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Request, Settings};
+
+    fn resolved(json: &str) -> Resolved {
+        Resolved::new(Request::from_json(json).unwrap(), &Settings::default())
+    }
+
+    #[test]
+    fn request_matches_the_original() {
+        let req = build_request(&resolved(r#"[{"role":"user","content":"Hi"}]"#));
+        assert_eq!(req.url, "https://chat-gpt.org/api/text");
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"message":"user: Hi\nassistant:","temperature":1,"presence_penalty":0,"top_p":1,"frequency_penalty":0})
+        );
+        assert_eq!(req.headers.len(), 13);
+        assert_eq!(
+            req.headers[8],
+            ("sec-ch-ua-platform".to_string(), "\"macOS\"".to_string())
+        );
+    }
+
+    #[test]
+    fn caller_sampling_values_replace_the_defaults() {
+        let req = build_request(&resolved(
+            r#"{"messages":[],"temperature":0.25,"top_p":0.5}"#,
+        ));
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["temperature"], json!(0.25));
+        assert_eq!(body["top_p"], json!(0.5));
+        assert_eq!(body["message"], json!("assistant:"));
+    }
+
+    #[test]
+    fn extra_headers_go_on_top() {
+        let req = build_request(&resolved(
+            r#"{"messages":[],"headers":{"X-Extra":"1","Accept":"text/plain"}}"#,
+        ));
+        assert_eq!(req.headers.len(), 14);
+        assert!(
+            req.headers
+                .contains(&("X-Extra".to_string(), "1".to_string()))
+        );
+        assert!(
+            req.headers
+                .contains(&("Accept".to_string(), "text/plain".to_string()))
+        );
+        assert!(!req.headers.iter().any(|(k, _)| k == "accept"));
+    }
+
+    #[test]
+    fn base_url_trailing_slash_is_not_doubled() {
+        let req = build_request(&resolved(
+            r#"{"messages":[],"base_url":"http://127.0.0.1:9/x/"}"#,
+        ));
+        assert_eq!(req.url, "http://127.0.0.1:9/x/api/text");
+    }
+
+    #[test]
+    fn answer_message_is_the_completion() {
+        assert_eq!(
+            parse_answer(br#"{"message":"Hello","response":true}"#).unwrap(),
+            "Hello"
+        );
+        assert_eq!(parse_answer(br#"{"message":""}"#).unwrap(), "");
+    }
+
+    #[test]
+    fn response_false_is_a_server_error_with_its_reason() {
+        let e = parse_answer(br#"{"response":false,"message":"quota exceeded"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Server);
+        assert_eq!(
+            e.message(),
+            "the aichat server reported a failure: quota exceeded"
+        );
+    }
+
+    #[test]
+    fn missing_or_non_string_message_is_a_protocol_error() {
+        assert_eq!(
+            parse_answer(br#"{"response":true}"#).unwrap_err().kind(),
+            ErrorKind::Protocol
+        );
+        assert_eq!(
+            parse_answer(br#"{"message":5}"#).unwrap_err().kind(),
+            ErrorKind::Protocol
+        );
+        assert_eq!(
+            parse_answer(b"<html>").unwrap_err().kind(),
+            ErrorKind::Protocol
+        );
+        assert_eq!(
+            parse_answer(b"{\"message\":\"\xff\"}").unwrap_err().kind(),
+            ErrorKind::Protocol
+        );
+    }
+}

@@ -1,0 +1,469 @@
+//! The request schema: the JSON a caller sends, checked once here so that nothing later has to
+//! second-guess it. A request is either an array of messages or an object with `messages` and
+//! settings; client options are the same settings without `messages`. A request's setting
+//! overrides the client's, which overrides the library default.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::providers::Provider;
+
+/// Largest request or options JSON accepted, so a runaway caller gets an error instead of a
+/// multi-gigabyte allocation.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
+
+pub const DEFAULT_MODEL: &str = "gpt-3.5-turbo";
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(10_000);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_millis(60_000);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(600_000);
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        Message {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+}
+
+/// Every field a request or client options may carry, all optional, as they appear in JSON.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Only valid in a request; client options reject it.
+    pub messages: Option<Vec<Message>>,
+    pub model: Option<String>,
+    pub stream: Option<bool>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub presence_penalty: Option<f64>,
+    pub frequency_penalty: Option<f64>,
+    pub provider: Option<String>,
+    pub base_url: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub proxy: Option<String>,
+    pub connect_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub max_response_bytes: Option<u64>,
+}
+
+impl Settings {
+    /// Parses client options: the request settings without `messages`.
+    pub fn options_from_json(json: &str) -> Result<Settings, Error> {
+        check_size(json, "options")?;
+        let settings: Settings = parse_json(json, "options")?;
+        if settings.messages.is_some() {
+            return Err(Error::invalid_request(
+                "invalid options: `messages` belongs in a request, not in client options",
+            ));
+        }
+        settings.validate("options")?;
+        Ok(settings)
+    }
+
+    /// This request's settings, with each unset field taken from `defaults`.
+    pub fn or(&self, defaults: &Settings) -> Settings {
+        macro_rules! pick {
+            ($($f:ident),*) => { Settings { $($f: self.$f.clone().or_else(|| defaults.$f.clone()),)* } };
+        }
+        pick!(
+            messages,
+            model,
+            stream,
+            temperature,
+            top_p,
+            presence_penalty,
+            frequency_penalty,
+            provider,
+            base_url,
+            headers,
+            proxy,
+            connect_timeout_ms,
+            idle_timeout_ms,
+            timeout_ms,
+            max_response_bytes
+        )
+    }
+
+    /// Checks what the types alone don't: names, ranges, header syntax.
+    fn validate(&self, what: &str) -> Result<(), Error> {
+        let bad = |field: &str, why: &str| {
+            Err(Error::invalid_request(format!(
+                "invalid {what}: `{field}` {why}"
+            )))
+        };
+        if let Some(p) = &self.provider {
+            if Provider::from_name(p).is_none() {
+                return bad(
+                    "provider",
+                    &format!("is {p:?}; accepted values: {}", Provider::NAMES.join(", ")),
+                );
+            }
+        }
+        if let Some(url) = &self.base_url {
+            if let Err(why) = check_base_url(url) {
+                return bad("base_url", &why);
+            }
+        }
+        if let Some(proxy) = &self.proxy {
+            if !proxy.is_empty() && ureq::Proxy::new(proxy).is_err() {
+                return bad(
+                    "proxy",
+                    "is not a proxy URL (e.g. http://host:3128, or \"\" for no proxy)",
+                );
+            }
+        }
+        for (field, value) in [
+            ("connect_timeout_ms", self.connect_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("timeout_ms", self.timeout_ms),
+            ("max_response_bytes", self.max_response_bytes),
+        ] {
+            if value == Some(0) {
+                return bad(field, "must be at least 1");
+            }
+        }
+        for (field, value) in [
+            ("temperature", self.temperature),
+            ("top_p", self.top_p),
+            ("presence_penalty", self.presence_penalty),
+            ("frequency_penalty", self.frequency_penalty),
+        ] {
+            if value.is_some_and(|v| !v.is_finite()) {
+                return bad(field, "must be a finite number");
+            }
+        }
+        for (name, value) in self.headers.iter().flatten() {
+            if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return bad("headers", &format!("has an invalid header name {name:?}"));
+            }
+            if value.contains(['\r', '\n']) || ureq::http::HeaderValue::from_str(value).is_err() {
+                return bad(
+                    "headers",
+                    &format!("has an invalid value for {name:?} (CR, LF or control characters)"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A validated request: the conversation plus its own settings (not yet merged with a client's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub messages: Vec<Message>,
+    pub settings: Settings,
+}
+
+impl Request {
+    /// Parses `[{"role":..,"content":..}, ..]` or `{"messages": [..], <settings>}`.
+    pub fn from_json(json: &str) -> Result<Request, Error> {
+        check_size(json, "request")?;
+        let start = json.trim_start().chars().next();
+        if start != Some('{') && start != Some('[') {
+            return Err(Error::invalid_request(
+                "invalid request: expected a JSON object with `messages`, or a JSON array of messages",
+            ));
+        }
+        if start == Some('[') {
+            let messages: Vec<Message> = parse_json(json, "request")?;
+            return Ok(Request {
+                messages,
+                settings: Settings::default(),
+            });
+        }
+        let mut settings: Settings = parse_json(json, "request")?;
+        let Some(messages) = settings.messages.take() else {
+            return Err(Error::invalid_request(
+                "invalid request: missing field `messages`",
+            ));
+        };
+        settings.validate("request")?;
+        Ok(Request { messages, settings })
+    }
+}
+
+/// Everything one call needs, with every default applied: what providers and the transport read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    pub messages: Vec<Message>,
+    pub provider: Provider,
+    pub model: String,
+    pub stream: bool,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub presence_penalty: Option<f64>,
+    pub frequency_penalty: Option<f64>,
+    /// Without a trailing slash; the provider's default when unset.
+    pub base_url: String,
+    pub headers: Vec<(String, String)>,
+    pub proxy: ProxySetting,
+    pub connect_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub timeout: Duration,
+    pub max_response_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// Use `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` as the original client did.
+    FromEnvironment,
+    None,
+    Url(String),
+}
+
+impl Resolved {
+    /// Merges a request over client defaults over library defaults. Both inputs are validated.
+    pub fn new(request: Request, client: &Settings) -> Resolved {
+        let s = request.settings.or(client);
+        let provider = s
+            .provider
+            .as_deref()
+            .and_then(Provider::from_name)
+            .unwrap_or_default();
+        let base_url = s
+            .base_url
+            .unwrap_or_else(|| provider.default_base_url().to_string());
+        let ms = |v: Option<u64>, d: Duration| v.map(Duration::from_millis).unwrap_or(d);
+        Resolved {
+            messages: request.messages,
+            provider,
+            model: s.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            stream: s.stream.unwrap_or(false),
+            temperature: s.temperature,
+            top_p: s.top_p,
+            presence_penalty: s.presence_penalty,
+            frequency_penalty: s.frequency_penalty,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            headers: s.headers.unwrap_or_default().into_iter().collect(),
+            proxy: match s.proxy {
+                None => ProxySetting::FromEnvironment,
+                Some(p) if p.is_empty() => ProxySetting::None,
+                Some(p) => ProxySetting::Url(p),
+            },
+            connect_timeout: ms(s.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
+            idle_timeout: ms(s.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
+            timeout: ms(s.timeout_ms, DEFAULT_TIMEOUT),
+            max_response_bytes: s.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+        }
+    }
+}
+
+fn check_size(json: &str, what: &str) -> Result<(), Error> {
+    if json.len() > MAX_REQUEST_BYTES {
+        return Err(Error::invalid_request(format!(
+            "invalid {what}: {} bytes is over the {} byte limit",
+            json.len(),
+            MAX_REQUEST_BYTES
+        )));
+    }
+    Ok(())
+}
+
+/// Parses with the path of the offending field in the message (`messages[1].role: invalid type`).
+fn parse_json<'de, T: Deserialize<'de>>(json: &'de str, what: &str) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if matches!(path.as_str(), "" | "." | "?") {
+            Error::invalid_request(format!("invalid {what}: {inner}"))
+        } else {
+            Error::invalid_request(format!("invalid {what}: `{path}`: {inner}"))
+        }
+    })?;
+    de.end()
+        .map_err(|e| Error::invalid_request(format!("invalid {what}: {e}")))?;
+    Ok(value)
+}
+
+fn check_base_url(url: &str) -> Result<(), String> {
+    let uri: ureq::http::Uri = url.parse().map_err(|_| format!("is not a URL: {url:?}"))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => return Err(format!("must start with http:// or https://, got {url:?}")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("has no host: {url:?}"));
+    }
+    if uri.query().is_some() {
+        return Err(format!("must not have a query string: {url:?}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(json: &str) -> String {
+        Request::from_json(json).unwrap_err().message().to_string()
+    }
+
+    #[test]
+    fn array_form_is_a_list_of_messages() {
+        let r = Request::from_json(r#"[{"role":"user","content":"Hi"}]"#).unwrap();
+        assert_eq!(r.messages, vec![Message::new("user", "Hi")]);
+        assert_eq!(r.settings, Settings::default());
+    }
+
+    #[test]
+    fn object_form_carries_settings() {
+        let r =
+            Request::from_json(r#"{"messages":[],"model":"m","stream":true,"temperature":0.5}"#)
+                .unwrap();
+        assert!(r.messages.is_empty());
+        assert_eq!(r.settings.model.as_deref(), Some("m"));
+        assert_eq!(r.settings.stream, Some(true));
+        assert_eq!(r.settings.temperature, Some(0.5));
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let m = err(r#"{"messages":[],"modle":"x"}"#);
+        assert!(m.contains("unknown field `modle`"), "{m}");
+    }
+
+    #[test]
+    fn unknown_message_field_is_named_with_its_path() {
+        let m = err(r#"[{"role":"user","content":"Hi","nmae":"x"}]"#);
+        assert!(m.contains("unknown field `nmae`"), "{m}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_field_path() {
+        let m = err(r#"{"messages":[{"role":"user","content":"a"},{"role":5,"content":"b"}]}"#);
+        assert!(m.contains("`messages[1].role`"), "{m}");
+        let m = err(r#"{"messages":[],"temperature":"hot"}"#);
+        assert!(m.contains("`temperature`"), "{m}");
+    }
+
+    #[test]
+    fn missing_messages_is_an_error() {
+        assert_eq!(
+            err(r#"{"model":"x"}"#),
+            "invalid request: missing field `messages`"
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_an_error() {
+        assert!(err("{").starts_with("invalid request: EOF"));
+        assert!(err("[] trailing").starts_with("invalid request: trailing characters"));
+        assert_eq!(
+            err("42"),
+            "invalid request: expected a JSON object with `messages`, or a JSON array of messages"
+        );
+        assert_eq!(err(""), err("42"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(err(&deep).starts_with("invalid request"));
+        let deep = format!(
+            r#"{{"messages":[],"headers":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(err(&deep).contains("`headers`"));
+    }
+
+    #[test]
+    fn unknown_provider_lists_accepted_values() {
+        let m = err(r#"{"messages":[],"provider":"nope"}"#);
+        assert!(
+            m.contains("`provider` is \"nope\"; accepted values: aichat"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn header_values_with_cr_or_lf_are_rejected() {
+        let m = err(r#"{"messages":[],"headers":{"x-a":"1\r\nx-b: 2"}}"#);
+        assert!(
+            m.contains("`headers` has an invalid value for \"x-a\""),
+            "{m}"
+        );
+        let m = err(r#"{"messages":[],"headers":{"bad name":"1"}}"#);
+        assert!(m.contains("invalid header name"), "{m}");
+    }
+
+    #[test]
+    fn zero_timeouts_are_rejected() {
+        assert!(
+            err(r#"{"messages":[],"idle_timeout_ms":0}"#)
+                .contains("`idle_timeout_ms` must be at least 1")
+        );
+        assert!(err(r#"{"messages":[],"timeout_ms":-1}"#).contains("`timeout_ms`"));
+    }
+
+    #[test]
+    fn base_url_must_be_http() {
+        assert!(err(r#"{"messages":[],"base_url":"ftp://x"}"#).contains("must start with http://"));
+        assert!(err(r#"{"messages":[],"base_url":"not a url"}"#).contains("`base_url`"));
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_rejected() {
+        assert!(err(r#"{"messages":[],"temperature":1e400}"#).contains("`temperature`"));
+        assert!(
+            err(r#"{"messages":[],"max_response_bytes":1e3}"#).contains("`max_response_bytes`")
+        );
+    }
+
+    #[test]
+    fn options_reject_messages() {
+        let e = Settings::options_from_json(r#"{"messages":[]}"#).unwrap_err();
+        assert!(e.message().contains("`messages` belongs in a request"));
+    }
+
+    #[test]
+    fn request_settings_override_client_settings() {
+        let client = Settings::options_from_json(
+            r#"{"model":"client","base_url":"http://c/","timeout_ms":5}"#,
+        )
+        .unwrap();
+        let req = Request::from_json(r#"{"messages":[],"model":"request"}"#).unwrap();
+        let r = Resolved::new(req, &client);
+        assert_eq!(r.model, "request");
+        assert_eq!(r.base_url, "http://c");
+        assert_eq!(r.timeout, Duration::from_millis(5));
+        assert_eq!(r.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+    }
+
+    #[test]
+    fn library_defaults_apply() {
+        let r = Resolved::new(Request::from_json("[]").unwrap(), &Settings::default());
+        assert_eq!(r.provider, Provider::Aichat);
+        assert_eq!(r.base_url, "https://chat-gpt.org");
+        assert_eq!(r.model, "gpt-3.5-turbo");
+        assert!(!r.stream);
+        assert_eq!(r.proxy, ProxySetting::FromEnvironment);
+        assert_eq!(r.connect_timeout, Duration::from_millis(10_000));
+        assert_eq!(r.idle_timeout, Duration::from_millis(60_000));
+        assert_eq!(r.timeout, Duration::from_millis(600_000));
+        assert_eq!(r.max_response_bytes, 64 * 1024 * 1024);
+    }
+
+    #[test]
+    fn empty_proxy_turns_proxies_off() {
+        let r = Resolved::new(
+            Request::from_json(r#"{"messages":[],"proxy":""}"#).unwrap(),
+            &Settings::default(),
+        );
+        assert_eq!(r.proxy, ProxySetting::None);
+    }
+}

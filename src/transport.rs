@@ -1,0 +1,400 @@
+//! HTTP on behalf of the providers: one ureq agent (and so one connection pool) per client,
+//! with each call's timeouts, proxy and size limit applied per request, and every ureq error
+//! turned into the library's error kinds with the host named.
+
+use std::io::{ErrorKind as IoKind, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ureq::http::Response;
+use ureq::{Agent, Body, Proxy};
+
+use crate::error::{Error, ErrorKind, server_text};
+use crate::request::{ProxySetting, Resolved};
+
+/// How much of a non-2xx answer's body is read to find the server's own error text.
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+
+/// What a provider wants sent: always a POST with a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Set by the caller's side when it no longer wants the answer; checked between reads.
+#[derive(Debug, Clone, Default)]
+pub struct Abandon(Arc<AtomicBool>);
+
+impl Abandon {
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Transport {
+    agent: Agent,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Transport {
+    pub fn new() -> Transport {
+        let config = Agent::config_builder()
+            // Read the status ourselves, so the server's error body is not lost.
+            .http_status_as_error(false)
+            // A redirected POST would become a GET or leak headers elsewhere: never follow.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent(concat!("aichat/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Transport {
+            agent: config.new_agent(),
+        }
+    }
+
+    /// Sends the request and returns once the answer's status and headers have arrived.
+    pub fn send(
+        &self,
+        req: &HttpRequest,
+        r: &Resolved,
+        abandon: &Abandon,
+    ) -> Result<HttpResponse, Error> {
+        let host = host_of(&req.url);
+        let proxy = match &r.proxy {
+            ProxySetting::FromEnvironment => Proxy::try_from_env(),
+            ProxySetting::None => None,
+            ProxySetting::Url(url) => Some(
+                Proxy::new(url)
+                    .map_err(|e| Error::invalid_request(format!("invalid `proxy`: {e}")))?,
+            ),
+        };
+        let mut builder = self.agent.post(&req.url);
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let builder = builder
+            .config()
+            .proxy(proxy)
+            .timeout_connect(Some(r.connect_timeout))
+            .timeout_recv_response(Some(r.idle_timeout))
+            .timeout_per_read(Some(r.idle_timeout))
+            .timeout_per_write(Some(r.idle_timeout))
+            .timeout_global(Some(r.timeout))
+            .build();
+        let response = builder
+            .send(&req.body[..])
+            .map_err(|e| map_error(e, &host, &TimeoutsMs::of(r), Phase::Request))?;
+        Ok(HttpResponse {
+            status: response.status().as_u16(),
+            host,
+            limit: r.max_response_bytes,
+            read: 0,
+            abandon: abandon.clone(),
+            timeouts: TimeoutsMs::of(r),
+            response,
+        })
+    }
+}
+
+pub struct HttpResponse {
+    status: u16,
+    host: String,
+    limit: u64,
+    read: u64,
+    abandon: Abandon,
+    timeouts: TimeoutsMs,
+    response: Response<Body>,
+}
+
+impl HttpResponse {
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Reads the next bytes of the body into `buf`; 0 at the end. Enforces `max_response_bytes`
+    /// and stops early once the caller abandoned the call.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if self.abandon.is_set() {
+            return Err(Error::cancelled("the call was abandoned"));
+        }
+        let n = match self.response.body_mut().as_reader().read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == IoKind::Interrupted => return self.read(buf),
+            Err(e) => return Err(self.body_error(e)),
+        };
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the answer from {} is larger than max_response_bytes ({} bytes)",
+                    self.host, self.limit
+                ),
+            )
+            .with_http_status(self.status));
+        }
+        Ok(n)
+    }
+
+    /// Reads the whole body (within `max_response_bytes`).
+    pub fn read_to_end(&mut self) -> Result<Vec<u8>, Error> {
+        let mut body = Vec::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match self.read(&mut buf)? {
+                0 => return Ok(body),
+                n => body.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// The error for a non-2xx answer, with the server's own error text when it sent one.
+    pub fn status_error(mut self) -> Error {
+        let status = self.status;
+        let reason = ureq::http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        let mut body = Vec::new();
+        let _ = self
+            .response
+            .body_mut()
+            .as_reader()
+            .take(ERROR_BODY_LIMIT)
+            .read_to_end(&mut body);
+        let detail = error_text(&body);
+        let mut message = format!("HTTP {status} {reason} from {}", self.host)
+            .trim_end()
+            .to_string();
+        if !detail.is_empty() {
+            message = format!("{message}: {detail}");
+        }
+        Error::new(ErrorKind::HttpStatus, message).with_http_status(status)
+    }
+
+    fn body_error(&self, e: std::io::Error) -> Error {
+        let err = match e.kind() {
+            IoKind::Other | IoKind::TimedOut => map_error(
+                ureq::Error::from(e),
+                &self.host,
+                &self.timeouts,
+                Phase::Body,
+            ),
+            _ => map_error(ureq::Error::Io(e), &self.host, &self.timeouts, Phase::Body),
+        };
+        err.with_http_status(self.status)
+    }
+}
+
+/// The server's explanation in an error body: `error.message`, `error`, `message`, `detail`,
+/// or the text itself when it is not JSON.
+fn error_text(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        let found = [
+            &v["error"]["message"],
+            &v["error"],
+            &v["message"],
+            &v["detail"],
+        ]
+        .into_iter()
+        .find_map(|f| f.as_str());
+        if let Some(text) = found {
+            return server_text(text);
+        }
+    }
+    server_text(&String::from_utf8_lossy(body))
+}
+
+fn host_of(url: &str) -> String {
+    url.parse::<ureq::http::Uri>()
+        .ok()
+        .and_then(|u| u.authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| url.to_string())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Connecting, sending, waiting for the status line and headers.
+    Request,
+    /// Reading the body after a status arrived.
+    Body,
+}
+
+/// The call's timeouts in milliseconds, named in timeout messages.
+#[derive(Debug, Clone, Copy)]
+struct TimeoutsMs {
+    connect: u128,
+    idle: u128,
+    total: u128,
+}
+
+impl TimeoutsMs {
+    fn of(r: &Resolved) -> TimeoutsMs {
+        TimeoutsMs {
+            connect: r.connect_timeout.as_millis(),
+            idle: r.idle_timeout.as_millis(),
+            total: r.timeout.as_millis(),
+        }
+    }
+}
+
+fn map_error(e: ureq::Error, host: &str, t: &TimeoutsMs, phase: Phase) -> Error {
+    use ureq::Error as U;
+    use ureq::Timeout as T;
+    let (idle, total) = (t.idle, t.total);
+    match e {
+        U::Timeout(T::Resolve | T::Connect) => Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "connecting to {host} timed out (connect_timeout_ms={})",
+                t.connect
+            ),
+        ),
+        U::Timeout(T::Global | T::PerCall) => Error::new(
+            ErrorKind::Timeout,
+            format!("the call to {host} took longer than timeout_ms={total}"),
+        ),
+        U::Timeout(_) => Error::new(
+            ErrorKind::Timeout,
+            format!("{host} sent nothing for longer than idle_timeout_ms={idle}"),
+        ),
+        U::HostNotFound => Error::new(ErrorKind::Connect, format!("host not found: {host}")),
+        U::ConnectionFailed => {
+            Error::new(ErrorKind::Connect, format!("could not connect to {host}"))
+        }
+        U::Io(io) if phase == Phase::Request && is_connect_error(&io) => Error::new(
+            ErrorKind::Connect,
+            format!("could not connect to {host}: {io}"),
+        ),
+        U::Io(io) if io.kind() == IoKind::TimedOut => Error::new(
+            ErrorKind::Timeout,
+            format!("{host} sent nothing for longer than idle_timeout_ms={idle}"),
+        ),
+        U::Io(io) => Error::new(
+            ErrorKind::Io,
+            format!("the connection to {host} broke: {io}"),
+        ),
+        U::Tls(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
+        U::Rustls(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
+        U::Pem(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
+        U::ConnectProxyFailed(why) => Error::new(
+            ErrorKind::Connect,
+            format!("the proxy refused to reach {host}: {why}"),
+        ),
+        U::InvalidProxyUrl => Error::invalid_request("invalid `proxy`: not a proxy URL"),
+        U::BodyExceedsLimit(limit) => Error::new(
+            ErrorKind::TooLarge,
+            format!("the answer from {host} is larger than {limit} bytes"),
+        ),
+        U::LargeResponseHeader(size, limit) => Error::protocol(format!(
+            "{host} sent response headers of {size} bytes, over the {limit} byte limit"
+        )),
+        U::Protocol(why) => Error::protocol(format!("{host} sent a malformed HTTP answer: {why}")),
+        U::BadUri(why) => Error::invalid_request(format!("invalid `base_url`: {why}")),
+        other => Error::new(
+            ErrorKind::Io,
+            format!("HTTP exchange with {host} failed: {other}"),
+        ),
+    }
+}
+
+fn is_connect_error(io: &std::io::Error) -> bool {
+    matches!(
+        io.kind(),
+        IoKind::ConnectionRefused
+            | IoKind::AddrNotAvailable
+            | IoKind::AddrInUse
+            | IoKind::NotFound
+            | IoKind::HostUnreachable
+            | IoKind::NetworkUnreachable
+            | IoKind::NetworkDown
+            | IoKind::PermissionDenied
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T3: TimeoutsMs = TimeoutsMs {
+        connect: 1,
+        idle: 2,
+        total: 3,
+    };
+    const T79: TimeoutsMs = TimeoutsMs {
+        connect: 5,
+        idle: 7,
+        total: 9,
+    };
+
+    #[test]
+    fn error_text_prefers_the_json_error_message() {
+        assert_eq!(
+            error_text(br#"{"error":{"message":"bad key","type":"x"}}"#),
+            "bad key"
+        );
+        assert_eq!(error_text(br#"{"error":"nope"}"#), "nope");
+        assert_eq!(error_text(br#"{"message":"busy"}"#), "busy");
+        assert_eq!(error_text(b"plain\ntext"), "plain text");
+        assert_eq!(error_text(b""), "");
+    }
+
+    #[test]
+    fn host_is_the_authority() {
+        assert_eq!(host_of("http://127.0.0.1:8080/api/text"), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn refused_connection_is_a_connect_error() {
+        let io = std::io::Error::from(IoKind::ConnectionRefused);
+        let e = map_error(ureq::Error::Io(io), "h:1", &T3, Phase::Request);
+        assert_eq!(e.kind(), ErrorKind::Connect);
+        assert!(e.message().contains("h:1"));
+    }
+
+    #[test]
+    fn reset_while_reading_body_is_an_io_error() {
+        let io = std::io::Error::from(IoKind::ConnectionReset);
+        assert_eq!(
+            map_error(ureq::Error::Io(io), "h", &T3, Phase::Body).kind(),
+            ErrorKind::Io
+        );
+    }
+
+    #[test]
+    fn timeouts_name_the_setting() {
+        let e = map_error(
+            ureq::Error::Timeout(ureq::Timeout::PerRead),
+            "h",
+            &T79,
+            Phase::Body,
+        );
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert_eq!(
+            e.message(),
+            "h sent nothing for longer than idle_timeout_ms=7"
+        );
+        let e = map_error(
+            ureq::Error::Timeout(ureq::Timeout::Global),
+            "h",
+            &T79,
+            Phase::Body,
+        );
+        assert_eq!(e.message(), "the call to h took longer than timeout_ms=9");
+    }
+}
