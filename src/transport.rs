@@ -313,17 +313,16 @@ fn map_error(e: ureq::Error, host: &str, t: &TimeoutsMs, phase: Phase) -> Error 
     }
 }
 
+/// Before an answer arrived, an I/O error means the connection could not be made (refused,
+/// DNS lookup, unreachable), unless it is one that breaks an established connection.
 fn is_connect_error(io: &std::io::Error) -> bool {
-    matches!(
+    !matches!(
         io.kind(),
-        IoKind::ConnectionRefused
-            | IoKind::AddrNotAvailable
-            | IoKind::AddrInUse
-            | IoKind::NotFound
-            | IoKind::HostUnreachable
-            | IoKind::NetworkUnreachable
-            | IoKind::NetworkDown
-            | IoKind::PermissionDenied
+        IoKind::ConnectionReset
+            | IoKind::ConnectionAborted
+            | IoKind::BrokenPipe
+            | IoKind::UnexpectedEof
+            | IoKind::TimedOut
     )
 }
 

@@ -80,3 +80,10 @@ pub unsafe extern "C" fn aichat_error_free(error: *mut AichatError) {
     // SAFETY: forwarded from this function's contract.
     catch_or((), || unsafe { AichatError::free(error) })
 }
+
+#[cfg(test)]
+impl AichatError {
+    pub(crate) fn message(&self) -> &str {
+        self.message.to_str().unwrap_or("")
+    }
+}

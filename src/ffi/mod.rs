@@ -121,3 +121,38 @@ fn panic_error(panic: &(dyn Any + Send)) -> Error {
         format!("internal error (a bug in aichat, please report it): {what}"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_internal_with_an_error() {
+        let mut error = ptr::null_mut();
+        let result: Result<(), _> = catch_reporting(&mut error, || panic!("boom"));
+        assert_eq!(result, Err(AichatStatus::AICHAT_ERROR_INTERNAL));
+        // SAFETY: `error` was just set by catch_reporting.
+        let e = unsafe { &*error };
+        assert_eq!(
+            AichatStatus::from(crate::error::ErrorKind::Internal),
+            AichatStatus::AICHAT_ERROR_INTERNAL
+        );
+        assert!(e.message().contains("boom"));
+        // SAFETY: owned here, freed once.
+        unsafe { AichatError::free(error) };
+    }
+
+    #[test]
+    fn a_panic_with_null_error_out_is_still_caught() {
+        let result: Result<(), _> = catch_reporting(ptr::null_mut(), || panic!("boom"));
+        assert_eq!(result, Err(AichatStatus::AICHAT_ERROR_INTERNAL));
+        assert_eq!(catch_or(7, || panic!("boom")), 7);
+    }
+
+    #[test]
+    fn success_sets_error_out_to_null() {
+        let mut error: *mut AichatError = ptr::dangling_mut();
+        assert_eq!(catch_reporting(&mut error, || Ok(5)), Ok(5));
+        assert!(error.is_null());
+    }
+}

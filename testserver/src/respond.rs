@@ -1,0 +1,60 @@
+//! Building answers, including ones that break the connection on purpose.
+
+use bytes::Bytes;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use http_body_util::StreamBody;
+use hyper::Response;
+use hyper::body::Frame;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+
+pub type Body = StreamBody<BoxStream<'static, Result<Frame<Bytes>, std::io::Error>>>;
+
+/// A whole body sent at once.
+pub fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let body: Bytes = body.into();
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, content_type)
+        .header(CONTENT_LENGTH, body.len())
+        .body(StreamBody::new(
+            stream::iter([Ok(Frame::data(body))]).boxed(),
+        ))
+        .expect("valid response")
+}
+
+pub fn json(status: u16, value: &serde_json::Value) -> Response<Body> {
+    full(
+        status,
+        "application/json",
+        serde_json::to_vec(value).expect("JSON serializes"),
+    )
+}
+
+/// An error answer in the shape OpenAI-style servers use.
+pub fn json_error(status: u16, message: &str) -> Response<Body> {
+    json(
+        status,
+        &serde_json::json!({"error": {"message": message, "type": "test_server_error"}}),
+    )
+}
+
+/// Announces the whole body's length, sends the first half, then fails the body stream so
+/// hyper closes the connection mid-body.
+pub fn truncated(status: u16, content_type: &str, body: Bytes) -> Response<Body> {
+    let half = body.slice(..body.len() / 2);
+    // The pause lets hyper flush the headers and the first half before the failure aborts
+    // the connection; without it the client may see no answer at all.
+    let frames = stream::iter([Ok(Frame::data(half))]).chain(stream::once(async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "test server: truncated on purpose",
+        ))
+    }));
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, content_type)
+        .header(CONTENT_LENGTH, body.len())
+        .body(StreamBody::new(frames.boxed()))
+        .expect("valid response")
+}
