@@ -1,0 +1,76 @@
+# aichat: build, demo and tests. `make demo` and `make test` are the two commands a new user
+# runs (README). Everything binds 127.0.0.1 only.
+
+CARGO     ?= cargo
+CC        ?= cc
+PROFILE   ?= release
+CARGO_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
+LIBDIR    := target/$(PROFILE)
+BUILD     := target/c
+CFLAGS    ?= -std=c11 -O1 -g -Wall -Wextra -Werror
+# What libaichat.a needs from the system (from `rustc --print native-static-libs`).
+STATIC_LIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s -lc
+SERVER    := $(LIBDIR)/aichat-testserver
+WITH_SERVER := scripts/with-testserver.sh $(SERVER)
+LINK_SHARED = -L$(LIBDIR) -laichat -Wl,-rpath,$(abspath $(LIBDIR))
+
+.PHONY: all build demo test test-rust test-c lint header-check clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace $(CARGO_PROFILE_FLAG)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+# --- demo: the C example against the local server ----------------------------------------
+$(BUILD)/chat: bindings/c/examples/chat.c include/aichat.h build | $(BUILD)
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK_SHARED) -o $@
+
+demo: $(BUILD)/chat
+	@$(WITH_SERVER) sh -c 'echo "local test server at $$AICHAT_TEST_BASE_URL"; \
+	  echo "> chat --provider aichat \"Tell me something streamed\""; \
+	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL" --provider aichat "Tell me something streamed"'
+
+# --- tests ---------------------------------------------------------------------------------
+test: lint header-check test-rust test-c
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The generated header is committed: a build must leave it unchanged.
+header-check: build
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git diff --exit-code -- include/aichat.h || { echo "include/aichat.h is out of date: commit the regenerated header"; exit 1; }; \
+	fi
+
+test-rust:
+	$(CARGO) test --workspace
+
+$(BUILD)/test_client: tests/c/test_client.c include/aichat.h build | $(BUILD)
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK_SHARED) -lpthread -o $@
+
+$(BUILD)/test_client_static: tests/c/test_client.c include/aichat.h build | $(BUILD)
+	$(CC) $(CFLAGS) -Iinclude $< $(LIBDIR)/libaichat.a $(STATIC_LIBS) -o $@
+
+$(BUILD)/test_client_asan: tests/c/test_client.c include/aichat.h build | $(BUILD)
+	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Iinclude $< $(LINK_SHARED) -lpthread -o $@
+
+test-c: $(BUILD)/test_client $(BUILD)/test_client_static $(BUILD)/test_client_asan
+	@echo "== C test (shared library)"
+	$(WITH_SERVER) sh -c '$(BUILD)/test_client "$$AICHAT_TEST_BASE_URL"'
+	@echo "== C test (static library)"
+	$(WITH_SERVER) sh -c '$(BUILD)/test_client_static "$$AICHAT_TEST_BASE_URL"'
+	@echo "== C test under AddressSanitizer + UBSan (leak checking on)"
+	$(WITH_SERVER) sh -c 'ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1 \
+	  $(BUILD)/test_client_asan "$$AICHAT_TEST_BASE_URL"'
+	@echo "== C test under valgrind memcheck"
+	$(WITH_SERVER) sh -c 'valgrind --quiet --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+	  $(BUILD)/test_client "$$AICHAT_TEST_BASE_URL"'
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)
