@@ -29,9 +29,12 @@ $(BUILD)/chat: bindings/c/examples/chat.c include/aichat.h build | $(BUILD)
 	$(CC) $(CFLAGS) -Iinclude $< $(LINK_SHARED) -o $@
 
 demo: $(BUILD)/chat
-	@$(WITH_SERVER) sh -c 'echo "local test server at $$AICHAT_TEST_BASE_URL"; \
-	  echo "> chat --provider aichat \"Tell me something streamed\""; \
-	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL" --provider aichat "Tell me something streamed"'
+	@$(WITH_SERVER) sh -c 'set -e; echo "local test server at $$AICHAT_TEST_BASE_URL"; \
+	  echo; echo "> chat --provider aichat  (the original Aichat protocol: one answer)"; \
+	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL" --provider aichat "Tell me something streamed"; \
+	  echo; echo "> chat --provider openai  (SSE, word by word; the server paces words 80 ms apart)"; \
+	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/interval=80/v1" --provider openai \
+	    "Streaming arrives here one word at a time, as the server sends it"'
 
 # --- tests ---------------------------------------------------------------------------------
 test: lint header-check test-rust test-c

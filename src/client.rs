@@ -57,10 +57,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(defaults: Settings) -> Client {
-        Client {
-            defaults,
-            transport: Transport::new(),
-        }
+        Client { defaults, transport: Transport::new() }
     }
 
     /// A client from options JSON (`None` for library defaults).
@@ -84,7 +81,21 @@ impl Client {
         if cancelled() {
             return Err(cancelled_error());
         }
-        let resolved = Resolved::new(request, &self.defaults);
+        let resolved = Resolved::new(request, &self.defaults)?;
+        let api_key = resolved.api_key.clone();
+        self.run(resolved, cancel, sink).map_err(|e| match &api_key {
+            Some(key) => e.redacted(key.expose()),
+            None => e,
+        })
+    }
+
+    fn run(
+        &self,
+        resolved: Resolved,
+        cancel: Option<&CancelToken>,
+        sink: &mut dyn FnMut(&Chunk) -> bool,
+    ) -> Result<(), Error> {
+        let cancelled = || cancel.is_some_and(CancelToken::is_triggered);
         let deadline = Instant::now() + resolved.timeout;
         let timeout_ms = resolved.timeout.as_millis();
         let abandon = Abandon::default();
@@ -92,9 +103,7 @@ impl Client {
         let _guard = AbandonOnDrop(abandon.clone());
         let events = self.spawn_worker(resolved, abandon)?;
         loop {
-            let wait = deadline
-                .saturating_duration_since(Instant::now())
-                .min(CANCEL_POLL);
+            let wait = deadline.saturating_duration_since(Instant::now()).min(CANCEL_POLL);
             match events.recv_timeout(wait) {
                 Ok(Event::Chunk(chunk)) => {
                     if !sink(&chunk) {
@@ -104,10 +113,7 @@ impl Client {
                 Ok(Event::End(result)) => return result,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Error::new(
-                        ErrorKind::Internal,
-                        "the request thread ended without a result",
-                    ));
+                    return Err(Error::new(ErrorKind::Internal, "the request thread ended without a result"));
                 }
             }
             if cancelled() {
@@ -128,30 +134,17 @@ impl Client {
         thread::Builder::new()
             .name("aichat-request".into())
             .spawn(move || run_worker(resolved, transport, abandon, tx))
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("could not start the request thread: {e}"),
-                )
-            })?;
+            .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
         Ok(rx)
     }
 }
 
 fn run_worker(resolved: Resolved, transport: Transport, abandon: Abandon, tx: SyncSender<Event>) {
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut sink =
-            |text: &str| !abandon.is_set() && tx.send(Event::Chunk(Chunk::new(text))).is_ok();
-        resolved
-            .provider
-            .run(&resolved, &transport, &abandon, &mut sink)
+        let mut sink = |text: &str| !abandon.is_set() && tx.send(Event::Chunk(Chunk::new(text))).is_ok();
+        resolved.provider.run(&resolved, &transport, &abandon, &mut sink)
     }))
-    .unwrap_or_else(|_| {
-        Err(Error::new(
-            ErrorKind::Internal,
-            "internal error: the request thread panicked",
-        ))
-    });
+    .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "internal error: the request thread panicked")));
     // The receiver may be gone (the call was abandoned); nobody is left to tell then.
     let _ = tx.send(Event::End(result));
 }
@@ -185,9 +178,7 @@ mod tests {
         token.trigger();
         let client = Client::default();
         let req = Request::from_json(r#"{"messages":[],"base_url":"http://192.0.2.1"}"#).unwrap();
-        let err = client
-            .create_completion(req, Some(&token), &mut |_| true)
-            .unwrap_err();
+        let err = client.create_completion(req, Some(&token), &mut |_| true).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Cancelled);
     }
 }

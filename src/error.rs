@@ -45,11 +45,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            http_status: 0,
-        }
+        Error { kind, message: message.into(), http_status: 0 }
     }
 
     pub fn with_http_status(mut self, status: u16) -> Self {
@@ -67,6 +63,15 @@ impl Error {
 
     pub fn cancelled(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Cancelled, message)
+    }
+
+    /// The same error with every occurrence of `secret` in its message masked: a server may
+    /// echo a credential back in its error text.
+    pub fn redacted(mut self, secret: &str) -> Self {
+        if !secret.is_empty() && self.message.contains(secret) {
+            self.message = self.message.replace(secret, "***");
+        }
+        self
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -114,15 +119,19 @@ mod tests {
         let long = "é".repeat(MAX_SERVER_TEXT);
         let cut = server_text(&long);
         assert!(cut.ends_with('…'));
-        assert_eq!(
-            cut.chars().filter(|&c| c == 'é').count(),
-            MAX_SERVER_TEXT / 2
-        );
+        assert_eq!(cut.chars().filter(|&c| c == 'é').count(), MAX_SERVER_TEXT / 2);
     }
 
     #[test]
     fn server_text_replaces_control_characters() {
         assert_eq!(server_text(" a\nb\r\tc "), "a b  c");
+    }
+
+    #[test]
+    fn redacted_masks_the_secret() {
+        let e =
+            Error::new(ErrorKind::HttpStatus, "Incorrect API key provided: sk-123. Again: sk-123").redacted("sk-123");
+        assert_eq!(e.message(), "Incorrect API key provided: ***. Again: ***");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod ffi;
 pub mod prompt;
 pub mod providers;
 pub mod request;
+pub mod sse;
 pub mod transport;
 
 pub use cancel::CancelToken;

@@ -4,10 +4,7 @@
 use crate::request::Message;
 
 pub fn compose(messages: &[Message]) -> String {
-    let len = messages
-        .iter()
-        .map(|m| m.role.len() + m.content.len() + 3)
-        .sum::<usize>();
+    let len = messages.iter().map(|m| m.role.len() + m.content.len() + 3).sum::<usize>();
     let mut prompt = String::with_capacity(len + "assistant:".len());
     for m in messages {
         prompt.push_str(&m.role);
@@ -25,10 +22,7 @@ mod tests {
 
     #[test]
     fn one_message() {
-        assert_eq!(
-            compose(&[Message::new("user", "Hi")]),
-            "user: Hi\nassistant:"
-        );
+        assert_eq!(compose(&[Message::new("user", "Hi")]), "user: Hi\nassistant:");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::providers::Provider;
@@ -20,8 +21,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(10_000);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_millis(60_000);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(600_000);
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     pub role: String,
@@ -30,10 +32,7 @@ pub struct Message {
 
 impl Message {
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Message {
-            role: role.into(),
-            content: content.into(),
-        }
+        Message { role: role.into(), content: content.into() }
     }
 }
 
@@ -57,6 +56,10 @@ pub struct Settings {
     pub idle_timeout_ms: Option<u64>,
     pub timeout_ms: Option<u64>,
     pub max_response_bytes: Option<u64>,
+    pub api_key: Option<String>,
+    pub max_tokens: Option<u64>,
+    pub extra_body: Option<Map<String, Value>>,
+    pub max_retries: Option<u32>,
 }
 
 impl Settings {
@@ -93,23 +96,20 @@ impl Settings {
             connect_timeout_ms,
             idle_timeout_ms,
             timeout_ms,
-            max_response_bytes
+            max_response_bytes,
+            api_key,
+            max_tokens,
+            extra_body,
+            max_retries
         )
     }
 
     /// Checks what the types alone don't: names, ranges, header syntax.
     fn validate(&self, what: &str) -> Result<(), Error> {
-        let bad = |field: &str, why: &str| {
-            Err(Error::invalid_request(format!(
-                "invalid {what}: `{field}` {why}"
-            )))
-        };
+        let bad = |field: &str, why: &str| Err(Error::invalid_request(format!("invalid {what}: `{field}` {why}")));
         if let Some(p) = &self.provider {
             if Provider::from_name(p).is_none() {
-                return bad(
-                    "provider",
-                    &format!("is {p:?}; accepted values: {}", Provider::NAMES.join(", ")),
-                );
+                return bad("provider", &format!("is {p:?}; accepted values: {}", Provider::NAMES.join(", ")));
             }
         }
         if let Some(url) = &self.base_url {
@@ -119,10 +119,7 @@ impl Settings {
         }
         if let Some(proxy) = &self.proxy {
             if !proxy.is_empty() && ureq::Proxy::new(proxy).is_err() {
-                return bad(
-                    "proxy",
-                    "is not a proxy URL (e.g. http://host:3128, or \"\" for no proxy)",
-                );
+                return bad("proxy", "is not a proxy URL (e.g. http://host:3128, or \"\" for no proxy)");
             }
         }
         for (field, value) in [
@@ -145,15 +142,17 @@ impl Settings {
                 return bad(field, "must be a finite number");
             }
         }
+        if let Some(key) = &self.api_key {
+            if key.is_empty() || ureq::http::HeaderValue::from_str(&format!("Bearer {key}")).is_err() {
+                return bad("api_key", "must be non-empty, without CR, LF or control characters");
+            }
+        }
         for (name, value) in self.headers.iter().flatten() {
             if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return bad("headers", &format!("has an invalid header name {name:?}"));
             }
             if value.contains(['\r', '\n']) || ureq::http::HeaderValue::from_str(value).is_err() {
-                return bad(
-                    "headers",
-                    &format!("has an invalid value for {name:?} (CR, LF or control characters)"),
-                );
+                return bad("headers", &format!("has an invalid value for {name:?} (CR, LF or control characters)"));
             }
         }
         Ok(())
@@ -179,16 +178,11 @@ impl Request {
         }
         if start == Some('[') {
             let messages: Vec<Message> = parse_json(json, "request")?;
-            return Ok(Request {
-                messages,
-                settings: Settings::default(),
-            });
+            return Ok(Request { messages, settings: Settings::default() });
         }
         let mut settings: Settings = parse_json(json, "request")?;
         let Some(messages) = settings.messages.take() else {
-            return Err(Error::invalid_request(
-                "invalid request: missing field `messages`",
-            ));
+            return Err(Error::invalid_request("invalid request: missing field `messages`"));
         };
         settings.validate("request")?;
         Ok(Request { messages, settings })
@@ -214,6 +208,27 @@ pub struct Resolved {
     pub idle_timeout: Duration,
     pub timeout: Duration,
     pub max_response_bytes: u64,
+    /// Only the openai provider sends it.
+    pub api_key: Option<Secret>,
+    pub max_tokens: Option<u64>,
+    pub extra_body: Option<Map<String, Value>>,
+    pub max_retries: u32,
+}
+
+/// A credential: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,19 +240,52 @@ pub enum ProxySetting {
 }
 
 impl Resolved {
-    /// Merges a request over client defaults over library defaults. Both inputs are validated.
-    pub fn new(request: Request, client: &Settings) -> Resolved {
+    /// Merges a request over client defaults over the environment and library defaults, and
+    /// checks what only the merged result can tell (fields the chosen provider does not take).
+    pub fn new(request: Request, client: &Settings) -> Result<Resolved, Error> {
+        Self::with_env(request, client, &|name| std::env::var(name).ok())
+    }
+
+    /// As `new`, reading environment variables through `env` (tests pass their own).
+    pub fn with_env(
+        request: Request,
+        client: &Settings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Resolved, Error> {
         let s = request.settings.or(client);
-        let provider = s
-            .provider
-            .as_deref()
-            .and_then(Provider::from_name)
-            .unwrap_or_default();
-        let base_url = s
-            .base_url
-            .unwrap_or_else(|| provider.default_base_url().to_string());
+        let provider = s.provider.as_deref().and_then(Provider::from_name).unwrap_or_default();
+        for (field, set) in [("extra_body", s.extra_body.is_some()), ("max_tokens", s.max_tokens.is_some())] {
+            if set && !provider.accepts(field) {
+                return Err(Error::invalid_request(format!(
+                    "invalid request: `{field}` is not supported by the {} provider",
+                    provider.name()
+                )));
+            }
+        }
+        let env_nonempty = |name: &str| env(name).filter(|v| !v.is_empty());
+        let base_url = match (s.base_url, provider.base_url_env()) {
+            (Some(url), _) => url,
+            (None, Some(var)) => match env_nonempty(var) {
+                Some(url) => {
+                    check_base_url(&url).map_err(|why| Error::invalid_request(format!("invalid {var}: {why}")))?;
+                    url
+                }
+                None => provider.default_base_url().to_string(),
+            },
+            (None, None) => provider.default_base_url().to_string(),
+        };
+        let api_key = match (s.api_key, provider.api_key_env()) {
+            (Some(key), _) => Some(key),
+            (None, Some(var)) => env_nonempty(var),
+            (None, None) => None,
+        };
+        if let Some(key) = &api_key {
+            if ureq::http::HeaderValue::from_str(&format!("Bearer {key}")).is_err() {
+                return Err(Error::invalid_request("invalid request: the API key has CR, LF or control characters"));
+            }
+        }
         let ms = |v: Option<u64>, d: Duration| v.map(Duration::from_millis).unwrap_or(d);
-        Resolved {
+        Ok(Resolved {
             messages: request.messages,
             provider,
             model: s.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
@@ -257,7 +305,11 @@ impl Resolved {
             idle_timeout: ms(s.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
             timeout: ms(s.timeout_ms, DEFAULT_TIMEOUT),
             max_response_bytes: s.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
-        }
+            api_key: api_key.map(Secret),
+            max_tokens: s.max_tokens,
+            extra_body: s.extra_body,
+            max_retries: s.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+        })
     }
 }
 
@@ -284,8 +336,7 @@ fn parse_json<'de, T: Deserialize<'de>>(json: &'de str, what: &str) -> Result<T,
             Error::invalid_request(format!("invalid {what}: `{path}`: {inner}"))
         }
     })?;
-    de.end()
-        .map_err(|e| Error::invalid_request(format!("invalid {what}: {e}")))?;
+    de.end().map_err(|e| Error::invalid_request(format!("invalid {what}: {e}")))?;
     Ok(value)
 }
 
@@ -321,9 +372,7 @@ mod tests {
 
     #[test]
     fn object_form_carries_settings() {
-        let r =
-            Request::from_json(r#"{"messages":[],"model":"m","stream":true,"temperature":0.5}"#)
-                .unwrap();
+        let r = Request::from_json(r#"{"messages":[],"model":"m","stream":true,"temperature":0.5}"#).unwrap();
         assert!(r.messages.is_empty());
         assert_eq!(r.settings.model.as_deref(), Some("m"));
         assert_eq!(r.settings.stream, Some(true));
@@ -352,20 +401,14 @@ mod tests {
 
     #[test]
     fn missing_messages_is_an_error() {
-        assert_eq!(
-            err(r#"{"model":"x"}"#),
-            "invalid request: missing field `messages`"
-        );
+        assert_eq!(err(r#"{"model":"x"}"#), "invalid request: missing field `messages`");
     }
 
     #[test]
     fn malformed_json_is_an_error() {
         assert!(err("{").starts_with("invalid request: EOF"));
         assert!(err("[] trailing").starts_with("invalid request: trailing characters"));
-        assert_eq!(
-            err("42"),
-            "invalid request: expected a JSON object with `messages`, or a JSON array of messages"
-        );
+        assert_eq!(err("42"), "invalid request: expected a JSON object with `messages`, or a JSON array of messages");
         assert_eq!(err(""), err("42"));
     }
 
@@ -373,40 +416,27 @@ mod tests {
     fn deep_nesting_is_refused_not_overflowed() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(err(&deep).starts_with("invalid request"));
-        let deep = format!(
-            r#"{{"messages":[],"headers":{}{}}}"#,
-            "[".repeat(100_000),
-            "]".repeat(100_000)
-        );
+        let deep = format!(r#"{{"messages":[],"headers":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
         assert!(err(&deep).contains("`headers`"));
     }
 
     #[test]
     fn unknown_provider_lists_accepted_values() {
         let m = err(r#"{"messages":[],"provider":"nope"}"#);
-        assert!(
-            m.contains("`provider` is \"nope\"; accepted values: aichat"),
-            "{m}"
-        );
+        assert!(m.contains("`provider` is \"nope\"; accepted values: aichat"), "{m}");
     }
 
     #[test]
     fn header_values_with_cr_or_lf_are_rejected() {
         let m = err(r#"{"messages":[],"headers":{"x-a":"1\r\nx-b: 2"}}"#);
-        assert!(
-            m.contains("`headers` has an invalid value for \"x-a\""),
-            "{m}"
-        );
+        assert!(m.contains("`headers` has an invalid value for \"x-a\""), "{m}");
         let m = err(r#"{"messages":[],"headers":{"bad name":"1"}}"#);
         assert!(m.contains("invalid header name"), "{m}");
     }
 
     #[test]
     fn zero_timeouts_are_rejected() {
-        assert!(
-            err(r#"{"messages":[],"idle_timeout_ms":0}"#)
-                .contains("`idle_timeout_ms` must be at least 1")
-        );
+        assert!(err(r#"{"messages":[],"idle_timeout_ms":0}"#).contains("`idle_timeout_ms` must be at least 1"));
         assert!(err(r#"{"messages":[],"timeout_ms":-1}"#).contains("`timeout_ms`"));
     }
 
@@ -419,9 +449,7 @@ mod tests {
     #[test]
     fn out_of_range_numbers_are_rejected() {
         assert!(err(r#"{"messages":[],"temperature":1e400}"#).contains("`temperature`"));
-        assert!(
-            err(r#"{"messages":[],"max_response_bytes":1e3}"#).contains("`max_response_bytes`")
-        );
+        assert!(err(r#"{"messages":[],"max_response_bytes":1e3}"#).contains("`max_response_bytes`"));
     }
 
     #[test]
@@ -432,12 +460,10 @@ mod tests {
 
     #[test]
     fn request_settings_override_client_settings() {
-        let client = Settings::options_from_json(
-            r#"{"model":"client","base_url":"http://c/","timeout_ms":5}"#,
-        )
-        .unwrap();
+        let client =
+            Settings::options_from_json(r#"{"model":"client","base_url":"http://c/","timeout_ms":5}"#).unwrap();
         let req = Request::from_json(r#"{"messages":[],"model":"request"}"#).unwrap();
-        let r = Resolved::new(req, &client);
+        let r = Resolved::new(req, &client).unwrap();
         assert_eq!(r.model, "request");
         assert_eq!(r.base_url, "http://c");
         assert_eq!(r.timeout, Duration::from_millis(5));
@@ -446,7 +472,7 @@ mod tests {
 
     #[test]
     fn library_defaults_apply() {
-        let r = Resolved::new(Request::from_json("[]").unwrap(), &Settings::default());
+        let r = Resolved::new(Request::from_json("[]").unwrap(), &Settings::default()).unwrap();
         assert_eq!(r.provider, Provider::Aichat);
         assert_eq!(r.base_url, "https://chat-gpt.org");
         assert_eq!(r.model, "gpt-3.5-turbo");
@@ -460,10 +486,77 @@ mod tests {
 
     #[test]
     fn empty_proxy_turns_proxies_off() {
-        let r = Resolved::new(
-            Request::from_json(r#"{"messages":[],"proxy":""}"#).unwrap(),
-            &Settings::default(),
-        );
+        let r =
+            Resolved::new(Request::from_json(r#"{"messages":[],"proxy":""}"#).unwrap(), &Settings::default()).unwrap();
         assert_eq!(r.proxy, ProxySetting::None);
+    }
+
+    fn resolve(json: &str, client: &str, env: &[(&str, &str)]) -> Result<Resolved, Error> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Resolved::with_env(
+            Request::from_json(json).unwrap(),
+            &Settings::options_from_json(client).unwrap(),
+            &move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+        )
+    }
+
+    #[test]
+    fn openai_base_url_comes_from_request_then_client_then_environment_then_default() {
+        let env = [("OPENAI_BASE_URL", "http://env:1/v1")];
+        let openai = r#"{"messages":[],"provider":"openai"}"#;
+        assert_eq!(resolve(openai, "{}", &[]).unwrap().base_url, "https://api.openai.com/v1");
+        assert_eq!(resolve(openai, "{}", &env).unwrap().base_url, "http://env:1/v1");
+        assert_eq!(resolve(openai, r#"{"base_url":"http://client"}"#, &env).unwrap().base_url, "http://client");
+        let req = r#"{"messages":[],"provider":"openai","base_url":"http://req"}"#;
+        assert_eq!(resolve(req, r#"{"base_url":"http://client"}"#, &env).unwrap().base_url, "http://req");
+        // The aichat provider does not read OPENAI_BASE_URL.
+        assert_eq!(resolve("[]", "{}", &env).unwrap().base_url, "https://chat-gpt.org");
+    }
+
+    #[test]
+    fn bad_openai_base_url_in_the_environment_is_named() {
+        let e = resolve(r#"{"messages":[],"provider":"openai"}"#, "{}", &[("OPENAI_BASE_URL", "nope")]).unwrap_err();
+        assert!(e.message().starts_with("invalid OPENAI_BASE_URL:"), "{}", e.message());
+    }
+
+    #[test]
+    fn api_key_comes_from_request_then_client_then_environment() {
+        let env = [("OPENAI_API_KEY", "sk-env")];
+        let openai = r#"{"messages":[],"provider":"openai"}"#;
+        let key = |r: Result<Resolved, Error>| r.unwrap().api_key.map(|k| k.expose().to_string());
+        assert_eq!(key(resolve(openai, "{}", &[])), None);
+        assert_eq!(key(resolve(openai, "{}", &env)), Some("sk-env".into()));
+        assert_eq!(key(resolve(openai, r#"{"api_key":"sk-client"}"#, &env)), Some("sk-client".into()));
+        let req = r#"{"messages":[],"provider":"openai","api_key":"sk-req"}"#;
+        assert_eq!(key(resolve(req, r#"{"api_key":"sk-client"}"#, &env)), Some("sk-req".into()));
+        assert_eq!(key(resolve("[]", "{}", &env)), None, "aichat sends no key");
+    }
+
+    #[test]
+    fn api_key_is_never_printed_by_debug() {
+        let r = resolve(r#"{"messages":[],"provider":"openai","api_key":"sk-secret"}"#, "{}", &[]).unwrap();
+        assert!(!format!("{r:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn aichat_rejects_extra_body_and_max_tokens() {
+        let e = resolve(r#"{"messages":[],"max_tokens":5}"#, "{}", &[]).unwrap_err();
+        assert_eq!(e.message(), "invalid request: `max_tokens` is not supported by the aichat provider");
+        let e = resolve("[]", r#"{"extra_body":{"seed":1}}"#, &[]).unwrap_err();
+        assert_eq!(e.message(), "invalid request: `extra_body` is not supported by the aichat provider");
+        assert!(
+            resolve(r#"{"messages":[],"provider":"openai","max_tokens":5,"extra_body":{"seed":1}}"#, "{}", &[]).is_ok()
+        );
+    }
+
+    #[test]
+    fn extra_body_must_be_an_object() {
+        assert!(err(r#"{"messages":[],"extra_body":[1]}"#).contains("`extra_body`"));
+    }
+
+    #[test]
+    fn max_retries_defaults_to_two() {
+        assert_eq!(resolve("[]", "{}", &[]).unwrap().max_retries, 2);
+        assert_eq!(resolve(r#"{"messages":[],"max_retries":0}"#, "{}", &[]).unwrap().max_retries, 0);
     }
 }

@@ -1,10 +1,11 @@
 //! HTTP on behalf of the providers: one ureq agent (and so one connection pool) per client,
-//! with each call's timeouts, proxy and size limit applied per request, and every ureq error
-//! turned into the library's error kinds with the host named.
+//! with each call's timeouts, proxy and size limit applied per request, retries with back-off,
+//! and every ureq error turned into the library's error kinds with the host named.
 
 use std::io::{ErrorKind as IoKind, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::Response;
 use ureq::{Agent, Body, Proxy};
@@ -58,26 +59,59 @@ impl Transport {
             .max_redirects_will_error(false)
             .user_agent(concat!("aichat/", env!("CARGO_PKG_VERSION")))
             .build();
-        Transport {
-            agent: config.new_agent(),
+        Transport { agent: config.new_agent() }
+    }
+
+    /// Sends the request and returns once the answer's status and headers have arrived,
+    /// retrying as the retry policy says (README): connection failures, timeouts before an
+    /// answer, and 408, 409, 429 and 5xx answers, up to `max_retries` more attempts, waiting as
+    /// `Retry-After`/`retry-after-ms` ask (up to 60 s) or with exponential back-off. A retryable
+    /// answer on the last attempt is returned as is, for the provider to report.
+    pub fn send(&self, req: &HttpRequest, r: &Resolved, abandon: &Abandon) -> Result<HttpResponse, Error> {
+        let deadline = Instant::now() + r.timeout;
+        let has_time = |wait: Duration| Instant::now() + wait < deadline;
+        let mut attempt = 0;
+        loop {
+            let last = attempt >= r.max_retries;
+            match self.send_once(req, r, abandon) {
+                Ok(response) if last || !retryable_status(response.status) => return Ok(response),
+                Ok(mut response) => {
+                    let wait = match response.retry_after() {
+                        RetryAfter::TooLong => return Ok(response),
+                        RetryAfter::Wait(d) => d,
+                        RetryAfter::NotGiven => backoff(attempt),
+                    };
+                    if !has_time(wait) {
+                        return Ok(response);
+                    }
+                    response.drain(ERROR_BODY_LIMIT as usize);
+                    if !sleep_unless_abandoned(wait, abandon) {
+                        return Err(Error::cancelled("the call was abandoned"));
+                    }
+                }
+                Err(e) if !last && retryable_error(&e) => {
+                    let wait = backoff(attempt);
+                    if !has_time(wait) || !sleep_unless_abandoned(wait, abandon) {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
         }
     }
 
-    /// Sends the request and returns once the answer's status and headers have arrived.
-    pub fn send(
-        &self,
-        req: &HttpRequest,
-        r: &Resolved,
-        abandon: &Abandon,
-    ) -> Result<HttpResponse, Error> {
+    fn send_once(&self, req: &HttpRequest, r: &Resolved, abandon: &Abandon) -> Result<HttpResponse, Error> {
+        if abandon.is_set() {
+            return Err(Error::cancelled("the call was abandoned"));
+        }
         let host = host_of(&req.url);
         let proxy = match &r.proxy {
             ProxySetting::FromEnvironment => Proxy::try_from_env(),
             ProxySetting::None => None,
-            ProxySetting::Url(url) => Some(
-                Proxy::new(url)
-                    .map_err(|e| Error::invalid_request(format!("invalid `proxy`: {e}")))?,
-            ),
+            ProxySetting::Url(url) => {
+                Some(Proxy::new(url).map_err(|e| Error::invalid_request(format!("invalid `proxy`: {e}")))?)
+            }
         };
         let mut builder = self.agent.post(&req.url);
         for (name, value) in &req.headers {
@@ -92,9 +126,8 @@ impl Transport {
             .timeout_per_write(Some(r.idle_timeout))
             .timeout_global(Some(r.timeout))
             .build();
-        let response = builder
-            .send(&req.body[..])
-            .map_err(|e| map_error(e, &host, &TimeoutsMs::of(r), Phase::Request))?;
+        let response =
+            builder.send(&req.body[..]).map_err(|e| map_error(e, &host, &TimeoutsMs::of(r), Phase::Request))?;
         Ok(HttpResponse {
             status: response.status().as_u16(),
             host,
@@ -126,6 +159,38 @@ impl HttpResponse {
         (200..300).contains(&self.status)
     }
 
+    /// The `host:port` the answer came from, for messages.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The media type of the answer, lower-cased, `""` when absent.
+    pub fn content_type(&self) -> String {
+        self.header("content-type").unwrap_or("").trim().to_ascii_lowercase()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.response.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// How long the server asked to wait before trying again.
+    fn retry_after(&self) -> RetryAfter {
+        parse_retry_after(self.header("retry-after-ms"), self.header("retry-after"), SystemTime::now())
+    }
+
+    /// Reads and discards up to `limit` more body bytes, so a finished connection can go back
+    /// to the pool; errors are irrelevant here.
+    pub fn drain(&mut self, limit: usize) {
+        let mut buf = [0u8; 4096];
+        let mut left = limit;
+        while left > 0 {
+            match self.response.body_mut().as_reader().read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    }
+
     /// Reads the next bytes of the body into `buf`; 0 at the end. Enforces `max_response_bytes`
     /// and stops early once the caller abandoned the call.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
@@ -141,10 +206,7 @@ impl HttpResponse {
         if self.read > self.limit {
             return Err(Error::new(
                 ErrorKind::TooLarge,
-                format!(
-                    "the answer from {} is larger than max_response_bytes ({} bytes)",
-                    self.host, self.limit
-                ),
+                format!("the answer from {} is larger than max_response_bytes ({} bytes)", self.host, self.limit),
             )
             .with_http_status(self.status));
         }
@@ -166,21 +228,11 @@ impl HttpResponse {
     /// The error for a non-2xx answer, with the server's own error text when it sent one.
     pub fn status_error(mut self) -> Error {
         let status = self.status;
-        let reason = ureq::http::StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("");
+        let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
         let mut body = Vec::new();
-        let _ = self
-            .response
-            .body_mut()
-            .as_reader()
-            .take(ERROR_BODY_LIMIT)
-            .read_to_end(&mut body);
+        let _ = self.response.body_mut().as_reader().take(ERROR_BODY_LIMIT).read_to_end(&mut body);
         let detail = error_text(&body);
-        let mut message = format!("HTTP {status} {reason} from {}", self.host)
-            .trim_end()
-            .to_string();
+        let mut message = format!("HTTP {status} {reason} from {}", self.host).trim_end().to_string();
         if !detail.is_empty() {
             message = format!("{message}: {detail}");
         }
@@ -189,15 +241,84 @@ impl HttpResponse {
 
     fn body_error(&self, e: std::io::Error) -> Error {
         let err = match e.kind() {
-            IoKind::Other | IoKind::TimedOut => map_error(
-                ureq::Error::from(e),
-                &self.host,
-                &self.timeouts,
-                Phase::Body,
-            ),
+            IoKind::Other | IoKind::TimedOut => {
+                map_error(ureq::Error::from(e), &self.host, &self.timeouts, Phase::Body)
+            }
             _ => map_error(ureq::Error::Io(e), &self.host, &self.timeouts, Phase::Body),
         };
         err.with_http_status(self.status)
+    }
+}
+
+/// Longest server-requested wait that is honoured; a longer one is not retried.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RetryAfter {
+    NotGiven,
+    Wait(Duration),
+    /// Over `MAX_RETRY_AFTER`: give up rather than wait that long.
+    TooLong,
+}
+
+/// `retry-after-ms` (milliseconds) wins over `Retry-After` (seconds or an HTTP date).
+fn parse_retry_after(ms: Option<&str>, header: Option<&str>, now: SystemTime) -> RetryAfter {
+    let wait = ms
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| Duration::from_secs_f64(v.min(1e9) / 1000.0))
+        .or_else(|| {
+            let v = header?.trim();
+            match v.parse::<f64>() {
+                Ok(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs.min(1e9))),
+                Ok(_) => None,
+                Err(_) => httpdate::parse_http_date(v).ok().map(|at| at.duration_since(now).unwrap_or(Duration::ZERO)),
+            }
+        });
+    match wait {
+        None => RetryAfter::NotGiven,
+        Some(d) if d > MAX_RETRY_AFTER => RetryAfter::TooLong,
+        Some(d) => RetryAfter::Wait(d),
+    }
+}
+
+fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429) || (500..600).contains(&status)
+}
+
+/// Failures before any answer arrived: nothing was delivered, so trying again is safe.
+fn retryable_error(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::Connect | ErrorKind::Timeout)
+}
+
+/// 0.5 s doubling per attempt up to 8 s, less up to a quarter at random so that many clients
+/// failing together do not retry together.
+fn backoff(attempt: u32) -> Duration {
+    let base = (0.5 * 2f64.powi(attempt.min(16) as i32)).min(8.0);
+    Duration::from_secs_f64(base * (1.0 - 0.25 * random_fraction()))
+}
+
+/// A number in [0, 1) that differs between calls; enough for jitter, not for anything secret.
+fn random_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Sleeps `wait` in short steps; returns `false` as soon as the call is abandoned.
+fn sleep_unless_abandoned(wait: Duration, abandon: &Abandon) -> bool {
+    const STEP: Duration = Duration::from_millis(5);
+    let until = Instant::now() + wait;
+    loop {
+        if abandon.is_set() {
+            return false;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(STEP));
     }
 }
 
@@ -205,14 +326,8 @@ impl HttpResponse {
 /// or the text itself when it is not JSON.
 fn error_text(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
-        let found = [
-            &v["error"]["message"],
-            &v["error"],
-            &v["message"],
-            &v["detail"],
-        ]
-        .into_iter()
-        .find_map(|f| f.as_str());
+        let found =
+            [&v["error"]["message"], &v["error"], &v["message"], &v["detail"]].into_iter().find_map(|f| f.as_str());
         if let Some(text) = found {
             return server_text(text);
         }
@@ -258,58 +373,40 @@ fn map_error(e: ureq::Error, host: &str, t: &TimeoutsMs, phase: Phase) -> Error 
     use ureq::Timeout as T;
     let (idle, total) = (t.idle, t.total);
     match e {
-        U::Timeout(T::Resolve | T::Connect) => Error::new(
-            ErrorKind::Timeout,
-            format!(
-                "connecting to {host} timed out (connect_timeout_ms={})",
-                t.connect
-            ),
-        ),
-        U::Timeout(T::Global | T::PerCall) => Error::new(
-            ErrorKind::Timeout,
-            format!("the call to {host} took longer than timeout_ms={total}"),
-        ),
-        U::Timeout(_) => Error::new(
-            ErrorKind::Timeout,
-            format!("{host} sent nothing for longer than idle_timeout_ms={idle}"),
-        ),
-        U::HostNotFound => Error::new(ErrorKind::Connect, format!("host not found: {host}")),
-        U::ConnectionFailed => {
-            Error::new(ErrorKind::Connect, format!("could not connect to {host}"))
+        U::Timeout(T::Resolve | T::Connect) => {
+            Error::new(ErrorKind::Timeout, format!("connecting to {host} timed out (connect_timeout_ms={})", t.connect))
         }
-        U::Io(io) if phase == Phase::Request && is_connect_error(&io) => Error::new(
-            ErrorKind::Connect,
-            format!("could not connect to {host}: {io}"),
-        ),
-        U::Io(io) if io.kind() == IoKind::TimedOut => Error::new(
-            ErrorKind::Timeout,
-            format!("{host} sent nothing for longer than idle_timeout_ms={idle}"),
-        ),
-        U::Io(io) => Error::new(
-            ErrorKind::Io,
-            format!("the connection to {host} broke: {io}"),
-        ),
+        U::Timeout(T::Global | T::PerCall) => {
+            Error::new(ErrorKind::Timeout, format!("the call to {host} took longer than timeout_ms={total}"))
+        }
+        U::Timeout(_) => {
+            Error::new(ErrorKind::Timeout, format!("{host} sent nothing for longer than idle_timeout_ms={idle}"))
+        }
+        U::HostNotFound => Error::new(ErrorKind::Connect, format!("host not found: {host}")),
+        U::ConnectionFailed => Error::new(ErrorKind::Connect, format!("could not connect to {host}")),
+        U::Io(io) if phase == Phase::Request && is_connect_error(&io) => {
+            Error::new(ErrorKind::Connect, format!("could not connect to {host}: {io}"))
+        }
+        U::Io(io) if io.kind() == IoKind::TimedOut => {
+            Error::new(ErrorKind::Timeout, format!("{host} sent nothing for longer than idle_timeout_ms={idle}"))
+        }
+        U::Io(io) => Error::new(ErrorKind::Io, format!("the connection to {host} broke: {io}")),
         U::Tls(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
         U::Rustls(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
         U::Pem(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
-        U::ConnectProxyFailed(why) => Error::new(
-            ErrorKind::Connect,
-            format!("the proxy refused to reach {host}: {why}"),
-        ),
+        U::ConnectProxyFailed(why) => {
+            Error::new(ErrorKind::Connect, format!("the proxy refused to reach {host}: {why}"))
+        }
         U::InvalidProxyUrl => Error::invalid_request("invalid `proxy`: not a proxy URL"),
-        U::BodyExceedsLimit(limit) => Error::new(
-            ErrorKind::TooLarge,
-            format!("the answer from {host} is larger than {limit} bytes"),
-        ),
-        U::LargeResponseHeader(size, limit) => Error::protocol(format!(
-            "{host} sent response headers of {size} bytes, over the {limit} byte limit"
-        )),
+        U::BodyExceedsLimit(limit) => {
+            Error::new(ErrorKind::TooLarge, format!("the answer from {host} is larger than {limit} bytes"))
+        }
+        U::LargeResponseHeader(size, limit) => {
+            Error::protocol(format!("{host} sent response headers of {size} bytes, over the {limit} byte limit"))
+        }
         U::Protocol(why) => Error::protocol(format!("{host} sent a malformed HTTP answer: {why}")),
         U::BadUri(why) => Error::invalid_request(format!("invalid `base_url`: {why}")),
-        other => Error::new(
-            ErrorKind::Io,
-            format!("HTTP exchange with {host} failed: {other}"),
-        ),
+        other => Error::new(ErrorKind::Io, format!("HTTP exchange with {host} failed: {other}")),
     }
 }
 
@@ -330,27 +427,51 @@ fn is_connect_error(io: &std::io::Error) -> bool {
 mod tests {
     use super::*;
 
-    const T3: TimeoutsMs = TimeoutsMs {
-        connect: 1,
-        idle: 2,
-        total: 3,
-    };
-    const T79: TimeoutsMs = TimeoutsMs {
-        connect: 5,
-        idle: 7,
-        total: 9,
-    };
+    const T3: TimeoutsMs = TimeoutsMs { connect: 1, idle: 2, total: 3 };
+    const T79: TimeoutsMs = TimeoutsMs { connect: 5, idle: 7, total: 9 };
 
     #[test]
     fn error_text_prefers_the_json_error_message() {
-        assert_eq!(
-            error_text(br#"{"error":{"message":"bad key","type":"x"}}"#),
-            "bad key"
-        );
+        assert_eq!(error_text(br#"{"error":{"message":"bad key","type":"x"}}"#), "bad key");
         assert_eq!(error_text(br#"{"error":"nope"}"#), "nope");
         assert_eq!(error_text(br#"{"message":"busy"}"#), "busy");
         assert_eq!(error_text(b"plain\ntext"), "plain text");
         assert_eq!(error_text(b""), "");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let p = |ms, h| parse_retry_after(ms, h, now);
+        assert_eq!(p(None, None), RetryAfter::NotGiven);
+        assert_eq!(p(None, Some("2")), RetryAfter::Wait(Duration::from_secs(2)));
+        assert_eq!(p(None, Some("0.5")), RetryAfter::Wait(Duration::from_millis(500)));
+        assert_eq!(p(Some("250"), Some("2")), RetryAfter::Wait(Duration::from_millis(250)));
+        assert_eq!(p(None, Some("61")), RetryAfter::TooLong);
+        assert_eq!(p(None, Some("junk")), RetryAfter::NotGiven);
+        assert_eq!(p(None, Some("-1")), RetryAfter::NotGiven);
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(3));
+        assert_eq!(p(None, Some(&date)), RetryAfter::Wait(Duration::from_secs(3)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(3));
+        assert_eq!(p(None, Some(&past)), RetryAfter::Wait(Duration::ZERO));
+    }
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_to_eight_with_jitter() {
+        for (attempt, base) in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)] {
+            let d = backoff(attempt).as_secs_f64();
+            assert!(d <= base && d >= base * 0.75, "attempt {attempt}: {d}");
+        }
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [408, 409, 429, 500, 502, 503, 599] {
+            assert!(retryable_status(s), "{s}");
+        }
+        for s in [200, 301, 400, 401, 403, 404, 422] {
+            assert!(!retryable_status(s), "{s}");
+        }
     }
 
     #[test]
@@ -369,31 +490,15 @@ mod tests {
     #[test]
     fn reset_while_reading_body_is_an_io_error() {
         let io = std::io::Error::from(IoKind::ConnectionReset);
-        assert_eq!(
-            map_error(ureq::Error::Io(io), "h", &T3, Phase::Body).kind(),
-            ErrorKind::Io
-        );
+        assert_eq!(map_error(ureq::Error::Io(io), "h", &T3, Phase::Body).kind(), ErrorKind::Io);
     }
 
     #[test]
     fn timeouts_name_the_setting() {
-        let e = map_error(
-            ureq::Error::Timeout(ureq::Timeout::PerRead),
-            "h",
-            &T79,
-            Phase::Body,
-        );
+        let e = map_error(ureq::Error::Timeout(ureq::Timeout::PerRead), "h", &T79, Phase::Body);
         assert_eq!(e.kind(), ErrorKind::Timeout);
-        assert_eq!(
-            e.message(),
-            "h sent nothing for longer than idle_timeout_ms=7"
-        );
-        let e = map_error(
-            ureq::Error::Timeout(ureq::Timeout::Global),
-            "h",
-            &T79,
-            Phase::Body,
-        );
+        assert_eq!(e.message(), "h sent nothing for longer than idle_timeout_ms=7");
+        let e = map_error(ureq::Error::Timeout(ureq::Timeout::Global), "h", &T79, Phase::Body);
         assert_eq!(e.message(), "the call to h took longer than timeout_ms=9");
     }
 }

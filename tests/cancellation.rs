@@ -9,12 +9,7 @@ use std::time::{Duration, Instant};
 fn callback_returning_nonzero_stops_with_cancelled() {
     let server = Server::start().unwrap();
     let client = ClientHandle::new(None);
-    let out = complete_with(
-        Some(&client),
-        &request(&server.base_url(), HI, ""),
-        None,
-        Some(1),
-    );
+    let out = complete_with(Some(&client), &request(&server.base_url(), HI, ""), None, Some(1));
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CANCELLED);
     assert_eq!(out.message, "stopped by the chunk callback");
     assert_eq!(out.chunks, vec!["You said: Hi"]);
@@ -24,12 +19,7 @@ fn callback_returning_nonzero_stops_with_cancelled() {
 fn client_works_after_a_callback_stop() {
     let server = Server::start().unwrap();
     let client = ClientHandle::new(None);
-    complete_with(
-        Some(&client),
-        &request(&server.base_url(), HI, ""),
-        None,
-        Some(1),
-    );
+    complete_with(Some(&client), &request(&server.base_url(), HI, ""), None, Some(1));
     let out = complete(&client, &request(&server.base_url(), HI, ""));
     assert_eq!(out.status, AichatStatus::AICHAT_OK);
 }
@@ -53,10 +43,7 @@ fn trigger_from_another_thread_stops_a_silent_call_within_100ms() {
     });
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CANCELLED);
     assert_eq!(out.message, "cancelled by the cancel token");
-    assert!(
-        returned_at < Duration::from_millis(100),
-        "returned {returned_at:?} after the trigger"
-    );
+    assert!(returned_at < Duration::from_millis(100), "returned {returned_at:?} after the trigger");
 }
 
 #[test]
@@ -65,12 +52,7 @@ fn triggered_token_fails_new_calls_at_once() {
     let client = ClientHandle::new(None);
     let cancel = CancelHandle::new();
     unsafe { aichat_cancel_trigger(cancel.0) };
-    let out = complete_with(
-        Some(&client),
-        &request(&server.base_url(), HI, ""),
-        Some(&cancel),
-        None,
-    );
+    let out = complete_with(Some(&client), &request(&server.base_url(), HI, ""), Some(&cancel), None);
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CANCELLED);
     assert!(out.chunks.is_empty());
 }
@@ -80,12 +62,7 @@ fn untriggered_token_changes_nothing() {
     let server = Server::start().unwrap();
     let client = ClientHandle::new(None);
     let cancel = CancelHandle::new();
-    let out = complete_with(
-        Some(&client),
-        &request(&server.base_url(), HI, ""),
-        Some(&cancel),
-        None,
-    );
+    let out = complete_with(Some(&client), &request(&server.base_url(), HI, ""), Some(&cancel), None);
     assert_eq!(out.status, AichatStatus::AICHAT_OK);
     assert_eq!(out.text(), "You said: Hi");
 }

@@ -48,11 +48,7 @@ fn assert_wire(seen: &Value, prompt: &str) {
     assert_eq!(seen["method"], "POST");
     assert_eq!(seen["path"], "/fault/echo/api/text");
     for (name, value) in HEADERS {
-        assert_eq!(
-            header_values(seen, name),
-            vec![value.to_string()],
-            "header {name}"
-        );
+        assert_eq!(header_values(seen, name), vec![value.to_string()], "header {name}");
     }
     assert_eq!(
         seen["body"],
@@ -94,14 +90,7 @@ fn body_numbers_are_integers_like_the_original() {
 fn extra_headers_are_added_on_top() {
     let server = Server::start().unwrap();
     let client = ClientHandle::new(Some(r#"{"headers":{"x-client":"c"}}"#));
-    let out = complete(
-        &client,
-        &request(
-            &server.fault_url("echo"),
-            HI,
-            r#""headers":{"x-request":"r"}"#,
-        ),
-    );
+    let out = complete(&client, &request(&server.fault_url("echo"), HI, r#""headers":{"x-request":"r"}"#));
     let seen: Value = serde_json::from_str(&out.text()).unwrap();
     assert_eq!(header_values(&seen, "x-request"), vec!["r"]);
     // A request's `headers` replaces the client's as a whole, like every other field.
@@ -114,10 +103,7 @@ fn answer_is_delivered_as_one_chunk() {
     let server = Server::start().unwrap();
     let client = ClientHandle::new(None);
     for stream in ["false", "true"] {
-        let out = complete(
-            &client,
-            &request(&server.base_url(), HI, &format!(r#""stream":{stream}"#)),
-        );
+        let out = complete(&client, &request(&server.base_url(), HI, &format!(r#""stream":{stream}"#)));
         assert_eq!(out.status, AichatStatus::AICHAT_OK);
         assert_eq!(out.chunks, vec!["You said: Hi"]);
     }

@@ -18,9 +18,7 @@ impl AichatCancel {
 /// A new, untriggered token, released with `aichat_cancel_free`. NULL only if allocation fails.
 #[unsafe(no_mangle)]
 pub extern "C" fn aichat_cancel_new() -> *mut AichatCancel {
-    catch_or(std::ptr::null_mut(), || {
-        AichatCancel(CancelToken::new()).into_raw()
-    })
+    catch_or(std::ptr::null_mut(), || AichatCancel(CancelToken::new()).into_raw())
 }
 
 /// Makes every running and future call given this token return `AICHAT_ERROR_CANCELLED`,

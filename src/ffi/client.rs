@@ -4,8 +4,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 
 use super::{
-    AichatCancel, AichatError, AichatStatus, BoxedHandle, catch_reporting, null_argument,
-    status_of, str_from_c,
+    AichatCancel, AichatError, AichatStatus, BoxedHandle, catch_reporting, null_argument, status_of, str_from_c,
 };
 use crate::client::Client;
 use crate::error::Error;

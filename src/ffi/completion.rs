@@ -29,7 +29,5 @@ pub unsafe extern "C" fn aichat_create_completion(
     error: *mut *mut AichatError,
 ) -> AichatStatus {
     // SAFETY: forwarded from this function's contract.
-    status_of(catch_reporting(error, || unsafe {
-        complete(default_client(), request_json, on_chunk, user_data, None)
-    }))
+    status_of(catch_reporting(error, || unsafe { complete(default_client(), request_json, on_chunk, user_data, None) }))
 }

@@ -19,11 +19,7 @@ impl From<Error> for AichatError {
     fn from(e: Error) -> Self {
         // Messages are built by the library and never contain NUL; drop any to be sure.
         let message = CString::new(e.message().replace('\0', "")).unwrap_or_default();
-        AichatError {
-            status: e.kind().into(),
-            message,
-            http_status: e.http_status(),
-        }
+        AichatError { status: e.kind().into(), message, http_status: e.http_status() }
     }
 }
 
@@ -34,11 +30,9 @@ impl From<Error> for AichatError {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aichat_error_code(error: *const AichatError) -> AichatStatus {
     // SAFETY: forwarded from this function's contract.
-    catch_or(AichatStatus::AICHAT_ERROR_INTERNAL, || {
-        match unsafe { AichatError::from_ref(error, "error") } {
-            Ok(e) => e.status,
-            Err(_) => AichatStatus::AICHAT_ERROR_INVALID_ARGUMENT,
-        }
+    catch_or(AichatStatus::AICHAT_ERROR_INTERNAL, || match unsafe { AichatError::from_ref(error, "error") } {
+        Ok(e) => e.status,
+        Err(_) => AichatStatus::AICHAT_ERROR_INVALID_ARGUMENT,
     })
 }
 
@@ -50,11 +44,9 @@ pub unsafe extern "C" fn aichat_error_code(error: *const AichatError) -> AichatS
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aichat_error_message(error: *const AichatError) -> *const c_char {
     // SAFETY: forwarded from this function's contract.
-    catch_or(c"".as_ptr(), || {
-        match unsafe { AichatError::from_ref(error, "error") } {
-            Ok(e) => e.message.as_ptr(),
-            Err(_) => c"".as_ptr(),
-        }
+    catch_or(c"".as_ptr(), || match unsafe { AichatError::from_ref(error, "error") } {
+        Ok(e) => e.message.as_ptr(),
+        Err(_) => c"".as_ptr(),
     })
 }
 
@@ -66,9 +58,7 @@ pub unsafe extern "C" fn aichat_error_message(error: *const AichatError) -> *con
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aichat_error_http_status(error: *const AichatError) -> u16 {
     // SAFETY: forwarded from this function's contract.
-    catch_or(0, || {
-        unsafe { AichatError::from_ref(error, "error") }.map_or(0, |e| e.http_status)
-    })
+    catch_or(0, || unsafe { AichatError::from_ref(error, "error") }.map_or(0, |e| e.http_status))
 }
 
 /// Releases an error. NULL is accepted and ignored.

@@ -62,10 +62,7 @@ pub(crate) unsafe fn str_from_c<'a>(ptr: *const c_char, name: &str) -> Result<&'
     std::str::from_utf8(bytes).map_err(|e| {
         Error::new(
             ErrorKind::InvalidArgument,
-            format!(
-                "`{name}` is not valid UTF-8 (bad byte at offset {})",
-                e.valid_up_to()
-            ),
+            format!("`{name}` is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()),
         )
     })
 }
@@ -83,14 +80,10 @@ pub(crate) fn catch_reporting<T>(
     error_out: *mut *mut AichatError,
     body: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, AichatStatus> {
-    let result =
-        catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_error(&*panic)));
+    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_error(&*panic)));
     let (value, error) = match result {
         Ok(value) => (Ok(value), ptr::null_mut()),
-        Err(e) => (
-            Err(AichatStatus::from(e.kind())),
-            AichatError::from(e).into_raw(),
-        ),
+        Err(e) => (Err(AichatStatus::from(e.kind())), AichatError::from(e).into_raw()),
     };
     if error_out.is_null() {
         // SAFETY: `error` is NULL or was just made by `into_raw` and is owned here.
@@ -116,10 +109,7 @@ fn panic_error(panic: &(dyn Any + Send)) -> Error {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("unknown panic");
-    Error::new(
-        ErrorKind::Internal,
-        format!("internal error (a bug in aichat, please report it): {what}"),
-    )
+    Error::new(ErrorKind::Internal, format!("internal error (a bug in aichat, please report it): {what}"))
 }
 
 #[cfg(test)]
@@ -133,10 +123,7 @@ mod tests {
         assert_eq!(result, Err(AichatStatus::AICHAT_ERROR_INTERNAL));
         // SAFETY: `error` was just set by catch_reporting.
         let e = unsafe { &*error };
-        assert_eq!(
-            AichatStatus::from(crate::error::ErrorKind::Internal),
-            AichatStatus::AICHAT_ERROR_INTERNAL
-        );
+        assert_eq!(AichatStatus::from(crate::error::ErrorKind::Internal), AichatStatus::AICHAT_ERROR_INTERNAL);
         assert!(e.message().contains("boom"));
         // SAFETY: owned here, freed once.
         unsafe { AichatError::free(error) };

@@ -84,10 +84,7 @@ pub extern "C" fn aichat_version() -> *const c_char {
 /// other integer. A static string (never freed).
 #[unsafe(no_mangle)]
 pub extern "C" fn aichat_status_name(status: c_int) -> *const c_char {
-    usize::try_from(status)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .map_or(c"AICHAT_UNKNOWN".as_ptr(), |name| name.as_ptr())
+    usize::try_from(status).ok().and_then(|i| NAMES.get(i)).map_or(c"AICHAT_UNKNOWN".as_ptr(), |name| name.as_ptr())
 }
 
 #[cfg(test)]
@@ -97,22 +94,14 @@ mod tests {
 
     fn name(status: c_int) -> &'static str {
         // SAFETY: aichat_status_name returns static NUL-terminated strings.
-        unsafe { CStr::from_ptr(aichat_status_name(status)) }
-            .to_str()
-            .unwrap()
+        unsafe { CStr::from_ptr(aichat_status_name(status)) }.to_str().unwrap()
     }
 
     #[test]
     fn names_match_the_numbers() {
         assert_eq!(name(AichatStatus::AICHAT_OK as c_int), "AICHAT_OK");
-        assert_eq!(
-            name(AichatStatus::AICHAT_ERROR_TIMEOUT as c_int),
-            "AICHAT_ERROR_TIMEOUT"
-        );
-        assert_eq!(
-            name(AichatStatus::AICHAT_ERROR_INTERNAL as c_int),
-            "AICHAT_ERROR_INTERNAL"
-        );
+        assert_eq!(name(AichatStatus::AICHAT_ERROR_TIMEOUT as c_int), "AICHAT_ERROR_TIMEOUT");
+        assert_eq!(name(AichatStatus::AICHAT_ERROR_INTERNAL as c_int), "AICHAT_ERROR_INTERNAL");
         assert_eq!(name(12), "AICHAT_UNKNOWN");
         assert_eq!(name(-1), "AICHAT_UNKNOWN");
         assert_eq!(name(c_int::MIN), "AICHAT_UNKNOWN");
@@ -121,13 +110,8 @@ mod tests {
     #[test]
     fn version_matches_the_crate() {
         // SAFETY: static string.
-        let v = unsafe { CStr::from_ptr(aichat_version()) }
-            .to_str()
-            .unwrap();
+        let v = unsafe { CStr::from_ptr(aichat_version()) }.to_str().unwrap();
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
-        assert_eq!(
-            v,
-            format!("{AICHAT_VERSION_MAJOR}.{AICHAT_VERSION_MINOR}.{AICHAT_VERSION_PATCH}")
-        );
+        assert_eq!(v, format!("{AICHAT_VERSION_MAJOR}.{AICHAT_VERSION_MINOR}.{AICHAT_VERSION_PATCH}"));
     }
 }

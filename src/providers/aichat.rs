@@ -40,10 +40,7 @@ pub fn build_request(r: &Resolved) -> HttpRequest {
         "top_p": r.top_p.map_or(json!(1), |v| json!(v)),
         "frequency_penalty": r.frequency_penalty.map_or(json!(0), |v| json!(v)),
     });
-    let mut headers: Vec<(String, String)> = HEADERS
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut headers: Vec<(String, String)> = HEADERS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     // Extra headers go on top: one with the same name replaces the original's.
     for (name, value) in &r.headers {
         headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
@@ -59,37 +56,24 @@ pub fn build_request(r: &Resolved) -> HttpRequest {
 /// The completion text of a 2xx answer: its string field `message`, unless `response` is false.
 pub fn parse_answer(body: &[u8]) -> Result<String, Error> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::protocol(format!(
-            "the aichat answer is not JSON ({e}): {}",
-            server_text(&String::from_utf8_lossy(body))
-        ))
+        Error::protocol(format!("the aichat answer is not JSON ({e}): {}", server_text(&String::from_utf8_lossy(body))))
     })?;
     let message = value.get("message");
     if value.get("response") == Some(&Value::Bool(false)) {
         let reason = message.and_then(Value::as_str).unwrap_or("no reason given");
         return Err(Error::new(
             ErrorKind::Server,
-            format!(
-                "the aichat server reported a failure: {}",
-                server_text(reason)
-            ),
+            format!("the aichat server reported a failure: {}", server_text(reason)),
         ));
     }
     match message {
         Some(Value::String(text)) => Ok(text.clone()),
-        Some(_) => Err(Error::protocol(
-            "the aichat answer's `message` is not a string",
-        )),
+        Some(_) => Err(Error::protocol("the aichat answer's `message` is not a string")),
         None => Err(Error::protocol("the aichat answer has no `message` field")),
     }
 }
 
-pub fn run(
-    r: &Resolved,
-    transport: &Transport,
-    abandon: &Abandon,
-    sink: &mut Sink<'_>,
-) -> Result<(), Error> {
+pub fn run(r: &Resolved, transport: &Transport, abandon: &Abandon, sink: &mut Sink<'_>) -> Result<(), Error> {
     let mut response = transport.send(&build_request(r), r, abandon)?;
     if !response.is_success() {
         return Err(response.status_error());
@@ -108,7 +92,7 @@ mod tests {
     use crate::request::{Request, Settings};
 
     fn resolved(json: &str) -> Resolved {
-        Resolved::new(Request::from_json(json).unwrap(), &Settings::default())
+        Resolved::new(Request::from_json(json).unwrap(), &Settings::default()).unwrap()
     }
 
     #[test]
@@ -121,17 +105,12 @@ mod tests {
             json!({"message":"user: Hi\nassistant:","temperature":1,"presence_penalty":0,"top_p":1,"frequency_penalty":0})
         );
         assert_eq!(req.headers.len(), 13);
-        assert_eq!(
-            req.headers[8],
-            ("sec-ch-ua-platform".to_string(), "\"macOS\"".to_string())
-        );
+        assert_eq!(req.headers[8], ("sec-ch-ua-platform".to_string(), "\"macOS\"".to_string()));
     }
 
     #[test]
     fn caller_sampling_values_replace_the_defaults() {
-        let req = build_request(&resolved(
-            r#"{"messages":[],"temperature":0.25,"top_p":0.5}"#,
-        ));
+        let req = build_request(&resolved(r#"{"messages":[],"temperature":0.25,"top_p":0.5}"#));
         let body: Value = serde_json::from_slice(&req.body).unwrap();
         assert_eq!(body["temperature"], json!(0.25));
         assert_eq!(body["top_p"], json!(0.5));
@@ -140,35 +119,22 @@ mod tests {
 
     #[test]
     fn extra_headers_go_on_top() {
-        let req = build_request(&resolved(
-            r#"{"messages":[],"headers":{"X-Extra":"1","Accept":"text/plain"}}"#,
-        ));
+        let req = build_request(&resolved(r#"{"messages":[],"headers":{"X-Extra":"1","Accept":"text/plain"}}"#));
         assert_eq!(req.headers.len(), 14);
-        assert!(
-            req.headers
-                .contains(&("X-Extra".to_string(), "1".to_string()))
-        );
-        assert!(
-            req.headers
-                .contains(&("Accept".to_string(), "text/plain".to_string()))
-        );
+        assert!(req.headers.contains(&("X-Extra".to_string(), "1".to_string())));
+        assert!(req.headers.contains(&("Accept".to_string(), "text/plain".to_string())));
         assert!(!req.headers.iter().any(|(k, _)| k == "accept"));
     }
 
     #[test]
     fn base_url_trailing_slash_is_not_doubled() {
-        let req = build_request(&resolved(
-            r#"{"messages":[],"base_url":"http://127.0.0.1:9/x/"}"#,
-        ));
+        let req = build_request(&resolved(r#"{"messages":[],"base_url":"http://127.0.0.1:9/x/"}"#));
         assert_eq!(req.url, "http://127.0.0.1:9/x/api/text");
     }
 
     #[test]
     fn answer_message_is_the_completion() {
-        assert_eq!(
-            parse_answer(br#"{"message":"Hello","response":true}"#).unwrap(),
-            "Hello"
-        );
+        assert_eq!(parse_answer(br#"{"message":"Hello","response":true}"#).unwrap(), "Hello");
         assert_eq!(parse_answer(br#"{"message":""}"#).unwrap(), "");
     }
 
@@ -176,29 +142,14 @@ mod tests {
     fn response_false_is_a_server_error_with_its_reason() {
         let e = parse_answer(br#"{"response":false,"message":"quota exceeded"}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Server);
-        assert_eq!(
-            e.message(),
-            "the aichat server reported a failure: quota exceeded"
-        );
+        assert_eq!(e.message(), "the aichat server reported a failure: quota exceeded");
     }
 
     #[test]
     fn missing_or_non_string_message_is_a_protocol_error() {
-        assert_eq!(
-            parse_answer(br#"{"response":true}"#).unwrap_err().kind(),
-            ErrorKind::Protocol
-        );
-        assert_eq!(
-            parse_answer(br#"{"message":5}"#).unwrap_err().kind(),
-            ErrorKind::Protocol
-        );
-        assert_eq!(
-            parse_answer(b"<html>").unwrap_err().kind(),
-            ErrorKind::Protocol
-        );
-        assert_eq!(
-            parse_answer(b"{\"message\":\"\xff\"}").unwrap_err().kind(),
-            ErrorKind::Protocol
-        );
+        assert_eq!(parse_answer(br#"{"response":true}"#).unwrap_err().kind(), ErrorKind::Protocol);
+        assert_eq!(parse_answer(br#"{"message":5}"#).unwrap_err().kind(), ErrorKind::Protocol);
+        assert_eq!(parse_answer(b"<html>").unwrap_err().kind(), ErrorKind::Protocol);
+        assert_eq!(parse_answer(b"{\"message\":\"\xff\"}").unwrap_err().kind(), ErrorKind::Protocol);
     }
 }

@@ -2,6 +2,7 @@
 //! an HTTP request, and the HTTP answer into text chunks for the sink.
 
 mod aichat;
+mod openai;
 
 use crate::error::Error;
 use crate::request::Resolved;
@@ -15,22 +16,58 @@ pub enum Provider {
     /// The original chat-gpt.org `/api/text` protocol (gpt4free's `Aichat`).
     #[default]
     Aichat,
+    /// OpenAI-compatible `/chat/completions`, with SSE streaming.
+    OpenAi,
 }
 
 impl Provider {
     /// The accepted values of the `provider` field, for error messages.
-    pub const NAMES: &'static [&'static str] = &["aichat"];
+    pub const NAMES: &'static [&'static str] = &["aichat", "openai"];
 
     pub fn from_name(name: &str) -> Option<Provider> {
         match name {
             "aichat" => Some(Provider::Aichat),
+            "openai" => Some(Provider::OpenAi),
             _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Aichat => "aichat",
+            Provider::OpenAi => "openai",
         }
     }
 
     pub fn default_base_url(self) -> &'static str {
         match self {
             Provider::Aichat => aichat::DEFAULT_BASE_URL,
+            Provider::OpenAi => openai::DEFAULT_BASE_URL,
+        }
+    }
+
+    /// The environment variable consulted for `base_url` when neither request nor client set it.
+    pub fn base_url_env(self) -> Option<&'static str> {
+        match self {
+            Provider::Aichat => None,
+            Provider::OpenAi => Some("OPENAI_BASE_URL"),
+        }
+    }
+
+    /// The environment variable consulted for `api_key` when neither request nor client set it.
+    pub fn api_key_env(self) -> Option<&'static str> {
+        match self {
+            Provider::Aichat => None,
+            Provider::OpenAi => Some("OPENAI_API_KEY"),
+        }
+    }
+
+    /// Whether the provider takes an optional request field that not all of them do.
+    pub fn accepts(self, field: &str) -> bool {
+        match self {
+            // The original protocol has exactly five body fields.
+            Provider::Aichat => !matches!(field, "extra_body" | "max_tokens"),
+            Provider::OpenAi => true,
         }
     }
 
@@ -44,6 +81,7 @@ impl Provider {
     ) -> Result<(), Error> {
         match self {
             Provider::Aichat => aichat::run(request, transport, abandon, sink),
+            Provider::OpenAi => openai::run(request, transport, abandon, sink),
         }
     }
 }

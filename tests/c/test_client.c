@@ -102,7 +102,7 @@ static void test_http_error(void) {
     AichatClient *client = aichat_client_new(NULL, NULL);
     Collected c = {0};
     AichatError *error = NULL;
-    AichatStatus s = aichat_client_create_completion(client, request_for("status=503", HI, NULL), collect, &c, NULL, &error);
+    AichatStatus s = aichat_client_create_completion(client, request_for("status=503", HI, "\"max_retries\":0"), collect, &c, NULL, &error);
     CHECK(s == AICHAT_ERROR_HTTP_STATUS, "status %s", aichat_status_name((int)s));
     CHECK(error != NULL, "error set");
     CHECK(aichat_error_code(error) == AICHAT_ERROR_HTTP_STATUS, "code");
@@ -130,6 +130,21 @@ static void test_server_and_protocol_errors(void) {
         CHECK(c.calls == 0, "%s: no chunk", cases[i].fault);
         aichat_error_free(error);
     }
+}
+
+static void test_openai_stream(void) {
+    char req[1024];
+    snprintf(req, sizeof req,
+             "{\"provider\":\"openai\",\"stream\":true,\"base_url\":\"%s/fault/keepalive,crlf/v1\",\"proxy\":\"\","
+             "\"messages\":[{\"role\":\"user\",\"content\":\"one two\"}]}",
+             base_url);
+    Collected c = {0};
+    AichatError *error = NULL;
+    AichatStatus s = aichat_create_completion(req, collect, &c, &error);
+    CHECK(s == AICHAT_OK, "status %s: %s", aichat_status_name((int)s), aichat_error_message(error));
+    CHECK(strcmp(c.text, "You said: one two") == 0, "text '%s'", c.text);
+    CHECK(c.calls == 4, "calls %d (one per word)", c.calls);
+    aichat_error_free(error);
 }
 
 static void test_bad_input(void) {
@@ -214,6 +229,7 @@ int main(int argc, char **argv) {
     test_client_with_options();
     test_http_error();
     test_server_and_protocol_errors();
+    test_openai_stream();
     test_bad_input();
     test_callback_stop();
     test_cancel_from_another_thread();

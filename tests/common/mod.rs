@@ -29,20 +29,12 @@ pub struct Collector {
     pub stop_after: Option<usize>,
 }
 
-pub unsafe extern "C" fn collect(
-    chunk: *const c_char,
-    len: usize,
-    user_data: *mut c_void,
-) -> c_int {
+pub unsafe extern "C" fn collect(chunk: *const c_char, len: usize, user_data: *mut c_void) -> c_int {
     let c = unsafe { &mut *(user_data as *mut Collector) };
     let with_nul = unsafe { std::slice::from_raw_parts(chunk as *const u8, len + 1) };
     assert_eq!(with_nul[len], 0, "chunk is NUL-terminated");
     assert!(len > 0, "chunks are never empty");
-    c.chunks.push(
-        std::str::from_utf8(&with_nul[..len])
-            .expect("chunk is UTF-8")
-            .to_string(),
-    );
+    c.chunks.push(std::str::from_utf8(&with_nul[..len]).expect("chunk is UTF-8").to_string());
     match c.stop_after {
         Some(n) if c.chunks.len() >= n => 1,
         _ => 0,
@@ -58,15 +50,8 @@ impl ClientHandle {
     pub fn new(options: Option<&str>) -> ClientHandle {
         let options = options.map(|o| CString::new(o).unwrap());
         let mut error = ptr::null_mut();
-        let client = unsafe {
-            aichat_client_new(
-                options.as_ref().map_or(ptr::null(), |o| o.as_ptr()),
-                &mut error,
-            )
-        };
-        assert!(!client.is_null(), "client: {}", unsafe {
-            message_of(error)
-        });
+        let client = unsafe { aichat_client_new(options.as_ref().map_or(ptr::null(), |o| o.as_ptr()), &mut error) };
+        assert!(!client.is_null(), "client: {}", unsafe { message_of(error) });
         assert!(error.is_null());
         ClientHandle(client)
     }
@@ -96,10 +81,7 @@ impl Drop for CancelHandle {
 }
 
 pub unsafe fn message_of(error: *const AichatError) -> String {
-    unsafe { CStr::from_ptr(aichat_error_message(error)) }
-        .to_str()
-        .unwrap()
-        .to_string()
+    unsafe { CStr::from_ptr(aichat_error_message(error)) }.to_str().unwrap().to_string()
 }
 
 /// Turns an error out-parameter into the outcome's fields and frees it.
@@ -113,11 +95,7 @@ fn outcome(status: AichatStatus, chunks: Vec<String>, error: *mut AichatError) -
     let out = Outcome {
         status,
         chunks,
-        message: if error.is_null() {
-            String::new()
-        } else {
-            unsafe { message_of(error) }
-        },
+        message: if error.is_null() { String::new() } else { unsafe { message_of(error) } },
         http_status: unsafe { aichat_error_http_status(error) },
     };
     unsafe { aichat_error_free(error) };
@@ -132,10 +110,7 @@ pub fn complete_with(
     stop_after: Option<usize>,
 ) -> Outcome {
     let request = CString::new(request).unwrap();
-    let mut collector = Collector {
-        chunks: Vec::new(),
-        stop_after,
-    };
+    let mut collector = Collector { chunks: Vec::new(), stop_after };
     // Start from a non-NULL garbage value: the library must overwrite it on success too.
     let mut error: *mut AichatError = ptr::dangling_mut();
     let user_data = &mut collector as *mut Collector as *mut c_void;
@@ -149,9 +124,7 @@ pub fn complete_with(
                 cancel.map_or(ptr::null(), |c| c.0),
                 &mut error,
             ),
-            None => {
-                aichat_create_completion(request.as_ptr(), Some(collect), user_data, &mut error)
-            }
+            None => aichat_create_completion(request.as_ptr(), Some(collect), user_data, &mut error),
         }
     };
     outcome(status, collector.chunks, error)
@@ -163,11 +136,7 @@ pub fn complete(client: &ClientHandle, request: &str) -> Outcome {
 
 /// A request object for `base_url` with the given messages JSON and extra fields.
 pub fn request(base_url: &str, messages: &str, extra: &str) -> String {
-    let extra = if extra.is_empty() {
-        String::new()
-    } else {
-        format!(",{extra}")
-    };
+    let extra = if extra.is_empty() { String::new() } else { format!(",{extra}") };
     format!(r#"{{"messages":{messages},"base_url":"{base_url}","proxy":""{extra}}}"#)
 }
 

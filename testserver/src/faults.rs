@@ -1,21 +1,44 @@
-//! The faults a request can ask for through the `/fault/<spec>` path prefix.
+//! The faults and stream controls a request can ask for through the `/fault/<spec>` prefix.
 
 use std::time::Duration;
 
-/// Parsed from a comma-separated spec. Items:
-/// - `status=N`: answer HTTP N with a JSON error body.
+use hyper::Response;
+
+use crate::respond::{Body, json_error, with_header};
+
+/// Parsed from a comma-separated spec. Items for both protocols:
+/// - `status=N`: answer HTTP N with a JSON error body (with `fail-first`, only the first N tries;
+///   with `echo`, the error message quotes the request).
+/// - `retry-after=S`, `retry-after-ms=MS`: add that header to a `status` answer.
+/// - `key=K`: count the requests that carry this key (`GET /attempts/K`).
+/// - `fail-first=N`: with `key`, the first N requests fail (`status`, default 500), then succeed.
 /// - `delay=MS`: wait MS milliseconds before answering.
 /// - `silence`: never answer (the connection stays open until the client leaves).
 /// - `truncate`: announce the full Content-Length, send half the body, close the connection.
 /// - `not-json`: a 200 answer whose body is HTML.
-/// - `no-message`: a JSON answer without the `message` field.
-/// - `response-false`: `{"response": false, "message": "..."}`.
 /// - `echo`: the answer's text is the request as received (method, path, headers, body) as JSON.
 /// - `size=N`: the answer's text is N bytes of `a`.
 /// - `redirect`: a 302 to the same route without the fault prefix.
+///
+/// Aichat only: `no-message`, `response-false`.
+///
+/// OpenAI streams only (`"stream": true`):
+/// - `chunks=N`: N content chunks `tok0 `, `tok1 `, … instead of the word-by-word answer.
+/// - `interval=MS`: wait between content chunks.
+/// - `keepalive`: a `: keep-alive` comment before every event.
+/// - `crlf`, `cr`: end lines with CRLF or a lone CR instead of LF.
+/// - `split-utf8`: write every event in two parts, cut inside a multi-byte character when it
+///   has one, with a pause between, so they arrive in separate reads.
+/// - `error-event`: after the first content chunk, an `{"error": {...}}` event, then the end.
+/// - `cut`: end the stream after half the content chunks, without `[DONE]`.
+/// - `silence-after=N`: stop sending after N content chunks, keeping the connection open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Faults {
     pub status: Option<u16>,
+    pub retry_after: Option<String>,
+    pub retry_after_ms: Option<u64>,
+    pub key: Option<String>,
+    pub fail_first: Option<u64>,
     pub delay: Option<Duration>,
     pub silence: bool,
     pub truncate: bool,
@@ -25,6 +48,22 @@ pub struct Faults {
     pub echo: bool,
     pub size: Option<usize>,
     pub redirect: bool,
+    pub chunks: Option<u64>,
+    pub interval: Option<Duration>,
+    pub keepalive: bool,
+    pub line_end: LineEnd,
+    pub split_utf8: bool,
+    pub error_event: bool,
+    pub cut: bool,
+    pub silence_after: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LineEnd {
+    #[default]
+    Lf,
+    CrLf,
+    Cr,
 }
 
 impl Faults {
@@ -32,17 +71,13 @@ impl Faults {
         let mut f = Faults::default();
         for item in spec.split(',').filter(|s| !s.is_empty()) {
             let (name, value) = item.split_once('=').unwrap_or((item, ""));
-            let number = || {
-                value
-                    .parse::<u64>()
-                    .map_err(|_| format!("fault {name:?} needs a number, got {value:?}"))
-            };
+            let number = || value.parse::<u64>().map_err(|_| format!("fault {name:?} needs a number, got {value:?}"));
             match name {
-                "status" => {
-                    f.status = Some(
-                        u16::try_from(number()?).map_err(|_| "status out of range".to_string())?,
-                    )
-                }
+                "status" => f.status = Some(u16::try_from(number()?).map_err(|_| "status out of range".to_string())?),
+                "retry-after" => f.retry_after = Some(value.to_string()),
+                "retry-after-ms" => f.retry_after_ms = Some(number()?),
+                "key" => f.key = Some(value.to_string()),
+                "fail-first" => f.fail_first = Some(number()?),
                 "delay" => f.delay = Some(Duration::from_millis(number()?)),
                 "silence" => f.silence = true,
                 "truncate" => f.truncate = true,
@@ -52,8 +87,20 @@ impl Faults {
                 "echo" => f.echo = true,
                 "size" => f.size = Some(number()? as usize),
                 "redirect" => f.redirect = true,
+                "chunks" => f.chunks = Some(number()?),
+                "interval" => f.interval = Some(Duration::from_millis(number()?)),
+                "keepalive" => f.keepalive = true,
+                "crlf" => f.line_end = LineEnd::CrLf,
+                "cr" => f.line_end = LineEnd::Cr,
+                "split-utf8" => f.split_utf8 = true,
+                "error-event" => f.error_event = true,
+                "cut" => f.cut = true,
+                "silence-after" => f.silence_after = Some(number()?),
                 _ => return Err(format!("unknown fault {name:?}")),
             }
+        }
+        if f.fail_first.is_some() && f.key.is_none() {
+            return Err("fault \"fail-first\" needs a \"key\" to count attempts by".to_string());
         }
         Ok(f)
     }
@@ -62,9 +109,7 @@ impl Faults {
     pub fn split_path(path: &str) -> Result<(Faults, &str), String> {
         match path.strip_prefix("/fault/") {
             Some(rest) => {
-                let (spec, route) = rest
-                    .find('/')
-                    .map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
+                let (spec, route) = rest.find('/').map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
                 Ok((Faults::parse(spec)?, route))
             }
             None => Ok((Faults::default(), path)),
@@ -78,6 +123,41 @@ impl Faults {
         }
         if self.silence {
             std::future::pending::<()>().await;
+        }
+    }
+
+    /// The failing answer this request gets, if any: an injected status or a redirect.
+    /// `attempt` is this request's count under `key`; with `echo`, the error message quotes
+    /// `request` (as a careless server quoting a credential would).
+    pub fn failure(&self, attempt: Option<u64>, route: &str, request: &str) -> Option<Response<Body>> {
+        if self.redirect {
+            return Some(with_header(json_error(302, "test server: moved"), "location", route));
+        }
+        let status = match (self.fail_first, attempt) {
+            (Some(n), Some(a)) if a <= n => self.status.unwrap_or(500),
+            (Some(_), _) => return None,
+            (None, _) => self.status?,
+        };
+        let mut message = format!("test server: injected HTTP {status}");
+        if self.echo {
+            message = format!("{message}; request: {request}");
+        }
+        let mut response = json_error(status, &message);
+        if let Some(v) = &self.retry_after {
+            response = with_header(response, "retry-after", v);
+        }
+        if let Some(ms) = self.retry_after_ms {
+            response = with_header(response, "retry-after-ms", &ms.to_string());
+        }
+        Some(response)
+    }
+
+    /// The SSE line terminator asked for.
+    pub fn newline(&self) -> &'static str {
+        match self.line_end {
+            LineEnd::Lf => "\n",
+            LineEnd::CrLf => "\r\n",
+            LineEnd::Cr => "\r",
         }
     }
 }
@@ -97,13 +177,19 @@ mod tests {
     #[test]
     fn unknown_fault_is_refused() {
         assert!(Faults::parse("explode").is_err());
+        assert!(Faults::parse("fail-first=2").is_err());
     }
 
     #[test]
     fn plain_path_has_no_faults() {
-        assert_eq!(
-            Faults::split_path("/api/text").unwrap(),
-            (Faults::default(), "/api/text")
-        );
+        assert_eq!(Faults::split_path("/api/text").unwrap(), (Faults::default(), "/api/text"));
+    }
+
+    #[test]
+    fn fail_first_fails_only_the_first_attempts() {
+        let f = Faults::parse("key=k,fail-first=2").unwrap();
+        assert_eq!(f.failure(Some(1), "/", "").map(|r| r.status().as_u16()), Some(500));
+        assert_eq!(f.failure(Some(2), "/", "").map(|r| r.status().as_u16()), Some(500));
+        assert!(f.failure(Some(3), "/", "").is_none());
     }
 }

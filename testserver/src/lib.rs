@@ -1,17 +1,22 @@
-//! The project's local test server: speaks the Aichat protocol on loopback, answers
-//! deterministically from the prompt, and injects faults on request.
+//! The project's local test server: speaks the Aichat protocol (`POST /api/text`) and the
+//! OpenAI chat-completions protocol (`POST /v1/chat/completions`, JSON or SSE) on loopback,
+//! answers deterministically from the conversation, and injects faults on request.
 //!
-//! Faults are chosen by a path prefix, so any client can ask for them through its base URL
-//! alone: `http://127.0.0.1:PORT/fault/<spec>` where `<spec>` is a comma-separated list of
-//! the items in [`Faults`], e.g. `/fault/delay=200,status=503/api/text`.
+//! Faults and stream controls are chosen by a path prefix, so any client can ask for them
+//! through its base URL alone: `http://127.0.0.1:PORT/fault/<spec>` where `<spec>` is a
+//! comma-separated list of the items in [`Faults`], e.g. `/fault/delay=200,status=503/api/text`.
 
 mod aichat;
+mod answer;
+mod capture;
 mod faults;
+mod openai;
 mod respond;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -22,10 +27,30 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 pub use faults::Faults;
-use respond::{Body, json_error};
+use respond::{Body, json, json_error};
+
+/// What the server remembers between requests: how many attempts arrived per `key=` fault.
+#[derive(Debug, Default)]
+pub struct State {
+    attempts: Mutex<HashMap<String, u64>>,
+}
+
+impl State {
+    /// Counts one more attempt for `key` and returns the new count.
+    fn count(&self, key: &str) -> u64 {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = attempts.entry(key.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    pub fn attempts(&self, key: &str) -> u64 {
+        self.attempts.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied().unwrap_or(0)
+    }
+}
 
 /// Serves connections from `listener` until `stop` is notified.
-pub async fn serve(listener: TcpListener, stop: Arc<Notify>) {
+pub async fn serve(listener: TcpListener, stop: Arc<Notify>, state: Arc<State>) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -33,60 +58,66 @@ pub async fn serve(listener: TcpListener, stop: Arc<Notify>) {
         };
         let Ok((stream, _)) = accepted else { continue };
         let _ = stream.set_nodelay(true);
+        let state = state.clone();
         tokio::spawn(async move {
-            let service = service_fn(handle);
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let service = service_fn(move |req| handle(req, state.clone()));
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
 
-async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, Infallible> {
     let (faults, route) = match Faults::split_path(req.uri().path()) {
-        Ok(split) => split,
+        Ok((faults, route)) => (faults, route.to_string()),
         Err(why) => return Ok(json_error(400, &why)),
     };
-    let route = route.to_string();
-    let response = match (req.method(), route.as_str()) {
-        (&Method::POST, "/api/text") => aichat::answer(req, &faults, &route).await,
-        _ => json_error(
-            404,
-            &format!("test server: no route for {} {route}", req.method()),
-        ),
+    if req.method() == Method::GET {
+        return Ok(match route.strip_prefix("/attempts/") {
+            Some(key) => json(200, &serde_json::json!({"attempts": state.attempts(key)})),
+            None => json_error(404, &format!("test server: no route for GET {route}")),
+        });
+    }
+    let is_aichat = route == "/api/text";
+    let is_openai = route == "/v1/chat/completions" || route == "/chat/completions";
+    if req.method() != Method::POST || !(is_aichat || is_openai) {
+        return Ok(json_error(404, &format!("test server: no route for {} {route}", req.method())));
+    }
+    let captured = match capture::Captured::read(req).await {
+        Ok(c) => c,
+        Err(response) => return Ok(response),
     };
-    Ok(response)
+    let attempt = faults.key.as_deref().map(|key| state.count(key));
+    faults.wait().await;
+    let echo = if faults.echo { captured.to_json().to_string() } else { String::new() };
+    if let Some(response) = faults.failure(attempt, &route, &echo) {
+        return Ok(response);
+    }
+    Ok(if is_aichat { aichat::answer(&captured, &faults) } else { openai::answer(&captured, &faults) })
 }
 
 /// A server running on its own thread, for tests in the same process. Stops when dropped.
 pub struct Server {
     addr: SocketAddr,
     stop: Arc<Notify>,
+    state: Arc<State>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
     /// Binds 127.0.0.1 on a free port and starts serving.
     pub fn start() -> std::io::Result<Server> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(Notify::new());
         let stop_serve = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("aichat-testserver".into())
-            .spawn(move || {
-                runtime.block_on(serve(listener, stop_serve));
-                runtime.shutdown_background();
-            })?;
-        Ok(Server {
-            addr,
-            stop,
-            thread: Some(thread),
-        })
+        let state = Arc::new(State::default());
+        let state_serve = state.clone();
+        let thread = std::thread::Builder::new().name("aichat-testserver".into()).spawn(move || {
+            runtime.block_on(serve(listener, stop_serve, state_serve));
+            runtime.shutdown_background();
+        })?;
+        Ok(Server { addr, stop, state, thread: Some(thread) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -96,6 +127,11 @@ impl Server {
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many requests arrived with the fault `key=KEY`.
+    pub fn attempts(&self, key: &str) -> u64 {
+        self.state.attempts(key)
     }
 
     /// The base URL that makes the server inject `spec` (see [`Faults`]).

@@ -18,11 +18,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     runtime.block_on(async move {
         let listener = match TcpListener::bind(("127.0.0.1", port)).await {
             Ok(l) => l,
@@ -36,7 +33,7 @@ fn main() -> std::process::ExitCode {
         let _ = std::io::stdout().flush();
         let stop = Arc::new(Notify::new());
         tokio::spawn(stop_on_signal_or_eof(stop.clone()));
-        aichat_testserver::serve(listener, stop).await;
+        aichat_testserver::serve(listener, stop, Default::default()).await;
         std::process::ExitCode::SUCCESS
     })
 }
@@ -64,6 +61,5 @@ async fn stop_on_signal_or_eof(stop: Arc<Notify>) {
 
 fn stdin_is_pipe() -> bool {
     use std::os::unix::fs::FileTypeExt;
-    std::fs::metadata("/dev/stdin")
-        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+    std::fs::metadata("/dev/stdin").is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
 }

@@ -16,26 +16,17 @@ pub fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response
         .status(status)
         .header(CONTENT_TYPE, content_type)
         .header(CONTENT_LENGTH, body.len())
-        .body(StreamBody::new(
-            stream::iter([Ok(Frame::data(body))]).boxed(),
-        ))
+        .body(StreamBody::new(stream::iter([Ok(Frame::data(body))]).boxed()))
         .expect("valid response")
 }
 
 pub fn json(status: u16, value: &serde_json::Value) -> Response<Body> {
-    full(
-        status,
-        "application/json",
-        serde_json::to_vec(value).expect("JSON serializes"),
-    )
+    full(status, "application/json", serde_json::to_vec(value).expect("JSON serializes"))
 }
 
 /// An error answer in the shape OpenAI-style servers use.
 pub fn json_error(status: u16, message: &str) -> Response<Body> {
-    json(
-        status,
-        &serde_json::json!({"error": {"message": message, "type": "test_server_error"}}),
-    )
+    json(status, &serde_json::json!({"error": {"message": message, "type": "test_server_error"}}))
 }
 
 /// Announces the whole body's length, sends the first half, then fails the body stream so
@@ -46,10 +37,7 @@ pub fn truncated(status: u16, content_type: &str, body: Bytes) -> Response<Body>
     // the connection; without it the client may see no answer at all.
     let frames = stream::iter([Ok(Frame::data(half))]).chain(stream::once(async {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        Err(std::io::Error::new(
-            std::io::ErrorKind::BrokenPipe,
-            "test server: truncated on purpose",
-        ))
+        Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "test server: truncated on purpose"))
     }));
     Response::builder()
         .status(status)
@@ -57,4 +45,12 @@ pub fn truncated(status: u16, content_type: &str, body: Bytes) -> Response<Body>
         .header(CONTENT_LENGTH, body.len())
         .body(StreamBody::new(frames.boxed()))
         .expect("valid response")
+}
+
+/// The same answer with one more header.
+pub fn with_header(mut response: Response<Body>, name: &'static str, value: &str) -> Response<Body> {
+    if let Ok(v) = hyper::header::HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, v);
+    }
+    response
 }

@@ -1,0 +1,262 @@
+//! A byte-level Server-Sent Events framer, following the WHATWG event-stream rules
+//! (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
+//!
+//! It only turns bytes into events' `data`: it knows nothing of JSON or of any provider.
+//! Bytes may arrive split anywhere; a line is decoded as UTF-8 only once it is complete, so a
+//! character split across two reads arrives whole.
+
+use std::borrow::Cow;
+
+/// A line or an event's data grew past the framer's cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLong {
+    pub cap: usize,
+}
+
+#[derive(Debug)]
+pub struct Framer {
+    /// The incomplete line carried over from earlier input.
+    line: Vec<u8>,
+    /// The event's data so far: each `data` line's value followed by `\n`.
+    data: String,
+    /// Whether the stream's first bytes were looked at for a BOM.
+    started: bool,
+    /// The previous input ended with CR: a LF starting the next input belongs to it.
+    after_cr: bool,
+    cap: usize,
+}
+
+impl Framer {
+    /// `cap` bounds one line and one event's data, in bytes.
+    pub fn new(cap: usize) -> Framer {
+        Framer { line: Vec::new(), data: String::new(), started: false, after_cr: false, cap }
+    }
+
+    /// Feeds the next bytes of the stream; calls `on_data` with each complete event's data, in
+    /// order. `on_data` returns `false` to stop: `feed` then returns at once with `Ok(false)`.
+    pub fn feed(&mut self, mut input: &[u8], on_data: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
+        if !self.started {
+            // The BOM may itself be split across reads: wait for three bytes or a mismatch.
+            let mut head = std::mem::take(&mut self.line);
+            head.extend_from_slice(input);
+            let bom = b"\xEF\xBB\xBF";
+            if head.len() < 3 && bom.starts_with(&head) {
+                self.line = head;
+                return Ok(true);
+            }
+            self.started = true;
+            let skip = if head.starts_with(bom) { 3 } else { 0 };
+            return self.feed_started(&head[skip..], on_data);
+        }
+        if self.after_cr {
+            self.after_cr = false;
+            if input.first() == Some(&b'\n') {
+                input = &input[1..];
+            }
+        }
+        self.feed_started(input, on_data)
+    }
+
+    fn feed_started(&mut self, mut input: &[u8], on_data: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
+        while let Some(end) = input.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let crlf_pending = input[end] == b'\r' && end + 1 == input.len();
+            let skip = if input[end] == b'\r' && input.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
+            let keep_going = if self.line.is_empty() {
+                self.check_len(end)?;
+                self.line_done(&input[..end], on_data)?
+            } else {
+                self.check_len(self.line.len() + end)?;
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(&input[..end]);
+                let keep_going = self.line_done(&line, on_data)?;
+                line.clear();
+                self.line = line;
+                keep_going
+            };
+            input = &input[end + skip..];
+            if crlf_pending {
+                self.after_cr = true;
+            }
+            if !keep_going {
+                return Ok(false);
+            }
+        }
+        self.check_len(self.line.len() + input.len())?;
+        self.line.extend_from_slice(input);
+        Ok(true)
+    }
+
+    fn check_len(&self, len: usize) -> Result<(), TooLong> {
+        if len > self.cap { Err(TooLong { cap: self.cap }) } else { Ok(()) }
+    }
+
+    /// Interprets one complete line (without its terminator).
+    fn line_done(&mut self, line: &[u8], on_data: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
+        if line.is_empty() {
+            return Ok(self.dispatch(on_data));
+        }
+        if line[0] == b':' {
+            return Ok(true); // a comment: keep-alive
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let value = &line[i + 1..];
+                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        // `event`, `id`, `retry` and unknown fields carry nothing this library uses.
+        if field == b"data" {
+            let value: Cow<str> = String::from_utf8_lossy(value);
+            self.check_len(self.data.len() + value.len() + 1)?;
+            self.data.push_str(&value);
+            self.data.push('\n');
+        }
+        Ok(true)
+    }
+
+    fn dispatch(&mut self, on_data: &mut dyn FnMut(&str) -> bool) -> bool {
+        // An event without data, or whose data is empty (`data` alone), is not dispatched:
+        // nothing downstream can use an empty payload.
+        let data = self.data.strip_suffix('\n').unwrap_or(&self.data);
+        if data.is_empty() {
+            self.data.clear();
+            return true;
+        }
+        let keep_going = on_data(data);
+        self.data.clear();
+        keep_going
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in pieces cut at `cuts` and returns the events.
+    fn events_split(input: &[u8], cuts: &[usize]) -> Result<Vec<String>, TooLong> {
+        let mut framer = Framer::new(1024);
+        let mut events = Vec::new();
+        let mut last = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            framer.feed(&input[last..cut], &mut |d| {
+                events.push(d.to_string());
+                true
+            })?;
+            last = cut;
+        }
+        Ok(events)
+    }
+
+    /// The events of `input`, checked to be the same for every split into two and three pieces.
+    fn events(input: &[u8]) -> Vec<String> {
+        let whole = events_split(input, &[]).unwrap();
+        for i in 0..=input.len() {
+            assert_eq!(events_split(input, &[i]).unwrap(), whole, "split at {i} of {input:?}");
+            for j in i..=input.len() {
+                assert_eq!(events_split(input, &[i, j]).unwrap(), whole, "split at {i},{j} of {input:?}");
+            }
+        }
+        whole
+    }
+
+    #[test]
+    fn lf_crlf_and_cr_line_endings() {
+        assert_eq!(events(b"data: a\n\ndata: b\n\n"), ["a", "b"]);
+        assert_eq!(events(b"data: a\r\n\r\ndata: b\r\n\r\n"), ["a", "b"]);
+        assert_eq!(events(b"data: a\r\rdata: b\r\r"), ["a", "b"]);
+        assert_eq!(events(b"data: a\r\n\rdata: b\n\r\n"), ["a", "b"]);
+    }
+
+    #[test]
+    fn cr_at_the_end_of_one_read_and_lf_at_the_start_of_the_next() {
+        // The CRLF is one line end, not an empty line: no extra dispatch, nothing lost.
+        assert_eq!(events_split(b"data: a\r\ndata: b\r\n\r\n", &[8]).unwrap(), ["a\nb"]);
+    }
+
+    #[test]
+    fn leading_bom_is_stripped_once() {
+        assert_eq!(events(b"\xEF\xBB\xBFdata: a\n\n"), ["a"]);
+        // A second BOM is part of the field name, so that line is an unknown field.
+        assert_eq!(events(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: a\n\ndata: b\n\n"), ["b"]);
+    }
+
+    #[test]
+    fn comments_are_ignored() {
+        assert_eq!(events(b": keep-alive\n\n:\ndata: a\n: more\n\n"), ["a"]);
+    }
+
+    #[test]
+    fn only_one_leading_space_is_stripped() {
+        assert_eq!(events(b"data:  two\n\ndata:none\n\n"), [" two", "none"]);
+    }
+
+    #[test]
+    fn data_lines_are_joined_with_lf() {
+        assert_eq!(events(b"data: a\ndata:\ndata: b\n\n"), ["a\n\nb"]);
+    }
+
+    #[test]
+    fn empty_data_is_never_dispatched() {
+        assert_eq!(events(b"event: ping\n\n\n\nid: 1\n\n"), Vec::<String>::new());
+        // `data` with no colon appends an empty line: the data is "" and is not dispatched.
+        assert_eq!(events(b"data\n\n"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn other_fields_do_not_break_it() {
+        assert_eq!(events(b"event: x\nid: 7\nretry: 100\nfoo: bar\nnocolon\ndata: a\n\n"), ["a"]);
+    }
+
+    #[test]
+    fn incomplete_event_at_the_end_is_not_dispatched() {
+        assert_eq!(events(b"data: a\n\ndata: b\n"), ["a"]);
+        assert_eq!(events(b"data: a\n\ndata: b"), ["a"]);
+    }
+
+    #[test]
+    fn utf8_split_across_reads_arrives_whole() {
+        let input = "data: héllo 👋 日本\n\n".as_bytes();
+        assert_eq!(events(input), ["héllo 👋 日本"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        assert_eq!(events(b"data: a\xffb\n\n"), ["a\u{FFFD}b"]);
+    }
+
+    #[test]
+    fn line_over_the_cap_is_an_error() {
+        let mut framer = Framer::new(16);
+        let long = [b'a'; 17];
+        assert_eq!(framer.feed(&long, &mut |_| true), Err(TooLong { cap: 16 }));
+        let mut framer = Framer::new(16);
+        assert!(framer.feed(b"data: 0123456789", &mut |_| true).is_ok());
+        assert!(framer.feed(b"x", &mut |_| true).is_err());
+    }
+
+    #[test]
+    fn event_over_the_cap_is_an_error() {
+        let mut framer = Framer::new(16);
+        let r = framer.feed(b"data: 0123456\ndata: 0123456\ndata: 0123456\n", &mut |_| true);
+        assert_eq!(r, Err(TooLong { cap: 16 }));
+    }
+
+    #[test]
+    fn stopping_returns_false_and_delivers_no_more() {
+        let mut framer = Framer::new(1024);
+        let mut seen = Vec::new();
+        let r = framer.feed(b"data: a\n\ndata: b\n\n", &mut |d| {
+            seen.push(d.to_string());
+            false
+        });
+        assert_eq!(r, Ok(false));
+        assert_eq!(seen, ["a"]);
+    }
+
+    #[test]
+    fn openai_style_stream() {
+        let input = b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n: ping\n\ndata: [DONE]\n\n";
+        assert_eq!(events(input), ["{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}", "[DONE]"]);
+    }
+}
