@@ -221,16 +221,21 @@ fn stopping_mid_stream_delivers_no_more_chunks() {
 #[test]
 fn event_over_the_size_cap_is_a_protocol_error() {
     let server = Server::start().unwrap();
-    let out = run(&openai(&server.fault_url("size=3000"), HI, r#""stream":true,"max_response_bytes":2000"#));
-    // One event carries the whole answer: over the cap tied to max_response_bytes.
-    assert!(
-        matches!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL | AichatStatus::AICHAT_ERROR_TOO_LARGE),
-        "{:?}: {}",
-        out.status,
-        out.message
-    );
-    let out = run(&openai(&server.fault_url("size=3000"), HI, r#""stream":true,"max_response_bytes":1000000"#));
-    assert_eq!(out.status, AichatStatus::AICHAT_OK);
+    // One event carries the whole 1.1 MB answer: over the 1 MiB cap on an SSE event.
+    let out = run(&openai(&server.fault_url("size=1100000"), HI, r#""stream":true"#));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{}", out.message);
+    assert!(out.message.contains("over 1048576 bytes"), "{}", out.message);
+    // Under the cap, the same event is fine.
+    let out = run(&openai(&server.fault_url("size=1000000"), HI, r#""stream":true"#));
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    assert_eq!(out.text().len(), 1_000_000);
+}
+
+#[test]
+fn stream_over_max_response_bytes_is_too_large() {
+    let server = Server::start().unwrap();
+    let out = run(&openai(&server.fault_url("chunks=1000"), HI, r#""stream":true,"max_response_bytes":20000"#));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_TOO_LARGE, "{}", out.message);
 }
 
 #[test]
