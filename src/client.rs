@@ -77,10 +77,6 @@ impl Client {
         cancel: Option<&CancelToken>,
         sink: &mut dyn FnMut(&Chunk) -> bool,
     ) -> Result<(), Error> {
-        let cancelled = || cancel.is_some_and(CancelToken::is_triggered);
-        if cancelled() {
-            return Err(cancelled_error());
-        }
         let resolved = Resolved::new(request, &self.defaults)?;
         let api_key = resolved.api_key.clone();
         self.run(resolved, cancel, sink).map_err(|e| match &api_key {
@@ -96,6 +92,9 @@ impl Client {
         sink: &mut dyn FnMut(&Chunk) -> bool,
     ) -> Result<(), Error> {
         let cancelled = || cancel.is_some_and(CancelToken::is_triggered);
+        if cancelled() {
+            return Err(cancelled_error());
+        }
         let deadline = Instant::now() + resolved.timeout;
         let timeout_ms = resolved.timeout.as_millis();
         let abandon = Abandon::default();
@@ -107,7 +106,7 @@ impl Client {
             match events.recv_timeout(wait) {
                 Ok(Event::Chunk(chunk)) => {
                     if !sink(&chunk) {
-                        return Err(Error::cancelled("stopped by the chunk callback"));
+                        return Err(Error::stopped_by_sink());
                     }
                 }
                 Ok(Event::End(result)) => return result,

@@ -65,6 +65,11 @@ impl Error {
         Error::new(ErrorKind::Cancelled, message)
     }
 
+    /// The sink (the caller's chunk callback) asked to stop.
+    pub fn stopped_by_sink() -> Self {
+        Error::cancelled("stopped by the chunk callback")
+    }
+
     /// The same error with every occurrence of `secret` in its message masked: a server may
     /// echo a credential back in its error text.
     pub fn redacted(mut self, secret: &str) -> Self {

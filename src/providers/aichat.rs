@@ -8,7 +8,7 @@ use crate::prompt;
 use crate::request::Resolved;
 use crate::transport::{Abandon, HttpRequest, Transport};
 
-use super::Sink;
+use super::{Sink, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://chat-gpt.org";
 
@@ -40,15 +40,9 @@ pub fn build_request(r: &Resolved) -> HttpRequest {
         "top_p": r.top_p.map_or(json!(1), |v| json!(v)),
         "frequency_penalty": r.frequency_penalty.map_or(json!(0), |v| json!(v)),
     });
-    let mut headers: Vec<(String, String)> = HEADERS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    // Extra headers go on top: one with the same name replaces the original's.
-    for (name, value) in &r.headers {
-        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-        headers.push((name.clone(), value.clone()));
-    }
     HttpRequest {
         url: format!("{}/api/text", r.base_url),
-        headers,
+        headers: with_extra_headers(&HEADERS, &r.headers),
         body: serde_json::to_vec(&body).expect("a JSON value always serializes"),
     }
 }
@@ -81,7 +75,7 @@ pub fn run(r: &Resolved, transport: &Transport, abandon: &Abandon, sink: &mut Si
     let body = response.read_to_end()?;
     let text = parse_answer(&body).map_err(|e| e.with_http_status(response.status()))?;
     if !text.is_empty() && !sink(&text) {
-        return Err(Error::cancelled("stopped by the chunk callback"));
+        return Err(Error::stopped_by_sink());
     }
     Ok(())
 }

@@ -11,6 +11,16 @@ use crate::transport::{Abandon, Transport};
 /// Receives each piece of text as it is decoded; returns `false` to stop the call.
 pub type Sink<'a> = dyn FnMut(&str) -> bool + 'a;
 
+/// A provider's own headers with the caller's `headers` on top: one with the same name
+/// (case-insensitively) replaces the provider's.
+fn with_extra_headers(base: &[(&str, &str)], extra: &[(String, String)]) -> Vec<(String, String)> {
+    base.iter()
+        .filter(|(name, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(name)))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .chain(extra.iter().cloned())
+        .collect()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Provider {
     /// The original chat-gpt.org `/api/text` protocol (gpt4free's `Aichat`).

@@ -11,7 +11,7 @@ use crate::request::Resolved;
 use crate::sse::Framer;
 use crate::transport::{Abandon, HttpRequest, HttpResponse, Transport};
 
-use super::Sink;
+use super::{Sink, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -43,15 +43,12 @@ pub fn build_request(r: &Resolved) -> HttpRequest {
         body.insert(name.clone(), value.clone());
     }
     let accept = if r.stream { "text/event-stream" } else { "application/json" };
-    let mut headers =
-        vec![("content-type".to_string(), "application/json".to_string()), ("accept".to_string(), accept.to_string())];
-    if let Some(key) = &r.api_key {
-        headers.push(("authorization".to_string(), format!("Bearer {}", key.expose())));
+    let authorization = r.api_key.as_ref().map(|key| format!("Bearer {}", key.expose()));
+    let mut own = vec![("content-type", "application/json"), ("accept", accept)];
+    if let Some(value) = &authorization {
+        own.push(("authorization", value));
     }
-    for (name, value) in &r.headers {
-        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-        headers.push((name.clone(), value.clone()));
-    }
+    let headers = with_extra_headers(&own, &r.headers);
     HttpRequest {
         url: format!("{}/chat/completions", r.base_url),
         headers,
@@ -72,15 +69,11 @@ pub fn run(r: &Resolved, transport: &Transport, abandon: &Abandon, sink: &mut Si
     } else {
         let body = response.read_to_end()?;
         match parse_answer(&body)? {
-            Some(text) if !text.is_empty() && !sink(&text) => Err(stopped()),
+            Some(text) if !text.is_empty() && !sink(&text) => Err(Error::stopped_by_sink()),
             _ => Ok(()),
         }
     };
     result.map_err(|e| if e.http_status() == 0 { e.with_http_status(status) } else { e })
-}
-
-fn stopped() -> Error {
-    Error::cancelled("stopped by the chunk callback")
 }
 
 /// Feeds the SSE body through the framer, delivering each content delta as it is decoded.
@@ -98,7 +91,7 @@ fn read_stream(response: &mut HttpResponse, cap: usize, sink: &mut Sink<'_>) -> 
         }
         let fed = framer.feed(&buf[..n], &mut |data| {
             outcome = match parse_event(data) {
-                Ok(Event::Text(text)) if !sink(&text) => Err(stopped()),
+                Ok(Event::Text(text)) if !sink(&text) => Err(Error::stopped_by_sink()),
                 Ok(Event::Text(_)) | Ok(Event::Skip) => Ok(Flow::More),
                 Ok(Event::Done) => Ok(Flow::Done),
                 Err(e) => Err(e),
