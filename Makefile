@@ -14,12 +14,30 @@ SERVER    := $(LIBDIR)/aichat-testserver
 WITH_SERVER := scripts/with-testserver.sh $(SERVER)
 LINK_SHARED = -L$(LIBDIR) -laichat -Wl,-rpath,$(abspath $(LIBDIR))
 
-.PHONY: all build demo test test-rust test-c lint header-check clean
+PREFIX    ?= /usr/local
+VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
+GO        ?= go
+
+.PHONY: all build demo test test-rust test-c test-go test-go-consumer lint header-check install clean
 
 all: build
 
 build:
 	$(CARGO) build --workspace $(CARGO_PROFILE_FLAG)
+	@# Programs linked in the build tree record the soname; give it a name there too.
+	ln -sf libaichat.so $(LIBDIR)/libaichat.so.$(SOMAJOR)
+
+# Installs the libraries (with the soname symlinks), the header and the pkg-config file.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(LIBDIR)/libaichat.so $(DESTDIR)$(PREFIX)/lib/libaichat.so.$(VERSION)
+	ln -sf libaichat.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libaichat.so.$(SOMAJOR)
+	ln -sf libaichat.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libaichat.so
+	install -m 644 $(LIBDIR)/libaichat.a $(DESTDIR)$(PREFIX)/lib/libaichat.a
+	install -m 644 include/aichat.h $(DESTDIR)$(PREFIX)/include/aichat.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' \
+	  aichat.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aichat.pc
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -37,7 +55,7 @@ demo: $(BUILD)/chat
 	    "Streaming arrives here one word at a time, as the server sends it"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: lint header-check test-rust test-c
+test: lint header-check test-rust test-c test-go test-go-consumer
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -73,6 +91,14 @@ test-c: $(BUILD)/test_client $(BUILD)/test_client_static $(BUILD)/test_client_as
 	$(WITH_SERVER) sh -c 'valgrind --quiet --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 	  $(BUILD)/test_client "$$AICHAT_TEST_BASE_URL"'
+
+test-go: build
+	cd bindings/go && test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt would change these files"; exit 1; }
+	cd bindings/go && $(GO) vet ./...
+	cd bindings/go && $(GO) test -race -count=1 ./...
+
+test-go-consumer: build
+	scripts/test-go-consumer.sh
 
 clean:
 	$(CARGO) clean

@@ -5,6 +5,10 @@
 use std::path::Path;
 
 fn main() {
+    // The shared library's soname carries the major version (libaichat.so.0 while 0.x), so an
+    // incompatible release can be installed beside this one.
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libaichat.so.{major}");
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");

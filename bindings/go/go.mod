@@ -1,0 +1,3 @@
+module aichat
+
+go 1.23
