@@ -19,6 +19,7 @@
 #ifndef AICHAT_H
 #define AICHAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,10 +75,30 @@ typedef struct AichatClient AichatClient;
 // release it with `aichat_error_free`. Not tied to a thread.
 typedef struct AichatError AichatError;
 
+// A running completion whose chunks are pulled with `aichat_stream_next`. Use it from one
+// thread at a time (it may move between threads); cancel it from any thread through the token
+// it was opened with. Release it with `aichat_stream_free`, which also stops the request.
+typedef struct AichatStream AichatStream;
+
 // Receives one chunk of completion text. `chunk` is UTF-8, NUL-terminated, `len` bytes long
 // without the NUL (`len > 0`), never splits a UTF-8 sequence, and is valid only during the
 // callback. Return 0 to go on, non-zero to stop the call (`AICHAT_ERROR_CANCELLED`).
 typedef int (*AichatChunkCallback)(const char *chunk, size_t len, void *user_data);
+
+// The chunks one `aichat_stream_next` returned, valid until the next call on the same stream
+// or `aichat_stream_free`. Chunk `i` is the bytes `[i == 0 ? 0 : ends[i - 1], ends[i])` of
+// `text`; each is UTF-8 and never splits a UTF-8 sequence, as with the callback.
+typedef struct AichatChunks {
+  // All chunks of this batch, one after the other, followed by a NUL (not counted).
+  const char *text;
+  size_t text_len;
+  // The end offset in `text` of each chunk.
+  const size_t *ends;
+  // How many chunks: 0 when none arrived within the wait.
+  size_t count;
+  // 1 once the completion finished normally: no chunk follows these.
+  bool finished;
+} AichatChunks;
 
 #ifdef __cplusplus
 extern "C" {
@@ -172,6 +193,36 @@ const char *aichat_version(void);
 // The name of a status code, e.g. `"AICHAT_ERROR_TIMEOUT"`, or `"AICHAT_UNKNOWN"` for any
 // other integer. A static string (never freed).
 const char *aichat_status_name(int status);
+
+// Starts a completion on `client` and returns at once (the request runs on a library thread).
+// NULL on failure, with `*error` set; the request is validated here. `cancel` may be NULL.
+//
+// # Safety
+// `client` and `cancel` are NULL or unfreed handles; `request_json` is NULL or a
+// NUL-terminated string; `error` is NULL or writable.
+struct AichatStream *aichat_client_stream_open(const struct AichatClient *client,
+                                               const char *request_json,
+                                               const struct AichatCancel *cancel,
+                                               struct AichatError **error);
+
+// Waits up to `wait_ms` milliseconds for chunks, then returns in `*chunks` every chunk that is
+// already there, in order (`count` 0 if none arrived in time; `finished` 1 at the normal end).
+// On failure, returns its status with `*error` set, once every chunk that arrived before the
+// failure was returned by earlier calls; later calls return the same status again.
+//
+// # Safety
+// `stream` is NULL or an unfreed stream; `chunks` is NULL or writable; `error` is NULL or
+// writable.
+enum AichatStatus aichat_stream_next(struct AichatStream *stream,
+                                     uint32_t wait_ms,
+                                     struct AichatChunks *chunks,
+                                     struct AichatError **error);
+
+// Stops the request if it is still running and releases the stream. NULL is accepted.
+//
+// # Safety
+// `stream` is NULL or an unfreed stream; it must not be used afterwards.
+void aichat_stream_free(struct AichatStream *stream);
 
 #ifdef __cplusplus
 }  // extern "C"

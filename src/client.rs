@@ -2,7 +2,7 @@
 //! many threads at once.
 //!
 //! Each call runs the provider and its HTTP exchange on a library thread, while the calling
-//! thread waits for chunks and hands them to the sink. That split is what lets a call return
+//! thread waits for chunks and hands them to the sink (or pulls them, see [`Call`]). That split is what lets a call return
 //! promptly on cancel or on its deadline even while a socket read is blocked, keeps the sink on
 //! the caller's thread, and keeps TLS and parsing off small foreign stacks (koffi, green threads).
 
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind};
-use crate::request::{Request, Resolved, Settings};
+use crate::request::{Request, Resolved, Secret, Settings};
 use crate::transport::{Abandon, Transport};
 
 /// How often a waiting call looks at its cancel token.
@@ -77,64 +77,114 @@ impl Client {
         cancel: Option<&CancelToken>,
         sink: &mut dyn FnMut(&Chunk) -> bool,
     ) -> Result<(), Error> {
-        let resolved = Resolved::new(request, &self.defaults)?;
-        let api_key = resolved.api_key.clone();
-        self.run(resolved, cancel, sink).map_err(|e| match &api_key {
-            Some(key) => e.redacted(key.expose()),
-            None => e,
-        })
+        let mut call = self.start(request, cancel)?;
+        loop {
+            match call.next(None)? {
+                Next::Chunk(chunk) if !sink(&chunk) => return Err(Error::stopped_by_sink()),
+                Next::Chunk(_) | Next::Pending => {}
+                Next::End => return Ok(()),
+            }
+        }
     }
 
-    fn run(
-        &self,
-        resolved: Resolved,
-        cancel: Option<&CancelToken>,
-        sink: &mut dyn FnMut(&Chunk) -> bool,
-    ) -> Result<(), Error> {
-        let cancelled = || cancel.is_some_and(CancelToken::is_triggered);
-        if cancelled() {
+    /// Starts one completion and returns at once; its chunks are pulled with [`Call::next`].
+    pub fn start(&self, request: Request, cancel: Option<&CancelToken>) -> Result<Call, Error> {
+        let resolved = Resolved::new(request, &self.defaults)?;
+        let cancel = cancel.cloned();
+        if cancel.as_ref().is_some_and(CancelToken::is_triggered) {
             return Err(cancelled_error());
         }
-        let deadline = Instant::now() + resolved.timeout;
-        let timeout_ms = resolved.timeout.as_millis();
+        let (tx, events) = sync_channel(CHUNK_QUEUE);
         let abandon = Abandon::default();
-        // Whatever way this function leaves (error, sink panic), the worker learns to stop.
-        let _guard = AbandonOnDrop(abandon.clone());
-        let events = self.spawn_worker(resolved, abandon)?;
-        loop {
-            let wait = deadline.saturating_duration_since(Instant::now()).min(CANCEL_POLL);
-            match events.recv_timeout(wait) {
-                Ok(Event::Chunk(chunk)) => {
-                    if !sink(&chunk) {
-                        return Err(Error::stopped_by_sink());
-                    }
-                }
-                Ok(Event::End(result)) => return result,
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Error::new(ErrorKind::Internal, "the request thread ended without a result"));
-                }
-            }
-            if cancelled() {
-                return Err(cancelled_error());
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("the call took longer than timeout_ms={timeout_ms}"),
-                ));
-            }
-        }
-    }
-
-    fn spawn_worker(&self, resolved: Resolved, abandon: Abandon) -> Result<Receiver<Event>, Error> {
-        let (tx, rx) = sync_channel(CHUNK_QUEUE);
+        let call = Call {
+            deadline: Instant::now() + resolved.timeout,
+            timeout_ms: resolved.timeout.as_millis(),
+            api_key: resolved.api_key.clone(),
+            events,
+            cancel,
+            abandon: AbandonOnDrop(abandon.clone()),
+            ended: false,
+        };
         let transport = self.transport.clone();
         thread::Builder::new()
             .name("aichat-request".into())
             .spawn(move || run_worker(resolved, transport, abandon, tx))
             .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
-        Ok(rx)
+        Ok(call)
+    }
+}
+
+/// What [`Call::next`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Chunk(Chunk),
+    /// Nothing arrived within the wait.
+    Pending,
+    /// The completion finished; every chunk was returned.
+    End,
+}
+
+/// A running completion. Dropping it abandons the request: its library thread stops at its
+/// next read and closes the connection.
+pub struct Call {
+    events: Receiver<Event>,
+    cancel: Option<CancelToken>,
+    deadline: Instant,
+    timeout_ms: u128,
+    /// Masked out of error messages.
+    api_key: Option<Secret>,
+    abandon: AbandonOnDrop,
+    ended: bool,
+}
+
+impl Call {
+    /// The next chunk, waiting up to `wait` (`None`: until something happens). Fails with the
+    /// call's error once the chunks that arrived before it were returned, with
+    /// `ErrorKind::Cancelled` once the cancel token fired, and with `ErrorKind::Timeout` past
+    /// `timeout_ms`.
+    pub fn next(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
+        self.next_inner(wait).map_err(|e| {
+            self.ended = true;
+            self.abandon.0.set();
+            match &self.api_key {
+                Some(key) => e.redacted(key.expose()),
+                None => e,
+            }
+        })
+    }
+
+    fn next_inner(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
+        if self.ended {
+            return Ok(Next::End);
+        }
+        let until = wait.map(|w| Instant::now() + w);
+        loop {
+            let limit = until.map_or(self.deadline, |u| u.min(self.deadline));
+            match self.events.recv_timeout(limit.saturating_duration_since(Instant::now()).min(CANCEL_POLL)) {
+                Ok(Event::Chunk(chunk)) => return Ok(Next::Chunk(chunk)),
+                Ok(Event::End(result)) => {
+                    self.ended = true;
+                    return result.map(|()| Next::End);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Error::new(ErrorKind::Internal, "the request thread ended without a result"));
+                }
+            }
+            if self.cancel.as_ref().is_some_and(CancelToken::is_triggered) {
+                return Err(cancelled_error());
+            }
+            let now = Instant::now();
+            if now >= self.deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("the call took longer than timeout_ms={}", self.timeout_ms),
+                ));
+            }
+            if until.is_some_and(|u| now >= u) {
+                return Ok(Next::Pending);
+            }
+        }
     }
 }
 

@@ -22,6 +22,12 @@ pub struct AichatClient(Client);
 
 impl BoxedHandle for AichatClient {}
 
+impl AichatClient {
+    pub(crate) fn inner(&self) -> &Client {
+        &self.0
+    }
+}
+
 /// A new client whose calls take their unset request fields from `options_json` (the request
 /// object's fields without `messages`; NULL for library defaults). NULL on failure, with
 /// `*error` set. Release with `aichat_client_free`.

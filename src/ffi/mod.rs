@@ -7,12 +7,14 @@ mod client;
 mod completion;
 mod error;
 mod status;
+mod stream;
 
 pub use cancel::*;
 pub use client::*;
 pub use completion::*;
 pub use error::*;
 pub use status::*;
+pub use stream::*;
 
 use std::any::Any;
 use std::ffi::{CStr, c_char};

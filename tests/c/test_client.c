@@ -147,6 +147,45 @@ static void test_openai_stream(void) {
     aichat_error_free(error);
 }
 
+static void test_stream_pull(void) {
+    char req[1024];
+    snprintf(req, sizeof req,
+             "{\"provider\":\"openai\",\"stream\":true,\"base_url\":\"%s/fault/chunks=1000/v1\",\"proxy\":\"\","
+             "\"messages\":[]}",
+             base_url);
+    AichatClient *client = aichat_client_new(NULL, NULL);
+    AichatError *error = NULL;
+    AichatStream *stream = aichat_client_stream_open(client, req, NULL, &error);
+    CHECK(stream != NULL && error == NULL, "open");
+    size_t total = 0, batches = 0, in_order = 1, layout_ok = 1;
+    for (;;) {
+        AichatChunks chunks;
+        AichatStatus s = aichat_stream_next(stream, 1000, &chunks, &error);
+        if (s != AICHAT_OK) {
+            CHECK(0, "next: %s %s", aichat_status_name((int)s), aichat_error_message(error));
+            aichat_error_free(error);
+            break;
+        }
+        size_t start = 0;
+        for (size_t i = 0; i < chunks.count; i++) {
+            char expected[32];
+            int n = snprintf(expected, sizeof expected, "tok%zu ", total + i);
+            if ((size_t)n != chunks.ends[i] - start || memcmp(chunks.text + start, expected, (size_t)n) != 0) in_order = 0;
+            start = chunks.ends[i];
+        }
+        if (start != chunks.text_len || chunks.text[chunks.text_len] != '\0') layout_ok = 0;
+        total += chunks.count;
+        batches += chunks.count > 0;
+        if (chunks.finished) break;
+    }
+    CHECK(total == 1000, "total %zu", total);
+    CHECK(in_order, "chunks in order");
+    CHECK(layout_ok, "batch layout: ends cover text, NUL after it");
+    CHECK(batches >= 1 && batches <= 1000, "batches %zu", batches);
+    aichat_stream_free(stream);
+    aichat_client_free(client);
+}
+
 static void test_bad_input(void) {
     AichatError *error = NULL;
     Collected c = {0};
@@ -230,6 +269,7 @@ int main(int argc, char **argv) {
     test_http_error();
     test_server_and_protocol_errors();
     test_openai_stream();
+    test_stream_pull();
     test_bad_input();
     test_callback_stop();
     test_cancel_from_another_thread();
