@@ -18,8 +18,9 @@ PREFIX    ?= /usr/local
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
+NPM       ?= npm
 
-.PHONY: all build demo test test-rust test-c test-go test-go-consumer lint header-check install clean
+.PHONY: all build demo test test-rust test-c test-go test-go-consumer test-node lint header-check install clean
 
 all: build
 
@@ -55,7 +56,7 @@ demo: $(BUILD)/chat
 	    "Streaming arrives here one word at a time, as the server sends it"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: lint header-check test-rust test-c test-go test-go-consumer
+test: lint header-check test-rust test-go test-go-consumer test-node test-c
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -99,6 +100,14 @@ test-go: build
 
 test-go-consumer: build
 	scripts/test-go-consumer.sh
+
+bindings/node/node_modules: bindings/node/package-lock.json
+	cd bindings/node && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+test-node: build bindings/node/node_modules
+	cd bindings/node && npx tsc -p test/types
+	cd bindings/node && node --test test/*.test.mjs
 
 clean:
 	$(CARGO) clean

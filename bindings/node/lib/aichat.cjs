@@ -1,0 +1,205 @@
+'use strict';
+// The Node binding: requests become the library's JSON, its chunks an async iterator, its
+// status codes AichatError. The native call never runs on the event loop's thread: chunks are
+// pulled in batches (aichat_stream_next) on koffi's worker threads, so a stream costs one
+// thread hop per batch, not per chunk.
+
+const { load } = require('./native.cjs');
+
+/** How long one native wait may hold a koffi worker thread; they are few (one per core). */
+const WAIT_MS = 25;
+
+class AichatError extends Error {
+  constructor(status, code, message, httpStatus) {
+    super(message);
+    this.name = 'AichatError';
+    /** The C name, e.g. 'AICHAT_ERROR_TIMEOUT'. */
+    this.code = code;
+    /** The C status number. */
+    this.status = status;
+    /** The HTTP status of the answer behind the error, 0 when none arrived. */
+    this.httpStatus = httpStatus;
+  }
+}
+
+/** Converts and frees a native error. */
+function takeError(native, error) {
+  if (!error) return new AichatError(11, 'AICHAT_ERROR_INTERNAL', 'the library failed without an error', 0);
+  try {
+    const status = native.errorCode(error);
+    return new AichatError(status, native.statusName(status), native.errorMessage(error), native.errorHttpStatus(error));
+  } finally {
+    native.errorFree(error);
+  }
+}
+
+/** camelCase option names and the C schema's names; other keys pass through for the library to judge. */
+const WIRE_NAMES = {
+  baseUrl: 'base_url', apiKey: 'api_key', topP: 'top_p', presencePenalty: 'presence_penalty',
+  frequencyPenalty: 'frequency_penalty', maxTokens: 'max_tokens', extraBody: 'extra_body',
+  connectTimeoutMs: 'connect_timeout_ms', idleTimeoutMs: 'idle_timeout_ms', timeoutMs: 'timeout_ms',
+  maxRetries: 'max_retries', maxResponseBytes: 'max_response_bytes',
+};
+
+function toWire(fields) {
+  const wire = {};
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    if (value !== undefined) wire[WIRE_NAMES[key] ?? key] = value;
+  }
+  return wire;
+}
+
+function requestJson(req) {
+  return JSON.stringify(Array.isArray(req) ? { messages: req } : toWire(req));
+}
+
+/** Calls aichat_stream_next on a worker thread; resolves with the batch's chunks, decoded. */
+function nextBatch(native, stream) {
+  return new Promise((resolve, reject) => {
+    const out = {};
+    const error = [null];
+    native.streamNext.async(stream, WAIT_MS, out, error, (err, status) => {
+      // Nothing here may throw into koffi: every outcome settles the promise.
+      try {
+        if (err) return reject(err);
+        if (status !== 0) return reject(takeError(native, error[0]));
+        resolve({ chunks: decodeBatch(native, out), finished: out.finished });
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/** The chunks of one batch (valid until the next call on its stream: decode at once). */
+function decodeBatch(native, out) {
+  const count = Number(out.count);
+  const chunks = new Array(count);
+  if (count > 0) {
+    const text = Buffer.from(native.view(out.text, Number(out.text_len)));
+    const ends = native.decode(out.ends, 'size_t', count);
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      const end = Number(ends[i]);
+      chunks[i] = text.toString('utf8', start, end);
+      start = end;
+    }
+  }
+  return chunks;
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
+function unlessAborted(promise, signal) {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+const registry = new FinalizationRegistry((release) => release());
+
+class Client {
+  #native;
+  #handle;
+  #active = 0;
+  #closed = false;
+
+  /** A client whose requests take unset fields from `options`. */
+  constructor(options = {}) {
+    this.#native = load();
+    const error = [null];
+    const handle = this.#native.clientNew(JSON.stringify(toWire(options)), error);
+    if (!handle) throw takeError(this.#native, error[0]);
+    this.#handle = handle;
+    const native = this.#native;
+    // A safety net only: close() is how a client should end.
+    registry.register(this, () => native.clientFree(handle), this);
+  }
+
+  /** Streams one completion: each chunk as it arrives. `break` stops the request. */
+  createCompletion(req, opts = {}) {
+    const client = this;
+    return { [Symbol.asyncIterator]: () => client.#run(req, opts.signal) };
+  }
+
+  /** One completion's whole text. */
+  async complete(req, opts = {}) {
+    let text = '';
+    for await (const chunk of this.createCompletion(req, opts)) text += chunk;
+    return text;
+  }
+
+  /** Releases the native client once its running requests have ended. Idempotent. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    registry.unregister(this);
+    if (this.#active === 0) this.#release();
+  }
+
+  #release() {
+    if (this.#handle) {
+      this.#native.clientFree(this.#handle);
+      this.#handle = null;
+    }
+  }
+
+  async *#run(req, signal) {
+    const native = this.#native;
+    signal?.throwIfAborted();
+    if (this.#closed) throw new AichatError(1, 'AICHAT_ERROR_INVALID_ARGUMENT', 'the client is closed', 0);
+    const cancel = native.cancelNew();
+    const error = [null];
+    const stream = native.streamOpen(this.#handle, requestJson(req), cancel, error);
+    if (!stream) {
+      native.cancelFree(cancel);
+      throw takeError(native, error[0]);
+    }
+    this.#active++;
+    const onAbort = () => native.cancelTrigger(cancel);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let pending = null;
+    try {
+      for (;;) {
+        pending = nextBatch(native, stream);
+        const batch = await unlessAborted(pending, signal);
+        pending = null;
+        for (const chunk of batch.chunks) yield chunk;
+        if (batch.finished) return;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      // Stops the request if it still runs (break, abort, an exception in the loop body).
+      native.cancelTrigger(cancel);
+      const release = () => {
+        native.streamFree(stream);
+        native.cancelFree(cancel);
+        if (--this.#active === 0 && this.#closed) this.#release();
+      };
+      // A native wait still in flight uses the stream: free it once that wait returns.
+      if (pending) pending.then(release, release);
+      else release();
+    }
+  }
+}
+
+let defaultClient = null;
+function getDefault() {
+  defaultClient ??= new Client();
+  return defaultClient;
+}
+
+/** Client.createCompletion on a process-wide client with library defaults. */
+function createCompletion(req, opts) {
+  return getDefault().createCompletion(req, opts);
+}
+
+/** Client.complete on a process-wide client with library defaults. */
+function complete(req, opts) {
+  return getDefault().complete(req, opts);
+}
+
+module.exports = { Client, AichatError, createCompletion, complete };
