@@ -8,8 +8,9 @@ CARGO_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
 LIBDIR    := target/$(PROFILE)
 BUILD     := target/c
 CFLAGS    ?= -std=c11 -O1 -g -Wall -Wextra -Werror
-# What libaichat.a needs from the system (from `rustc --print native-static-libs`).
-STATIC_LIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s -lc
+# What libaichat.a needs from the system (`rustc --print native-static-libs`, less libgcc_s and
+# libc, which the compiler driver adds; naming libgcc_s would break `-static` links).
+STATIC_LIBS := -lpthread -ldl -lm -lrt -lutil
 SERVER    := $(LIBDIR)/aichat-testserver
 WITH_SERVER := scripts/with-testserver.sh $(SERVER)
 LINK_SHARED = -L$(LIBDIR) -laichat -Wl,-rpath,$(abspath $(LIBDIR))
@@ -20,7 +21,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-rust test-c test-go test-go-consumer test-node lint header-check install clean
+.PHONY: all build demo test test-rust test-c test-go test-go-consumer test-node test-install lint header-check install clean
 
 all: build
 
@@ -29,14 +30,19 @@ build:
 	@# Programs linked in the build tree record the soname; give it a name there too.
 	ln -sf libaichat.so $(LIBDIR)/libaichat.so.$(SOMAJOR)
 
-# Installs the libraries (with the soname symlinks), the header and the pkg-config file.
+# Installs the libraries (with the soname symlinks), the C and C++ headers, the pkg-config file
+# and the CMake package.
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/cmake/aichat
 	install -m 755 $(LIBDIR)/libaichat.so $(DESTDIR)$(PREFIX)/lib/libaichat.so.$(VERSION)
 	ln -sf libaichat.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libaichat.so.$(SOMAJOR)
 	ln -sf libaichat.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libaichat.so
 	install -m 644 $(LIBDIR)/libaichat.a $(DESTDIR)$(PREFIX)/lib/libaichat.a
-	install -m 644 include/aichat.h $(DESTDIR)$(PREFIX)/include/aichat.h
+	install -m 644 include/aichat.h bindings/c/aichat.hpp $(DESTDIR)$(PREFIX)/include/
+	for f in aichatConfig aichatConfigVersion; do \
+	  sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOMAJOR@|$(SOMAJOR)|g' cmake/$$f.cmake.in \
+	    > $(DESTDIR)$(PREFIX)/lib/cmake/aichat/$$f.cmake; \
+	done
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' \
 	  aichat.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aichat.pc
 
@@ -56,7 +62,7 @@ demo: $(BUILD)/chat
 	    "Streaming arrives here one word at a time, as the server sends it"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: lint header-check test-rust test-go test-go-consumer test-node test-c
+test: lint header-check test-rust test-go test-go-consumer test-node test-install test-c
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -100,6 +106,10 @@ test-go: build
 
 test-go-consumer: build
 	scripts/test-go-consumer.sh
+
+# Install to temporary prefixes; link with pkg-config (shared, static) and CMake; C++ wrapper test.
+test-install: build
+	scripts/test-install.sh
 
 bindings/node/node_modules: bindings/node/package-lock.json
 	cd bindings/node && $(NPM) ci --no-audit --no-fund

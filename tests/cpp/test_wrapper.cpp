@@ -1,0 +1,130 @@
+// Test of the C++ wrapper (aichat.hpp) against the local test server:
+//   test_wrapper BASE_URL
+// Prints one line per failed check and a closing "N passed, N failed" line.
+#include <aichat.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                   \
+    do {                                                              \
+        if (cond) {                                                   \
+            passed++;                                                 \
+        } else {                                                      \
+            failed++;                                                 \
+            std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                             \
+    } while (0)
+
+static std::string base;
+
+static std::string openai(const std::string &fault, const std::string &extra = "") {
+    std::string url = base + (fault.empty() ? "" : "/fault/" + fault) + "/v1";
+    return R"({"provider":"openai","stream":true,"proxy":"","max_retries":0,"base_url":")" + url +
+           R"(","messages":[{"role":"user","content":"one two"}])" + extra + "}";
+}
+
+static void test_streaming() {
+    aichat::Client client;
+    std::vector<std::string> chunks;
+    bool finished = client.stream(openai(""), [&](std::string_view chunk) {
+        chunks.emplace_back(chunk);
+        return true;
+    });
+    CHECK(finished);
+    CHECK((chunks == std::vector<std::string>{"You ", "said: ", "one ", "two"}));
+}
+
+static void test_complete_and_options() {
+    aichat::Client client(R"({"proxy":"","base_url":")" + base + "\"}");
+    CHECK(client.complete(R"([{"role":"user","content":"Hi"}])") == "You said: Hi");
+    aichat::Client moved = std::move(client);
+    CHECK(moved.complete(R"([{"role":"user","content":"again"}])") == "You said: again");
+}
+
+static void test_callable_stops() {
+    aichat::Client client;
+    int n = 0;
+    bool finished = client.stream(openai("chunks=100"), [&](std::string_view) { return ++n < 3; });
+    CHECK(!finished);
+    CHECK(n == 3);
+}
+
+static void test_error_exception() {
+    aichat::Client client;
+    try {
+        client.complete(openai("status=503"));
+        CHECK(false);
+    } catch (const aichat::Error &e) {
+        CHECK(e.code() == AICHAT_ERROR_HTTP_STATUS);
+        CHECK(e.http_status() == 503);
+        CHECK(std::string(e.code_name()) == "AICHAT_ERROR_HTTP_STATUS");
+        CHECK(std::string(e.what()).find("injected HTTP 503") != std::string::npos);
+    }
+    try {
+        aichat::Client bad(R"({"provider":"bard"})");
+        CHECK(false);
+    } catch (const aichat::Error &e) {
+        CHECK(e.code() == AICHAT_ERROR_INVALID_REQUEST);
+    }
+}
+
+static void test_exception_in_callable_is_rethrown() {
+    aichat::Client client;
+    int calls = 0;
+    try {
+        client.stream(openai("chunks=100"), [&](std::string_view) -> bool {
+            ++calls;
+            throw std::logic_error("from the lambda");
+        });
+        CHECK(false);
+    } catch (const std::logic_error &e) {
+        CHECK(std::string(e.what()) == "from the lambda");
+    }
+    CHECK(calls == 1);
+    CHECK(client.complete(openai("")) == "You said: one two");
+}
+
+static void test_cancel_from_another_thread() {
+    aichat::Client client;
+    aichat::Cancel cancel;
+    std::chrono::steady_clock::time_point triggered;
+    std::thread trigger([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        triggered = std::chrono::steady_clock::now();
+        cancel.trigger();
+    });
+    try {
+        client.complete(openai("silence", R"(,"idle_timeout_ms":1000)"), &cancel);
+        CHECK(false);
+    } catch (const aichat::Error &e) {
+        CHECK(e.code() == AICHAT_ERROR_CANCELLED);
+    }
+    auto late = std::chrono::steady_clock::now() - triggered;
+    trigger.join();
+    CHECK(late < std::chrono::milliseconds(500));
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: test_wrapper BASE_URL\n");
+        return 2;
+    }
+    base = argv[1];
+    test_streaming();
+    test_complete_and_options();
+    test_callable_stops();
+    test_error_exception();
+    test_exception_in_callable_is_rethrown();
+    test_cancel_from_another_thread();
+    // Let the cancelled call's request thread reach its idle timeout, for a quiet leak check.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    std::printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
