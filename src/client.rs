@@ -1,10 +1,13 @@
 //! The client: client-wide defaults plus one transport (so one connection pool), usable from
 //! many threads at once.
 //!
-//! Each call runs the provider and its HTTP exchange on a library thread, while the calling
-//! thread waits for chunks and hands them to the sink (or pulls them, see [`Call`]). That split is what lets a call return
-//! promptly on cancel or on its deadline even while a socket read is blocked, keeps the sink on
-//! the caller's thread, and keeps TLS and parsing off small foreign stacks (koffi, green threads).
+//! A call runs in one of two ways:
+//! - pushed (`create_completion`): on the caller's thread, the sink called from the decoding
+//!   loop as each chunk is decoded; the cancel token reaches blocked reads through
+//!   [`crate::interrupt`]. Nothing is copied or handed between threads.
+//! - pulled (`start`, then [`Call::next`]): on a library thread that queues chunks for the
+//!   caller to take, for callers that can't take a callback cheaply (FFI relays, event loops)
+//!   or must not block in the call.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
@@ -13,34 +16,22 @@ use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind};
+use crate::interrupt::{self, Stop};
 use crate::request::{Request, Resolved, Secret, Settings};
-use crate::transport::{Abandon, Transport};
+use crate::transport::Transport;
 
-/// How often a waiting call looks at its cancel token.
+/// How often a pulled call's waiting caller looks at its cancel token.
 const CANCEL_POLL: Duration = Duration::from_millis(5);
 /// Chunks decoded ahead of the sink; bounds memory when the sink is slower than the network.
 const CHUNK_QUEUE: usize = 64;
 
-/// One piece of completion text. It keeps a trailing NUL so C callers get a C string without a
-/// copy; `as_str` leaves it out.
+/// One piece of completion text, as a pulled call hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk(String);
 
 impl Chunk {
-    fn new(text: &str) -> Chunk {
-        let mut s = String::with_capacity(text.len() + 1);
-        s.push_str(text);
-        s.push('\0');
-        Chunk(s)
-    }
-
     pub fn as_str(&self) -> &str {
-        &self.0[..self.0.len() - 1]
-    }
-
-    /// The text followed by one NUL byte.
-    pub fn as_bytes_with_nul(&self) -> &[u8] {
-        self.0.as_bytes()
+        &self.0
     }
 }
 
@@ -69,48 +60,60 @@ impl Client {
         Ok(Client::new(defaults))
     }
 
-    /// Runs one completion, handing each chunk to `sink` on this thread as it arrives.
+    /// Runs one completion on this thread, handing each chunk to `sink` as it is decoded.
     /// `sink` returns `false` to stop: the call then fails with `ErrorKind::Cancelled`.
     pub fn create_completion(
         &self,
         request: Request,
         cancel: Option<&CancelToken>,
-        sink: &mut dyn FnMut(&Chunk) -> bool,
+        sink: &mut dyn FnMut(&str) -> bool,
     ) -> Result<(), Error> {
-        let mut call = self.start(request, cancel)?;
-        loop {
-            match call.next(None)? {
-                Next::Chunk(chunk) if !sink(&chunk) => return Err(Error::stopped_by_sink()),
-                Next::Chunk(_) | Next::Pending => {}
-                Next::End => return Ok(()),
-            }
+        let resolved = Resolved::new(request, &self.defaults)?;
+        let stop = Stop::new(cancel.cloned());
+        if let Some(reason) = stop.reason() {
+            return Err(reason);
         }
+        let _scope = interrupt::enter(&stop);
+        let mut stopped_by_sink = false;
+        let result = resolved.provider.run(&resolved, &self.transport, &stop, &mut |text| {
+            stopped_by_sink = !sink(text);
+            !stopped_by_sink
+        });
+        let result = if stopped_by_sink { Err(Error::stopped_by_sink()) } else { result };
+        result.map_err(|e| redact(e, &resolved.api_key))
     }
 
-    /// Starts one completion and returns at once; its chunks are pulled with [`Call::next`].
+    /// Starts one completion on a library thread and returns at once; its chunks are pulled
+    /// with [`Call::next`].
     pub fn start(&self, request: Request, cancel: Option<&CancelToken>) -> Result<Call, Error> {
         let resolved = Resolved::new(request, &self.defaults)?;
-        let cancel = cancel.cloned();
-        if cancel.as_ref().is_some_and(CancelToken::is_triggered) {
-            return Err(cancelled_error());
+        let stop = Stop::new(cancel.cloned());
+        if let Some(reason) = stop.reason() {
+            return Err(reason);
         }
         let (tx, events) = sync_channel(CHUNK_QUEUE);
-        let abandon = Abandon::default();
         let call = Call {
             deadline: Instant::now() + resolved.timeout,
             timeout_ms: resolved.timeout.as_millis(),
             api_key: resolved.api_key.clone(),
             events,
-            cancel,
-            abandon: AbandonOnDrop(abandon.clone()),
+            stop: AbandonOnDrop(stop.clone()),
             ended: false,
         };
         let transport = self.transport.clone();
         thread::Builder::new()
             .name("aichat-request".into())
-            .spawn(move || run_worker(resolved, transport, abandon, tx))
+            .spawn(move || run_worker(resolved, transport, stop, tx))
             .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
         Ok(call)
+    }
+}
+
+/// Masks the API key in a message: a server may quote it back.
+fn redact(e: Error, api_key: &Option<Secret>) -> Error {
+    match api_key {
+        Some(key) => e.redacted(key.expose()),
+        None => e,
     }
 }
 
@@ -124,16 +127,15 @@ pub enum Next {
     End,
 }
 
-/// A running completion. Dropping it abandons the request: its library thread stops at its
-/// next read and closes the connection.
+/// A running completion. Dropping it abandons the request: its library thread stops within
+/// milliseconds and closes the connection.
 pub struct Call {
     events: Receiver<Event>,
-    cancel: Option<CancelToken>,
     deadline: Instant,
     timeout_ms: u128,
     /// Masked out of error messages.
     api_key: Option<Secret>,
-    abandon: AbandonOnDrop,
+    stop: AbandonOnDrop,
     ended: bool,
 }
 
@@ -145,11 +147,8 @@ impl Call {
     pub fn next(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
         self.next_inner(wait).map_err(|e| {
             self.ended = true;
-            self.abandon.0.set();
-            match &self.api_key {
-                Some(key) => e.redacted(key.expose()),
-                None => e,
-            }
+            self.stop.0.abandon();
+            redact(e, &self.api_key)
         })
     }
 
@@ -171,8 +170,8 @@ impl Call {
                     return Err(Error::new(ErrorKind::Internal, "the request thread ended without a result"));
                 }
             }
-            if self.cancel.as_ref().is_some_and(CancelToken::is_triggered) {
-                return Err(cancelled_error());
+            if let Some(reason) = self.stop.0.reason() {
+                return Err(reason);
             }
             let now = Instant::now();
             if now >= self.deadline {
@@ -188,25 +187,23 @@ impl Call {
     }
 }
 
-fn run_worker(resolved: Resolved, transport: Transport, abandon: Abandon, tx: SyncSender<Event>) {
+fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, tx: SyncSender<Event>) {
+    let _scope = interrupt::enter(&stop);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut sink = |text: &str| !abandon.is_set() && tx.send(Event::Chunk(Chunk::new(text))).is_ok();
-        resolved.provider.run(&resolved, &transport, &abandon, &mut sink)
+        let mut sink = |text: &str| tx.send(Event::Chunk(Chunk(text.to_string()))).is_ok();
+        resolved.provider.run(&resolved, &transport, &stop, &mut sink)
     }))
     .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "internal error: the request thread panicked")));
     // The receiver may be gone (the call was abandoned); nobody is left to tell then.
     let _ = tx.send(Event::End(result));
 }
 
-fn cancelled_error() -> Error {
-    Error::cancelled("cancelled by the cancel token")
-}
-
-struct AbandonOnDrop(Abandon);
+/// Abandons the call when the caller's side goes away, however it goes.
+struct AbandonOnDrop(Stop);
 
 impl Drop for AbandonOnDrop {
     fn drop(&mut self) {
-        self.0.set();
+        self.0.abandon();
     }
 }
 
@@ -215,19 +212,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunk_keeps_a_trailing_nul_outside_its_text() {
-        let c = Chunk::new("héllo");
-        assert_eq!(c.as_str(), "héllo");
-        assert_eq!(c.as_bytes_with_nul(), "héllo\0".as_bytes());
-    }
-
-    #[test]
     fn triggered_token_fails_before_any_network_work() {
         let token = CancelToken::new();
         token.trigger();
         let client = Client::default();
         let req = Request::from_json(r#"{"messages":[],"base_url":"http://192.0.2.1"}"#).unwrap();
-        let err = client.create_completion(req, Some(&token), &mut |_| true).unwrap_err();
+        let err = client.create_completion(req, Some(&token), &mut |_: &str| true).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Cancelled);
     }
 }

@@ -9,9 +9,11 @@ pub mod cancel;
 pub mod client;
 pub mod error;
 pub mod ffi;
+pub mod interrupt;
 pub mod prompt;
 pub mod providers;
 pub mod request;
+pub mod resolver;
 pub mod sse;
 pub mod transport;
 

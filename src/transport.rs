@@ -3,15 +3,16 @@
 //! and every ureq error turned into the library's error kinds with the host named.
 
 use std::io::{ErrorKind as IoKind, Read};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::Response;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector, SocksConnector, TcpConnector};
 use ureq::{Agent, Body, Proxy};
 
 use crate::error::{Error, ErrorKind, server_text};
+use crate::interrupt::{InterruptConnector, Stop};
 use crate::request::{ProxySetting, Resolved};
+use crate::resolver::CachingResolver;
 
 /// How much of a non-2xx answer's body is read to find the server's own error text.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -22,20 +23,6 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-}
-
-/// Set by the caller's side when it no longer wants the answer; checked between reads.
-#[derive(Debug, Clone, Default)]
-pub struct Abandon(Arc<AtomicBool>);
-
-impl Abandon {
-    pub fn set(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-
-    pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +46,14 @@ impl Transport {
             .max_redirects_will_error(false)
             .user_agent(concat!("aichat/", env!("CARGO_PKG_VERSION")))
             .build();
-        Transport { agent: config.new_agent() }
+        // ureq's default chain, with the interruptible layer between TCP and TLS.
+        let connector =
+            ().chain(SocksConnector::default())
+                .chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(InterruptConnector)
+                .chain(RustlsConnector::default());
+        Transport { agent: Agent::with_parts(config, connector, CachingResolver::default()) }
     }
 
     /// Sends the request and returns once the answer's status and headers have arrived,
@@ -67,13 +61,13 @@ impl Transport {
     /// answer, and 408, 409, 429 and 5xx answers, up to `max_retries` more attempts, waiting as
     /// `Retry-After`/`retry-after-ms` ask (up to 60 s) or with exponential back-off. A retryable
     /// answer on the last attempt is returned as is, for the provider to report.
-    pub fn send(&self, req: &HttpRequest, r: &Resolved, abandon: &Abandon) -> Result<HttpResponse, Error> {
+    pub fn send(&self, req: &HttpRequest, r: &Resolved, stop: &Stop) -> Result<HttpResponse, Error> {
         let deadline = Instant::now() + r.timeout;
         let has_time = |wait: Duration| Instant::now() + wait < deadline;
         let mut attempt = 0;
         loop {
             let last = attempt >= r.max_retries;
-            match self.send_once(req, r, abandon) {
+            match self.send_once(req, r, stop) {
                 Ok(response) if last || !retryable_status(response.status) => return Ok(response),
                 Ok(mut response) => {
                     let wait = match response.retry_after() {
@@ -85,15 +79,14 @@ impl Transport {
                         return Ok(response);
                     }
                     response.drain(ERROR_BODY_LIMIT as usize);
-                    if !sleep_unless_abandoned(wait, abandon) {
-                        return Err(Error::cancelled("the call was abandoned"));
-                    }
+                    sleep_unless_stopped(wait, stop)?;
                 }
                 Err(e) if !last && retryable_error(&e) => {
                     let wait = backoff(attempt);
-                    if !has_time(wait) || !sleep_unless_abandoned(wait, abandon) {
+                    if !has_time(wait) {
                         return Err(e);
                     }
+                    sleep_unless_stopped(wait, stop)?;
                 }
                 Err(e) => return Err(e),
             }
@@ -101,9 +94,9 @@ impl Transport {
         }
     }
 
-    fn send_once(&self, req: &HttpRequest, r: &Resolved, abandon: &Abandon) -> Result<HttpResponse, Error> {
-        if abandon.is_set() {
-            return Err(Error::cancelled("the call was abandoned"));
+    fn send_once(&self, req: &HttpRequest, r: &Resolved, stop: &Stop) -> Result<HttpResponse, Error> {
+        if let Some(reason) = stop.reason() {
+            return Err(reason);
         }
         let host = host_of(&req.url);
         let proxy = match &r.proxy {
@@ -126,14 +119,16 @@ impl Transport {
             .timeout_per_write(Some(r.idle_timeout))
             .timeout_global(Some(r.timeout))
             .build();
-        let response =
-            builder.send(&req.body[..]).map_err(|e| map_error(e, &host, &TimeoutsMs::of(r), Phase::Request))?;
+        // A stopped call fails with the stop's reason, whatever the interrupted read reported.
+        let response = builder
+            .send(&req.body[..])
+            .map_err(|e| stop.reason().unwrap_or_else(|| map_error(e, &host, &TimeoutsMs::of(r), Phase::Request)))?;
         Ok(HttpResponse {
             status: response.status().as_u16(),
             host,
             limit: r.max_response_bytes,
             read: 0,
-            abandon: abandon.clone(),
+            stop: stop.clone(),
             timeouts: TimeoutsMs::of(r),
             response,
         })
@@ -145,7 +140,7 @@ pub struct HttpResponse {
     host: String,
     limit: u64,
     read: u64,
-    abandon: Abandon,
+    stop: Stop,
     timeouts: TimeoutsMs,
     response: Response<Body>,
 }
@@ -192,15 +187,15 @@ impl HttpResponse {
     }
 
     /// Reads the next bytes of the body into `buf`; 0 at the end. Enforces `max_response_bytes`
-    /// and stops early once the caller abandoned the call.
+    /// and stops early once the call should stop (cancel token, caller gone).
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        if self.abandon.is_set() {
-            return Err(Error::cancelled("the call was abandoned"));
+        if let Some(reason) = self.stop.reason() {
+            return Err(reason);
         }
         let n = match self.response.body_mut().as_reader().read(buf) {
             Ok(n) => n,
             Err(e) if e.kind() == IoKind::Interrupted => return self.read(buf),
-            Err(e) => return Err(self.body_error(e)),
+            Err(e) => return Err(self.stop.reason().unwrap_or_else(|| self.body_error(e))),
         };
         self.read += n as u64;
         if self.read > self.limit {
@@ -306,17 +301,17 @@ fn random_fraction() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Sleeps `wait` in short steps; returns `false` as soon as the call is abandoned.
-fn sleep_unless_abandoned(wait: Duration, abandon: &Abandon) -> bool {
+/// Sleeps `wait` in short steps; fails with the stop's reason as soon as the call should stop.
+fn sleep_unless_stopped(wait: Duration, stop: &Stop) -> Result<(), Error> {
     const STEP: Duration = Duration::from_millis(5);
     let until = Instant::now() + wait;
     loop {
-        if abandon.is_set() {
-            return false;
+        if let Some(reason) = stop.reason() {
+            return Err(reason);
         }
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return true;
+            return Ok(());
         }
         std::thread::sleep(left.min(STEP));
     }

@@ -92,10 +92,14 @@ pub(crate) unsafe fn complete(
     let json = unsafe { str_from_c(request_json, "request_json") }?;
     let on_chunk = on_chunk.ok_or_else(|| null_argument("on_chunk"))?;
     let request = Request::from_json(json)?;
-    client.create_completion(request, cancel, &mut |chunk| {
-        let text = chunk.as_bytes_with_nul();
+    // One buffer for every chunk: the text plus the NUL C expects, without an allocation per chunk.
+    let mut with_nul = Vec::new();
+    client.create_completion(request, cancel, &mut |text: &str| {
+        with_nul.clear();
+        with_nul.extend_from_slice(text.as_bytes());
+        with_nul.push(0);
         // SAFETY: the caller vouched for `on_chunk`; the text is NUL-terminated and outlives the call.
-        unsafe { on_chunk(text.as_ptr().cast(), text.len() - 1, user_data) == 0 }
+        unsafe { on_chunk(with_nul.as_ptr().cast(), text.len(), user_data) == 0 }
     })
 }
 

@@ -4,9 +4,10 @@
 use serde_json::{Value, json};
 
 use crate::error::{Error, ErrorKind, server_text};
+use crate::interrupt::Stop;
 use crate::prompt;
 use crate::request::Resolved;
-use crate::transport::{Abandon, HttpRequest, Transport};
+use crate::transport::{HttpRequest, Transport};
 
 use super::{Sink, with_extra_headers};
 
@@ -67,8 +68,8 @@ pub fn parse_answer(body: &[u8]) -> Result<String, Error> {
     }
 }
 
-pub fn run(r: &Resolved, transport: &Transport, abandon: &Abandon, sink: &mut Sink<'_>) -> Result<(), Error> {
-    let mut response = transport.send(&build_request(r), r, abandon)?;
+pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, sink: &mut Sink<'_>) -> Result<(), Error> {
+    let mut response = transport.send(&build_request(r), r, stop)?;
     if !response.is_success() {
         return Err(response.status_error());
     }

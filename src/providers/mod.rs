@@ -5,8 +5,9 @@ mod aichat;
 mod openai;
 
 use crate::error::Error;
+use crate::interrupt::Stop;
 use crate::request::Resolved;
-use crate::transport::{Abandon, Transport};
+use crate::transport::Transport;
 
 /// Receives each piece of text as it is decoded; returns `false` to stop the call.
 pub type Sink<'a> = dyn FnMut(&str) -> bool + 'a;
@@ -82,16 +83,10 @@ impl Provider {
     }
 
     /// Runs one completion: sends the request, decodes the answer, feeds the sink.
-    pub fn run(
-        self,
-        request: &Resolved,
-        transport: &Transport,
-        abandon: &Abandon,
-        sink: &mut Sink<'_>,
-    ) -> Result<(), Error> {
+    pub fn run(self, request: &Resolved, transport: &Transport, stop: &Stop, sink: &mut Sink<'_>) -> Result<(), Error> {
         match self {
-            Provider::Aichat => aichat::run(request, transport, abandon, sink),
-            Provider::OpenAi => openai::run(request, transport, abandon, sink),
+            Provider::Aichat => aichat::run(request, transport, stop, sink),
+            Provider::OpenAi => openai::run(request, transport, stop, sink),
         }
     }
 }

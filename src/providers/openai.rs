@@ -7,9 +7,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind, server_text};
+use crate::interrupt::Stop;
 use crate::request::Resolved;
 use crate::sse::Framer;
-use crate::transport::{Abandon, HttpRequest, HttpResponse, Transport};
+use crate::transport::{HttpRequest, HttpResponse, Transport};
 
 use super::{Sink, with_extra_headers};
 
@@ -56,8 +57,8 @@ pub fn build_request(r: &Resolved) -> HttpRequest {
     }
 }
 
-pub fn run(r: &Resolved, transport: &Transport, abandon: &Abandon, sink: &mut Sink<'_>) -> Result<(), Error> {
-    let mut response = transport.send(&build_request(r), r, abandon)?;
+pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, sink: &mut Sink<'_>) -> Result<(), Error> {
+    let mut response = transport.send(&build_request(r), r, stop)?;
     if !response.is_success() {
         return Err(response.status_error());
     }

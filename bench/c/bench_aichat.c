@@ -1,0 +1,189 @@
+/*
+ * The C side of the benchmark harness (bench/run.py): fixed workloads through libaichat
+ * against the local test server. Each mode prints one line of `key=value` figures.
+ *
+ *   bench_aichat overhead    BASE_URL N          N sequential one-shot aichat completions
+ *   bench_aichat stream      BASE_URL N          one openai stream of N chunks, counted
+ *   bench_aichat latency     BASE_URL N          N chunks 1 ms apart, server-stamped: p50/p99
+ *   bench_aichat concurrency BASE_URL THREADS N  THREADS threads share a client, N calls each
+ *   bench_aichat memory      BASE_URL BYTES      stream BYTES of text, discard it: peak RSS
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "aichat.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long long wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static int count_chunk(const char *chunk, size_t len, void *user_data) {
+    (void)chunk;
+    (void)len;
+    ++*(size_t *)user_data;
+    return 0;
+}
+
+static AichatClient *client_for(const char *base_url) {
+    char options[1024];
+    snprintf(options, sizeof options, "{\"base_url\":\"%s\",\"proxy\":\"\",\"max_retries\":0}", base_url);
+    AichatError *error = NULL;
+    AichatClient *client = aichat_client_new(options, &error);
+    if (!client) {
+        fprintf(stderr, "client: %s\n", aichat_error_message(error));
+        exit(1);
+    }
+    return client;
+}
+
+/* Runs one request; exits on failure (a benchmark of failures measures nothing). */
+static void run(const AichatClient *client, const char *request, AichatChunkCallback cb, void *user_data) {
+    AichatError *error = NULL;
+    if (aichat_client_create_completion(client, request, cb, user_data, NULL, &error) != AICHAT_OK) {
+        fprintf(stderr, "request failed: %s\n", aichat_error_message(error));
+        exit(1);
+    }
+}
+
+static const char *SHORT_PROMPT = "[{\"role\":\"user\",\"content\":\"Hello, how are you?\"}]";
+
+static void overhead(const char *base, long n) {
+    char url[1024];
+    snprintf(url, sizeof url, "%s/fault/size=200", base);
+    AichatClient *client = client_for(url);
+    size_t chunks = 0;
+    run(client, SHORT_PROMPT, count_chunk, &chunks); /* warm the connection */
+    double t = now_s();
+    for (long i = 0; i < n; i++) run(client, SHORT_PROMPT, count_chunk, &chunks);
+    double dt = now_s() - t;
+    printf("requests=%ld seconds=%.4f per_second=%.1f\n", n, dt, n / dt);
+    aichat_client_free(client);
+}
+
+static void stream(const char *base, long n) {
+    char url[1024], req[256];
+    snprintf(url, sizeof url, "%s/fault/chunks=%ld/v1", base, n);
+    AichatClient *client = client_for(url);
+    snprintf(req, sizeof req, "{\"provider\":\"openai\",\"stream\":true,\"messages\":[]}");
+    size_t chunks = 0;
+    double t = now_s();
+    run(client, req, count_chunk, &chunks);
+    double dt = now_s() - t;
+    if ((long)chunks != n) {
+        fprintf(stderr, "got %zu chunks of %ld\n", chunks, n);
+        exit(1);
+    }
+    printf("chunks=%zu seconds=%.4f per_second=%.1f\n", chunks, dt, chunks / dt);
+    aichat_client_free(client);
+}
+
+typedef struct {
+    long long *latencies;
+    size_t count, cap;
+} Latencies;
+
+static int stamp_chunk(const char *chunk, size_t len, void *user_data) {
+    (void)len;
+    long long received = wall_us();
+    Latencies *l = user_data;
+    if (l->count < l->cap) l->latencies[l->count++] = received - atoll(chunk);
+    return 0;
+}
+
+static int cmp_ll(const void *a, const void *b) {
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+static void latency(const char *base, long n) {
+    char url[1024];
+    snprintf(url, sizeof url, "%s/fault/chunks=%ld,interval=1,stamp/v1", base, n);
+    AichatClient *client = client_for(url);
+    Latencies l = {calloc((size_t)n, sizeof(long long)), 0, (size_t)n};
+    run(client, "{\"provider\":\"openai\",\"stream\":true,\"messages\":[]}", stamp_chunk, &l);
+    qsort(l.latencies, l.count, sizeof(long long), cmp_ll);
+    printf("chunks=%zu p50_us=%lld p99_us=%lld max_us=%lld\n", l.count, l.latencies[l.count / 2],
+           l.latencies[l.count * 99 / 100], l.latencies[l.count - 1]);
+    free(l.latencies);
+    aichat_client_free(client);
+}
+
+typedef struct {
+    const AichatClient *client;
+    long n;
+} Worker;
+
+static void *worker(void *arg) {
+    Worker *w = arg;
+    size_t chunks = 0;
+    for (long i = 0; i < w->n; i++) run(w->client, SHORT_PROMPT, count_chunk, &chunks);
+    return NULL;
+}
+
+static void concurrency(const char *base, int threads, long n) {
+    char url[1024];
+    snprintf(url, sizeof url, "%s/fault/size=200", base);
+    AichatClient *client = client_for(url);
+    pthread_t tids[256];
+    Worker w = {client, n};
+    double t = now_s();
+    for (int i = 0; i < threads; i++) pthread_create(&tids[i], NULL, worker, &w);
+    for (int i = 0; i < threads; i++) pthread_join(tids[i], NULL);
+    double dt = now_s() - t;
+    printf("threads=%d requests=%ld errors=0 seconds=%.4f per_second=%.1f\n", threads, threads * n, dt,
+           threads * n / dt);
+    aichat_client_free(client);
+}
+
+static int discard(const char *chunk, size_t len, void *user_data) {
+    (void)chunk;
+    *(size_t *)user_data += len;
+    return 0;
+}
+
+static void memory(const char *base, long bytes) {
+    char url[1024];
+    long chunks = bytes / 1000;
+    snprintf(url, sizeof url, "%s/fault/chunks=%ld,chunk-size=1000/v1", base, chunks);
+    char options[1200];
+    snprintf(options, sizeof options,
+             "{\"base_url\":\"%s\",\"proxy\":\"\",\"max_retries\":0,\"max_response_bytes\":%ld}", url, bytes * 4);
+    AichatClient *client = aichat_client_new(options, NULL);
+    size_t received = 0;
+    run(client, "{\"provider\":\"openai\",\"stream\":true,\"messages\":[]}", discard, &received);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("bytes=%zu peak_rss_kb=%ld\n", received, ru.ru_maxrss);
+    aichat_client_free(client);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench_aichat MODE BASE_URL ARGS...\n");
+        return 2;
+    }
+    const char *mode = argv[1], *base = argv[2];
+    if (strcmp(mode, "overhead") == 0) overhead(base, atol(argv[3]));
+    else if (strcmp(mode, "stream") == 0) stream(base, atol(argv[3]));
+    else if (strcmp(mode, "latency") == 0) latency(base, atol(argv[3]));
+    else if (strcmp(mode, "concurrency") == 0 && argc == 5) concurrency(base, atoi(argv[3]), atol(argv[4]));
+    else if (strcmp(mode, "memory") == 0) memory(base, atol(argv[3]));
+    else {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+    return 0;
+}
