@@ -21,7 +21,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-rust test-c test-go test-go-consumer test-node test-install lint header-check install clean
+.PHONY: all build demo test test-rust test-c test-go test-go-consumer test-node test-install lint header-check install bench clean
 
 all: build
 
@@ -118,6 +118,17 @@ bindings/node/node_modules: bindings/node/package-lock.json
 test-node: build bindings/node/node_modules
 	cd bindings/node && npx tsc -p test/types
 	cd bindings/node && node --test test/*.test.mjs
+
+# Benchmarks (not part of `make test`): installs the baselines' packages, then bench/run.py.
+bench: build
+	@command -v curl-config >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcurl4-openssl-dev; }
+	@[ -x target/bench/venv/bin/python ] || python3 -m venv target/bench/venv
+	target/bench/venv/bin/pip install --quiet requests openai
+	mkdir -p target/bench
+	$(CC) -O2 -Wall -Wextra -Werror -Iinclude bench/c/bench_aichat.c $(LINK_SHARED) -lpthread -o target/bench/bench_aichat
+	$(CC) -O2 -Wall -Wextra -Werror bench/c/bench_curl.c $$(curl-config --libs) -o target/bench/bench_curl
+	$(MAKE) bindings/node/node_modules
+	python3 bench/run.py
 
 clean:
 	$(CARGO) clean

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "aichat.h"
@@ -154,6 +153,18 @@ static int discard(const char *chunk, size_t len, void *user_data) {
     return 0;
 }
 
+/* VmHWM: this program's peak resident set (getrusage's ru_maxrss would include the peak of the
+ * process that forked it before exec). */
+static long peak_rss_kb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) kb = atol(line + 6);
+    if (f) fclose(f);
+    return kb;
+}
+
 static void memory(const char *base, long bytes) {
     char url[1024];
     long chunks = bytes / 1000;
@@ -164,9 +175,7 @@ static void memory(const char *base, long bytes) {
     AichatClient *client = aichat_client_new(options, NULL);
     size_t received = 0;
     run(client, "{\"provider\":\"openai\",\"stream\":true,\"messages\":[]}", discard, &received);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    printf("bytes=%zu peak_rss_kb=%ld\n", received, ru.ru_maxrss);
+    printf("bytes=%zu peak_rss_kb=%ld\n", received, peak_rss_kb());
     aichat_client_free(client);
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -319,14 +320,18 @@ func TestDurationsBecomeMilliseconds(t *testing.T) {
 	}
 }
 
-// BenchmarkStream reports chunks per second delivered to a range loop for a long stream.
+// BenchmarkStream reports chunks per second delivered to a range loop for a long stream
+// (AICHAT_BENCH_CHUNKS chunks, default 100,000).
 func BenchmarkStream(b *testing.B) {
 	c, err := NewClient(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	const chunks = 100_000
+	chunks := 100_000
+	if n, err := strconv.Atoi(os.Getenv("AICHAT_BENCH_CHUNKS")); err == nil && n > 0 {
+		chunks = n
+	}
 	req := openai(fmt.Sprintf("chunks=%d", chunks), hi)
 	b.ResetTimer()
 	for range b.N {

@@ -24,6 +24,9 @@ use crate::respond::{Body, json_error, with_header};
 ///
 /// OpenAI streams only (`"stream": true`):
 /// - `chunks=N`: N content chunks `tok0 `, `tok1 `, … instead of the word-by-word answer.
+/// - `chunk-size=N`: with `chunks`, each chunk is N bytes of text instead.
+/// - `stamp`: each content chunk is the time it was written, in microseconds since the Unix
+///   epoch (for latency measurements on one machine).
 /// - `interval=MS`: wait between content chunks.
 /// - `keepalive`: a `: keep-alive` comment before every event.
 /// - `crlf`, `cr`: end lines with CRLF or a lone CR instead of LF.
@@ -49,6 +52,8 @@ pub struct Faults {
     pub size: Option<usize>,
     pub redirect: bool,
     pub chunks: Option<u64>,
+    pub chunk_size: Option<usize>,
+    pub stamp: bool,
     pub interval: Option<Duration>,
     pub keepalive: bool,
     pub line_end: LineEnd,
@@ -88,6 +93,8 @@ impl Faults {
                 "size" => f.size = Some(number()? as usize),
                 "redirect" => f.redirect = true,
                 "chunks" => f.chunks = Some(number()?),
+                "chunk-size" => f.chunk_size = Some(number()? as usize),
+                "stamp" => f.stamp = true,
                 "interval" => f.interval = Some(Duration::from_millis(number()?)),
                 "keepalive" => f.keepalive = true,
                 "crlf" => f.line_end = LineEnd::CrLf,

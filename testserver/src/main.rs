@@ -20,7 +20,7 @@ fn main() -> std::process::ExitCode {
     };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let listener = match TcpListener::bind(("127.0.0.1", port)).await {
             Ok(l) => l,
             Err(e) => {
@@ -35,7 +35,10 @@ fn main() -> std::process::ExitCode {
         tokio::spawn(stop_on_signal_or_eof(stop.clone()));
         aichat_testserver::serve(listener, stop, Default::default()).await;
         std::process::ExitCode::SUCCESS
-    })
+    });
+    // Don't wait for the blocking stdin reader: it only ends when stdin does.
+    runtime.shutdown_background();
+    code
 }
 
 async fn stop_on_signal_or_eof(stop: Arc<Notify>) {

@@ -47,9 +47,10 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
     };
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
         let include_usage = body.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
-        let pieces = match faults.chunks {
-            Some(n) => Pieces::Numbered(n),
-            None => Pieces::Words(answer::words(&text)),
+        let pieces = match (faults.chunks, faults.chunk_size) {
+            (Some(n), Some(size)) => Pieces::Sized(n, size),
+            (Some(n), None) => Pieces::Numbered(n),
+            (None, _) => Pieces::Words(answer::words(&text)),
         };
         return stream(Plan { model, pieces, include_usage, faults: faults.clone() });
     }
@@ -71,13 +72,15 @@ fn usage() -> Value {
 enum Pieces {
     Words(Vec<String>),
     Numbered(u64),
+    /// N chunks of this many bytes each.
+    Sized(u64, usize),
 }
 
 impl Pieces {
     fn len(&self) -> u64 {
         match self {
             Pieces::Words(w) => w.len() as u64,
-            Pieces::Numbered(n) => *n,
+            Pieces::Numbered(n) | Pieces::Sized(n, _) => *n,
         }
     }
 
@@ -85,6 +88,10 @@ impl Pieces {
         match self {
             Pieces::Words(w) => w[i as usize].clone(),
             Pieces::Numbered(_) => format!("tok{i} "),
+            Pieces::Sized(_, size) => {
+                let line = "The quick brown fox jumps over the lazy dog. ";
+                line.chars().cycle().skip(i as usize % line.len()).take(*size).collect()
+            }
         }
     }
 }
@@ -140,7 +147,7 @@ fn stream(plan: Plan) -> Response<Body> {
 /// Writes events as the plan says; stops quietly when the client goes away.
 async fn produce(plan: Plan, tx: mpsc::Sender<Bytes>) {
     let f = &plan.faults;
-    let paced = f.interval.is_some() || f.split_utf8;
+    let paced = f.interval.is_some() || f.split_utf8 || f.stamp;
     let mut out = Writer { tx, pending: BytesMut::new(), paced, split_utf8: f.split_utf8 };
     let n = plan.pieces.len();
     let cut_at = if f.cut { n / 2 } else { n };
@@ -156,7 +163,8 @@ async fn produce(plan: Plan, tx: mpsc::Sender<Bytes>) {
         if let Some(d) = f.interval.filter(|_| i > 0) {
             tokio::time::sleep(d).await;
         }
-        if !out.write(plan.content_chunk(&plan.pieces.get(i))).await {
+        let content = if f.stamp { now_micros().to_string() } else { plan.pieces.get(i) };
+        if !out.write(plan.content_chunk(&content)).await {
             return;
         }
         if f.error_event {
@@ -210,6 +218,10 @@ impl Writer {
         let bytes = self.pending.split().freeze();
         self.tx.send(bytes).await.is_ok()
     }
+}
+
+fn now_micros() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros()
 }
 
 /// Inside the first multi-byte character (after its first byte), else the middle.

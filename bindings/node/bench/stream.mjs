@@ -5,8 +5,8 @@ import http from 'node:http';
 import { Client } from '../index.js';
 import { startServer } from '../test/server.mjs';
 
-const CHUNKS = 200_000;
-const ROUNDS = 5;
+const CHUNKS = Number(process.env.AICHAT_BENCH_CHUNKS ?? 200_000);
+const ROUNDS = Number(process.env.AICHAT_BENCH_ROUNDS ?? 5);
 const server = await startServer();
 const client = new Client({ proxy: '' });
 const body = JSON.stringify({ messages: [], stream: true });

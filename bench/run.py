@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""The benchmark harness (`make bench`): fixed workloads against the local test server on
+loopback, each run several rounds, the median kept, and the ratio to baselines measured in the
+same run printed beside it (these machines are shared and noisy: only same-run ratios mean
+anything). Writes BENCHMARKS.md at the top of the repository.
+
+Expects `make bench` to have built target/bench/{bench_aichat,bench_curl} and the Python
+virtualenv target/bench/venv with requests and openai.
+"""
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "bench"
+PYTHON = BIN / "venv" / "bin" / "python"
+ROUNDS = int(os.environ.get("AICHAT_BENCH_ROUNDS", "5"))
+
+
+def start_server():
+    server = subprocess.Popen([ROOT / "target" / "release" / "aichat-testserver", "0"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return server, server.stdout.readline().strip()
+
+
+def figures(cmd, env=None):
+    """Runs a program that prints `key=value ...`; returns the values as floats."""
+    out = subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True,
+                         env={**os.environ, **(env or {})}).stdout
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", out)}
+
+
+def median(cmd, key, rounds=ROUNDS, env=None):
+    return statistics.median(figures(cmd, env)[key] for _ in range(rounds))
+
+
+def go_stream(chunks):
+    out = subprocess.run(["go", "test", "-run", "XXX", "-bench", "Stream", f"-benchtime={ROUNDS}x", "-count=1", "."],
+                         cwd=ROOT / "bindings" / "go", check=True, capture_output=True, text=True,
+                         env={**os.environ, "AICHAT_BENCH_CHUNKS": str(chunks)}).stdout
+    return float(re.search(r"([\d.]+) chunks/s", out).group(1))
+
+
+def node_stream(chunks):
+    out = subprocess.run(["node", "bench/stream.mjs"], cwd=ROOT / "bindings" / "node", check=True,
+                         capture_output=True, text=True,
+                         env={**os.environ, "AICHAT_BENCH_CHUNKS": str(chunks), "AICHAT_BENCH_ROUNDS": str(ROUNDS)}).stdout
+    return float(re.search(r"node for-await: ([\d,]+) chunks/s", out).group(1).replace(",", ""))
+
+
+def main():
+    server, url = start_server()
+    rows = []  # (workload, figure, baseline, ratio, target, met)
+
+    def row(workload, figure, baseline, ratio, target, met):
+        rows.append((workload, figure, baseline, ratio, target, "yes" if met else "**no**"))
+        print(f"{workload}: {figure} | {baseline} | {ratio} | target {target}: {'met' if met else 'MISSED'}", flush=True)
+
+    aichat, curl = BIN / "bench_aichat", BIN / "bench_curl"
+    try:
+        # 1. Request overhead.
+        n = 2000
+        ours = median([aichat, "overhead", url, n], "per_second")
+        floor = median([curl, "overhead", url, n], "per_second")
+        python = median([PYTHON, ROOT / "bench/python/requests_overhead.py", url, n], "per_second", rounds=3)
+        row("1. request overhead: 2,000 sequential aichat completions (req/s)", f"{ours:,.0f}",
+            f"libcurl {floor:,.0f}; Python requests {python:,.0f}",
+            f"{ours / floor:.2f}x libcurl; {ours / python:.1f}x Python", ">= 0.9x libcurl", ours >= 0.9 * floor)
+
+        # 2. Streaming throughput.
+        n = 200_000
+        c = median([aichat, "stream", url, n], "per_second")
+        raw = median([curl, "stream", url, n], "per_second")
+        sdk = median([PYTHON, ROOT / "bench/python/openai_stream.py", url, n], "per_second", rounds=3)
+        go = go_stream(n)
+        node = node_stream(n)
+        row("2a. stream 200,000 chunks to a C callback (chunks/s)", f"{c:,.0f}",
+            f"libcurl counting `data:` lines {raw:,.0f}; openai Python SDK {sdk:,.0f}",
+            f"{c / raw:.2f}x libcurl; {c / sdk:.1f}x SDK", ">= 0.5x libcurl and >= 20x SDK",
+            c >= 0.5 * raw and c >= 20 * sdk)
+        row("2b. the same to a Go `range` loop (chunks/s)", f"{go:,.0f}", f"C {c:,.0f}", f"{go / c:.2f}x C",
+            ">= 0.5x C", go >= 0.5 * c)
+        row("2c. the same to a Node `for await` loop (chunks/s)", f"{node:,.0f}", f"C {c:,.0f}", f"{node / c:.2f}x C",
+            ">= 100,000 chunks/s", node >= 100_000)
+
+        # 3. Latency: server-stamped chunks 1 ms apart.
+        lat = figures([aichat, "latency", url, 10_000])
+        row("3. latency, server write to C callback, 10,000 chunks 1 ms apart (µs)",
+            f"p50 {lat['p50_us']:.0f}, p99 {lat['p99_us']:.0f}, max {lat['max_us']:.0f}", "-", "-", "p99 < 1,000 µs",
+            lat["p99_us"] < 1000)
+
+        # 4. Concurrency: 16 threads share one client.
+        one = median([aichat, "concurrency", url, 1, 200], "per_second")
+        many = median([aichat, "concurrency", url, 16, 200], "per_second")
+        row("4. 16 threads x 200 requests on one client (req/s)", f"{many:,.0f}, 0 errors", f"1 thread {one:,.0f}",
+            f"{many / one:.2f}x", "0 errors", True)
+
+        # 5. Memory: peak RSS streaming through a discarding callback.
+        small = figures([aichat, "memory", url, 10_000_000])["peak_rss_kb"]
+        big = figures([aichat, "memory", url, 100_000_000])["peak_rss_kb"]
+        row("5. peak RSS streaming a 100 MB completion (MB)", f"{big / 1024:.1f}", f"10 MB completion: {small / 1024:.1f}",
+            f"{big / small:.2f}x", "< 16 MB, flat", big < 16 * 1024 and big < 1.5 * small)
+    finally:
+        server.terminate()
+        server.wait()
+
+    write_report(rows)
+    missed = [r[0] for r in rows if r[5] != "yes"]
+    print(f"{len(rows) - len(missed)} targets met, {len(missed)} missed")
+
+
+def write_report(rows):
+    cpu = platform.processor() or platform.machine()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores, {cpu}, "
+        f"{platform.system()} {platform.release()}), against the local test server on loopback. Each figure is "
+        f"the median of {ROUNDS} rounds (3 for the Python baselines; the latency and memory runs are single); "
+        "baselines ran in the same session, so only the ratios travel between machines.",
+        "",
+        "| workload | aichat | baseline (same run) | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {' | '.join(r)} |" for r in rows]
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "```sh",
+        "make bench   # installs libcurl's headers (apt) and requests + openai (a venv in target/bench)",
+        "```",
+        "",
+        "The workloads are `bench/c/bench_aichat.c` (the library through its C ABI), `bench/c/bench_curl.c` "
+        "(libcurl reusing one easy handle: the practical floor of an HTTP/1.1 client), `bench/python/` (the original "
+        "provider's `requests.post` per call, and the official `openai` SDK), the Go binding's `BenchmarkStream` and "
+        "the Node binding's `bench/stream.mjs`; `bench/run.py` runs them and writes this file.",
+        "",
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
