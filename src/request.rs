@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::sync::Arc;
+use ureq::tls::{Certificate, PemItem, parse_pem};
 
 use crate::error::Error;
 use crate::providers::Provider;
@@ -60,6 +62,7 @@ pub struct Settings {
     pub max_tokens: Option<u64>,
     pub extra_body: Option<Map<String, Value>>,
     pub max_retries: Option<u32>,
+    pub ca_file: Option<String>,
 }
 
 impl Settings {
@@ -100,7 +103,8 @@ impl Settings {
             api_key,
             max_tokens,
             extra_body,
-            max_retries
+            max_retries,
+            ca_file
         )
     }
 
@@ -141,6 +145,9 @@ impl Settings {
             if value.is_some_and(|v| !v.is_finite()) {
                 return bad(field, "must be a finite number");
             }
+        }
+        if self.ca_file.as_deref() == Some("") {
+            return bad("ca_file", "must be the path of a PEM file");
         }
         if let Some(key) = &self.api_key {
             if key.is_empty() || ureq::http::HeaderValue::from_str(&format!("Bearer {key}")).is_err() {
@@ -190,7 +197,7 @@ impl Request {
 }
 
 /// Everything one call needs, with every default applied: what providers and the transport read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Resolved {
     pub messages: Vec<Message>,
     pub provider: Provider,
@@ -213,6 +220,8 @@ pub struct Resolved {
     pub max_tokens: Option<u64>,
     pub extra_body: Option<Map<String, Value>>,
     pub max_retries: u32,
+    /// Certificates to trust instead of the built-in roots (from `ca_file`).
+    pub ca_certs: Option<Arc<Vec<Certificate<'static>>>>,
 }
 
 /// A credential: never printed, not even by `Debug`.
@@ -284,6 +293,7 @@ impl Resolved {
                 return Err(Error::invalid_request("invalid request: the API key has CR, LF or control characters"));
             }
         }
+        let ca_certs = s.ca_file.as_deref().map(read_ca_file).transpose()?.map(Arc::new);
         let ms = |v: Option<u64>, d: Duration| v.map(Duration::from_millis).unwrap_or(d);
         Ok(Resolved {
             messages: request.messages,
@@ -309,8 +319,25 @@ impl Resolved {
             max_tokens: s.max_tokens,
             extra_body: s.extra_body,
             max_retries: s.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            ca_certs,
         })
     }
+}
+
+/// The certificates of a PEM file (other PEM items are ignored).
+fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>, Error> {
+    let bad = |why: String| Error::invalid_request(format!("invalid `ca_file` {path:?}: {why}"));
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let mut certs = Vec::new();
+    for item in parse_pem(&pem) {
+        if let PemItem::Certificate(cert) = item.map_err(|e| bad(format!("not valid PEM: {e}")))? {
+            certs.push(cert);
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("it holds no PEM certificate".to_string()));
+    }
+    Ok(certs)
 }
 
 fn check_size(json: &str, what: &str) -> Result<(), Error> {

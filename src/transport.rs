@@ -6,6 +6,7 @@ use std::io::{ErrorKind as IoKind, Read};
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::Response;
+use ureq::tls::{RootCerts, TlsConfig};
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector, SocksConnector, TcpConnector};
 use ureq::{Agent, Body, Proxy};
 
@@ -117,8 +118,15 @@ impl Transport {
             .timeout_recv_response(Some(r.idle_timeout))
             .timeout_per_read(Some(r.idle_timeout))
             .timeout_per_write(Some(r.idle_timeout))
-            .timeout_global(Some(r.timeout))
-            .build();
+            .timeout_global(Some(r.timeout));
+        let builder = match &r.ca_certs {
+            // Only these roots: a private CA, or a self-signed server the caller vouches for.
+            Some(certs) => {
+                builder.tls_config(TlsConfig::builder().root_certs(RootCerts::new_with_certs(certs)).build())
+            }
+            None => builder,
+        }
+        .build();
         // A stopped call fails with the stop's reason, whatever the interrupted read reported.
         let response = builder
             .send(&req.body[..])

@@ -12,6 +12,7 @@ mod capture;
 mod faults;
 mod openai;
 mod respond;
+mod tls;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -28,6 +29,8 @@ use tokio::sync::Notify;
 
 pub use faults::Faults;
 use respond::{Body, json, json_error};
+pub use tls::SelfSigned;
+use tokio_rustls::TlsAcceptor;
 
 /// What the server remembers between requests: how many attempts arrived per `key=` fault.
 #[derive(Debug, Default)]
@@ -49,8 +52,8 @@ impl State {
     }
 }
 
-/// Serves connections from `listener` until `stop` is notified.
-pub async fn serve(listener: TcpListener, stop: Arc<Notify>, state: Arc<State>) {
+/// Serves connections from `listener` until `stop` is notified; over TLS when `tls` is given.
+pub async fn serve(listener: TcpListener, stop: Arc<Notify>, state: Arc<State>, tls: Option<TlsAcceptor>) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -59,9 +62,18 @@ pub async fn serve(listener: TcpListener, stop: Arc<Notify>, state: Arc<State>) 
         let Ok((stream, _)) = accepted else { continue };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(req, state.clone()));
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let http = http1::Builder::new();
+            match tls {
+                None => drop(http.serve_connection(TokioIo::new(stream), service).await),
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        drop(http.serve_connection(TokioIo::new(stream), service).await);
+                    }
+                }
+            }
         });
     }
 }
@@ -98,6 +110,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
 /// A server running on its own thread, for tests in the same process. Stops when dropped.
 pub struct Server {
     addr: SocketAddr,
+    scheme: &'static str,
     stop: Arc<Notify>,
     state: Arc<State>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -106,6 +119,18 @@ pub struct Server {
 impl Server {
     /// Binds 127.0.0.1 on a free port and starts serving.
     pub fn start() -> std::io::Result<Server> {
+        Self::start_with(None)
+    }
+
+    /// The same over HTTPS, with a new self-signed certificate for 127.0.0.1 and localhost;
+    /// its PEM is in [`SelfSigned::cert_pem`] for clients that should trust it.
+    pub fn start_tls() -> std::io::Result<(Server, SelfSigned)> {
+        let cert = SelfSigned::generate()?;
+        Ok((Self::start_with(Some(cert.acceptor()?))?, cert))
+    }
+
+    fn start_with(tls: Option<TlsAcceptor>) -> std::io::Result<Server> {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
@@ -114,19 +139,19 @@ impl Server {
         let state = Arc::new(State::default());
         let state_serve = state.clone();
         let thread = std::thread::Builder::new().name("aichat-testserver".into()).spawn(move || {
-            runtime.block_on(serve(listener, stop_serve, state_serve));
+            runtime.block_on(serve(listener, stop_serve, state_serve, tls));
             runtime.shutdown_background();
         })?;
-        Ok(Server { addr, stop, state, thread: Some(thread) })
+        Ok(Server { addr, scheme, stop, state, thread: Some(thread) })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` for [`Server::start_tls`]).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// How many requests arrived with the fault `key=KEY`.
@@ -136,7 +161,7 @@ impl Server {
 
     /// The base URL that makes the server inject `spec` (see [`Faults`]).
     pub fn fault_url(&self, spec: &str) -> String {
-        format!("http://{}/fault/{spec}", self.addr)
+        format!("{}/fault/{spec}", self.base_url())
     }
 }
 

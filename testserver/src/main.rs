@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
         let _ = std::io::stdout().flush();
         let stop = Arc::new(Notify::new());
         tokio::spawn(stop_on_signal_or_eof(stop.clone()));
-        aichat_testserver::serve(listener, stop, Default::default()).await;
+        aichat_testserver::serve(listener, stop, Default::default(), None).await;
         std::process::ExitCode::SUCCESS
     });
     // Don't wait for the blocking stdin reader: it only ends when stdin does.
