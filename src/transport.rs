@@ -5,10 +5,9 @@
 use std::io::{ErrorKind as IoKind, Read};
 use std::time::{Duration, Instant, SystemTime};
 
-use ureq::http::Response;
 use ureq::tls::{RootCerts, TlsConfig};
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector, SocksConnector, TcpConnector};
-use ureq::{Agent, Body, Proxy};
+use ureq::{Agent, BodyReader, Proxy};
 
 use crate::error::{Error, ErrorKind, server_text};
 use crate::interrupt::{InterruptConnector, Stop};
@@ -71,7 +70,7 @@ impl Transport {
             match self.send_once(req, r, stop) {
                 Ok(response) if last || !retryable_status(response.status) => return Ok(response),
                 Ok(mut response) => {
-                    let wait = match response.retry_after() {
+                    let wait = match response.retry_after {
                         RetryAfter::TooLong => return Ok(response),
                         RetryAfter::Wait(d) => d,
                         RetryAfter::NotGiven => backoff(attempt),
@@ -131,14 +130,20 @@ impl Transport {
         let response = builder
             .send(&req.body[..])
             .map_err(|e| stop.reason().unwrap_or_else(|| map_error(e, &host, &TimeoutsMs::of(r), Phase::Request)))?;
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+        let content_type = header("content-type").unwrap_or("").trim().to_ascii_lowercase();
+        let retry_after = parse_retry_after(header("retry-after-ms"), header("retry-after"), SystemTime::now());
         Ok(HttpResponse {
             status: response.status().as_u16(),
             host,
+            content_type,
+            retry_after,
             limit: r.max_response_bytes,
             read: 0,
             stop: stop.clone(),
             timeouts: TimeoutsMs::of(r),
-            response,
+            // One reader for the whole body: it holds the decoder state (gzip) between reads.
+            body: response.into_body().into_reader(),
         })
     }
 }
@@ -146,11 +151,14 @@ impl Transport {
 pub struct HttpResponse {
     status: u16,
     host: String,
+    content_type: String,
+    /// How long the server asked to wait before trying again.
+    retry_after: RetryAfter,
     limit: u64,
     read: u64,
     stop: Stop,
     timeouts: TimeoutsMs,
-    response: Response<Body>,
+    body: BodyReader<'static>,
 }
 
 impl HttpResponse {
@@ -168,17 +176,8 @@ impl HttpResponse {
     }
 
     /// The media type of the answer, lower-cased, `""` when absent.
-    pub fn content_type(&self) -> String {
-        self.header("content-type").unwrap_or("").trim().to_ascii_lowercase()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.response.headers().get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// How long the server asked to wait before trying again.
-    fn retry_after(&self) -> RetryAfter {
-        parse_retry_after(self.header("retry-after-ms"), self.header("retry-after"), SystemTime::now())
+    pub fn content_type(&self) -> &str {
+        &self.content_type
     }
 
     /// Reads and discards up to `limit` more body bytes, so a finished connection can go back
@@ -187,7 +186,7 @@ impl HttpResponse {
         let mut buf = [0u8; 4096];
         let mut left = limit;
         while left > 0 {
-            match self.response.body_mut().as_reader().read(&mut buf) {
+            match self.body.read(&mut buf) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => left = left.saturating_sub(n),
             }
@@ -200,7 +199,7 @@ impl HttpResponse {
         if let Some(reason) = self.stop.reason() {
             return Err(reason);
         }
-        let n = match self.response.body_mut().as_reader().read(buf) {
+        let n = match self.body.read(buf) {
             Ok(n) => n,
             Err(e) if e.kind() == IoKind::Interrupted => return self.read(buf),
             Err(e) => return Err(self.stop.reason().unwrap_or_else(|| self.body_error(e))),
@@ -233,7 +232,7 @@ impl HttpResponse {
         let status = self.status;
         let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
         let mut body = Vec::new();
-        let _ = self.response.body_mut().as_reader().take(ERROR_BODY_LIMIT).read_to_end(&mut body);
+        let _ = (&mut self.body).take(ERROR_BODY_LIMIT).read_to_end(&mut body);
         let detail = error_text(&body);
         let mut message = format!("HTTP {status} {reason} from {}", self.host).trim_end().to_string();
         if !detail.is_empty() {

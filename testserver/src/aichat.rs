@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::answer;
 use crate::capture::Captured;
 use crate::faults::Faults;
-use crate::respond::{Body, full, json as json_response, json_error, truncated};
+use crate::respond::{Body, full, full_encoded, json as json_response, json_error, truncated};
 use hyper::Response;
 
 /// The last user message of a prompt in the Aichat format (`"role: content\n"`… `"assistant:"`).
@@ -40,11 +40,15 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
             None => return json_error(400, "test server: body has no string `message`"),
         }
     };
-    let body = Bytes::from(serde_json::to_vec(&json!({"message": text, "response": true})).expect("serializes"));
+    let mut body = serde_json::to_vec(&json!({"message": text, "response": true})).expect("serializes");
+    if faults.bad_utf8 {
+        body = b"{\"message\":\"bad \xff byte\",\"response\":true}".to_vec();
+    }
+    let body = Bytes::from(body);
     if faults.truncate {
         return truncated(200, "application/json", body);
     }
-    full(200, "application/json", body)
+    full_encoded(200, "application/json", body, faults.gzip)
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ use crate::respond::{Body, json_error, with_header};
 /// - `echo`: the answer's text is the request as received (method, path, headers, body) as JSON.
 /// - `size=N`: the answer's text is N bytes of `a`.
 /// - `redirect`: a 302 to the same route without the fault prefix.
+/// - `gzip`: the answer body gzip-compressed, with `Content-Encoding: gzip`.
+/// - `bad-utf8`: the answer's text holds a byte that is not UTF-8 (0xFF).
 ///
 /// Aichat only: `no-message`, `response-false`.
 ///
@@ -51,6 +53,8 @@ pub struct Faults {
     pub echo: bool,
     pub size: Option<usize>,
     pub redirect: bool,
+    pub gzip: bool,
+    pub bad_utf8: bool,
     pub chunks: Option<u64>,
     pub chunk_size: Option<usize>,
     pub stamp: bool,
@@ -92,6 +96,8 @@ impl Faults {
                 "echo" => f.echo = true,
                 "size" => f.size = Some(number()? as usize),
                 "redirect" => f.redirect = true,
+                "gzip" => f.gzip = true,
+                "bad-utf8" => f.bad_utf8 = true,
                 "chunks" => f.chunks = Some(number()?),
                 "chunk-size" => f.chunk_size = Some(number()? as usize),
                 "stamp" => f.stamp = true,

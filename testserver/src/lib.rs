@@ -11,6 +11,7 @@ mod answer;
 mod capture;
 mod faults;
 mod openai;
+mod raw;
 mod respond;
 mod tls;
 
@@ -28,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 pub use faults::Faults;
+pub use raw::{Raw, RawServer};
 use respond::{Body, json, json_error};
 pub use tls::SelfSigned;
 use tokio_rustls::TlsAcceptor;

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::answer;
 use crate::capture::Captured;
 use crate::faults::Faults;
-use crate::respond::{Body, full, json as json_response, json_error, truncated};
+use crate::respond::{Body, full, full_encoded, json_error, truncated};
 
 const ID: &str = "chatcmpl-aichat-test";
 const CREATED: u64 = 1_700_000_000;
@@ -45,7 +45,14 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
             .and_then(|m| m.get("content").and_then(Value::as_str));
         answer::reply(last_user)
     };
-    if body.get("stream").and_then(Value::as_bool) == Some(true) {
+    let stream_asked = body.get("stream").and_then(Value::as_bool) == Some(true);
+    if stream_asked && faults.bad_utf8 {
+        let events = b"data: {\"choices\":[{\"delta\":{\"content\":\"ok \"}}]}\n\n\
+                       data: {\"choices\":[{\"delta\":{\"content\":\"bad \xff byte\"}}]}\n\n\
+                       data: [DONE]\n\n";
+        return full(200, "text/event-stream", events.as_slice());
+    }
+    if stream_asked {
         let include_usage = body.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
         let pieces = match (faults.chunks, faults.chunk_size) {
             (Some(n), Some(size)) => Pieces::Sized(n, size),
@@ -59,10 +66,15 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": "stop"}],
         "usage": usage(),
     });
-    if faults.truncate {
-        return truncated(200, "application/json", Bytes::from(completion.to_string()));
+    let mut completion = completion.to_string().into_bytes();
+    if faults.bad_utf8 {
+        completion = b"{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"bad \xff byte\"}}]}".to_vec();
     }
-    json_response(200, &completion)
+    let completion = Bytes::from(completion);
+    if faults.truncate {
+        return truncated(200, "application/json", completion);
+    }
+    full_encoded(200, "application/json", completion, faults.gzip)
 }
 
 fn usage() -> Value {

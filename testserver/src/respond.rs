@@ -20,6 +20,17 @@ pub fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response
         .expect("valid response")
 }
 
+/// A whole body, gzip-compressed when `gzip` (with the Content-Encoding that says so).
+pub fn full_encoded(status: u16, content_type: &str, body: Bytes, gzip: bool) -> Response<Body> {
+    if !gzip {
+        return full(status, content_type, body);
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, &body).expect("writing to memory");
+    let compressed = encoder.finish().expect("writing to memory");
+    with_header(full(status, content_type, compressed), "content-encoding", "gzip")
+}
+
 pub fn json(status: u16, value: &serde_json::Value) -> Response<Body> {
     full(status, "application/json", serde_json::to_vec(value).expect("JSON serializes"))
 }

@@ -1,0 +1,178 @@
+//! Hostile servers: each fault gives its documented status, every chunk that arrived before
+//! the fault is delivered, and the call returns within its timeouts.
+
+mod common;
+use aichat_testserver::{Raw, RawServer};
+use common::*;
+use std::time::{Duration, Instant};
+
+const SHORT: &str = r#""idle_timeout_ms":500,"max_retries":0"#;
+
+fn aichat(base: &str) -> Outcome {
+    complete(&ClientHandle::new(None), &request(base, HI, SHORT))
+}
+
+/// An openai request; `extra` may set `"stream":false` (streaming is the default here).
+fn openai(base: &str, extra: &str) -> Outcome {
+    let stream = if extra.contains("\"stream\"") { "" } else { r#""stream":true,"# };
+    let req =
+        format!(r#"{{"provider":"openai",{stream}"messages":{HI},"base_url":"{base}/v1","proxy":"",{SHORT}{extra}}}"#);
+    complete(&ClientHandle::new(None), &req)
+}
+
+fn raw(bytes: &[u8]) -> RawServer {
+    RawServer::start(Raw::Reply(bytes.to_vec())).unwrap()
+}
+
+const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n";
+const THREE_EVENTS: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n\
+                            data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n\
+                            data: {\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\n\n";
+
+#[test]
+fn connection_reset_mid_body_is_io() {
+    let body = r#"{"message":"You said: Hi","response":true}"#;
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    );
+    let server = RawServer::start(Raw::ReplyThenReset(reply.into_bytes())).unwrap();
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_IO, "{}", out.message);
+}
+
+#[test]
+fn connection_reset_mid_stream_keeps_the_chunks_before_it() {
+    // Chunked, so the reset is a break in the framing, not an end of body.
+    let reply = format!("{SSE_HEAD}transfer-encoding: chunked\r\n\r\n{:x}\r\n{THREE_EVENTS}\r\n", THREE_EVENTS.len());
+    let server = RawServer::start(Raw::ReplyThenReset(reply.into_bytes())).unwrap();
+    let out = openai(&server.base_url(), "");
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_IO, "{}", out.message);
+    assert_eq!(out.chunks, ["a", "b", "c"]);
+}
+
+#[test]
+fn close_delimited_body_cut_short_is_protocol() {
+    // No length, not chunked: the end of the connection ends the body, here too early.
+    let server =
+        raw(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"message\":\"You sa");
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{}", out.message);
+}
+
+#[test]
+fn close_delimited_stream_cut_before_done_is_protocol_after_its_chunks() {
+    let server = raw(format!("{SSE_HEAD}connection: close\r\n\r\n{THREE_EVENTS}").as_bytes());
+    let out = openai(&server.base_url(), "");
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{}", out.message);
+    assert_eq!(out.chunks, ["a", "b", "c"]);
+}
+
+#[test]
+fn close_delimited_stream_with_done_is_fine() {
+    let server = raw(format!("{SSE_HEAD}connection: close\r\n\r\n{THREE_EVENTS}data: [DONE]\n\n").as_bytes());
+    let out = openai(&server.base_url(), "");
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    assert_eq!(out.text(), "abc");
+}
+
+#[test]
+fn hundred_megabyte_body_over_max_response_bytes_is_too_large() {
+    let server = Server::start().unwrap();
+    let started = Instant::now();
+    let out =
+        complete(&ClientHandle::new(None), &request(&server.fault_url("size=100000000"), HI, r#""max_retries":0"#));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_TOO_LARGE, "{}", out.message);
+    assert!(out.message.contains("max_response_bytes (67108864 bytes)"), "{}", out.message);
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn headers_that_never_end_are_a_protocol_error() {
+    let server = RawServer::start(Raw::EndlessHeaders).unwrap();
+    let started = Instant::now();
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{}", out.message);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn server_that_never_reads_hits_the_idle_timeout() {
+    let server = RawServer::start(Raw::NeverRead).unwrap();
+    let started = Instant::now();
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_TIMEOUT, "{}", out.message);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // A large request fills the socket buffers: the write side times out too.
+    let big = format!(r#"[{{"role":"user","content":"{}"}}]"#, "x".repeat(20 * 1024 * 1024));
+    let started = Instant::now();
+    let out = complete(&ClientHandle::new(None), &request(&server.base_url(), &big, SHORT));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_TIMEOUT, "{}", out.message);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn server_closing_without_an_answer_is_io() {
+    let server = RawServer::start(Raw::CloseAtOnce).unwrap();
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_IO, "{}", out.message);
+}
+
+#[test]
+fn garbage_status_line_is_a_protocol_error() {
+    let server = raw(b"HELLO THERE\r\n\r\n");
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{}", out.message);
+}
+
+#[test]
+fn invalid_utf8_in_a_json_answer_is_a_protocol_error() {
+    let server = Server::start().unwrap();
+    let out = aichat(&server.fault_url("bad-utf8"));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{}", out.message);
+    let out = openai(&server.fault_url("bad-utf8"), r#","stream":false"#);
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{}", out.message);
+}
+
+#[test]
+fn invalid_utf8_in_a_stream_is_replaced_as_the_sse_rules_say() {
+    let server = Server::start().unwrap();
+    let out = openai(&server.fault_url("bad-utf8"), "");
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    assert_eq!(out.chunks, ["ok ", "bad \u{FFFD} byte"]);
+}
+
+#[test]
+fn gzip_bodies_are_decoded() {
+    let server = Server::start().unwrap();
+    let out = aichat(&server.fault_url("gzip"));
+    assert_eq!((out.status, out.text()), (AichatStatus::AICHAT_OK, "You said: Hi".to_string()), "{}", out.message);
+    let out = openai(&server.fault_url("gzip"), r#","stream":false"#);
+    assert_eq!((out.status, out.text()), (AichatStatus::AICHAT_OK, "You said: Hi".to_string()));
+}
+
+#[test]
+fn no_content_and_not_modified_answers() {
+    let server = raw(b"HTTP/1.1 204 No Content\r\n\r\n");
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{}", out.message);
+    assert_eq!(out.http_status, 204);
+    let server = raw(b"HTTP/1.1 304 Not Modified\r\n\r\n");
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_HTTP_STATUS, "{}", out.message);
+    assert_eq!(out.http_status, 304);
+}
+
+#[test]
+fn informational_answer_before_the_real_one_is_skipped() {
+    let body = r#"{"message":"You said: Hi","response":true}"#;
+    let reply = format!(
+        "HTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let server = raw(reply.as_bytes());
+    let out = aichat(&server.base_url());
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    assert_eq!(out.text(), "You said: Hi");
+}
