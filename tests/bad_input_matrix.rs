@@ -57,7 +57,8 @@ fn null_for_each_pointer_argument_of_every_function() {
     let json = c"[]".as_ptr();
     let mut error: *mut AichatError = ptr::null_mut();
     let e = &mut error as *mut *mut AichatError;
-    let cases: Vec<(&str, Box<dyn Fn() -> AichatStatus>)> = vec![
+    type Case = (&'static str, Box<dyn Fn() -> AichatStatus>);
+    let cases: Vec<Case> = vec![
         (
             "aichat_create_completion(request_json = NULL)",
             Box::new(move || unsafe { aichat_create_completion(ptr::null(), cb, ptr::null_mut(), e) }),
