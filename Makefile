@@ -21,7 +21,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-rust test-c test-go test-go-consumer test-node test-install lint header-check install bench clean
+.PHONY: all build demo test test-rust test-rust-asan test-c test-go test-go-consumer test-node test-install lint header-check install bench soak fuzz clean
 
 all: build
 
@@ -62,7 +62,7 @@ demo: $(BUILD)/chat
 	    "Streaming arrives here one word at a time, as the server sends it"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: lint header-check test-rust test-go test-go-consumer test-node test-install test-c
+test: lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-install test-c
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -76,6 +76,12 @@ header-check: build
 
 test-rust:
 	$(CARGO) test --workspace
+
+# The Rust unit and integration tests again under AddressSanitizer (leak checking on), with the
+# nightly toolchain (-Zsanitizer); the C and C++ tests cover UBSan and valgrind.
+test-rust-asan:
+	RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
+	  $(CARGO) +nightly test --target x86_64-unknown-linux-gnu --target-dir target/asan -p aichat --tests
 
 $(BUILD)/test_client: tests/c/test_client.c include/aichat.h build | $(BUILD)
 	$(CC) $(CFLAGS) -Iinclude $< $(LINK_SHARED) -lpthread -o $@
@@ -129,6 +135,16 @@ bench: build
 	$(CC) -O2 -Wall -Wextra -Werror bench/c/bench_curl.c $$(curl-config --libs) -o target/bench/bench_curl
 	$(MAKE) bindings/node/node_modules
 	python3 bench/run.py
+
+# Load and leak check (not part of `make test`): bounded by SOAK_SECONDS (default 60).
+SOAK_SECONDS ?= 60
+soak: build | $(BUILD)
+	$(CC) $(CFLAGS) -Iinclude tests/soak/soak.c $(LINK_SHARED) -lpthread -o $(BUILD)/soak
+	$(WITH_SERVER) sh -c 'SOAK_SECONDS=$(SOAK_SECONDS) $(BUILD)/soak "$$AICHAT_TEST_BASE_URL"'
+
+# Fuzzing (not part of `make test`; nightly + cargo-fuzz): FUZZ_SECONDS per target.
+fuzz:
+	scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

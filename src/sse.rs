@@ -48,9 +48,11 @@ impl Framer {
             let skip = if head.starts_with(bom) { 3 } else { 0 };
             return self.feed_started(&head[skip..], on_data);
         }
-        if self.after_cr {
+        // A LF right after a CR that ended the previous input belongs to it; an empty read in
+        // between changes nothing (found by fuzzing).
+        if self.after_cr && !input.is_empty() {
             self.after_cr = false;
-            if input.first() == Some(&b'\n') {
+            if input[0] == b'\n' {
                 input = &input[1..];
             }
         }
@@ -172,6 +174,13 @@ mod tests {
     fn cr_at_the_end_of_one_read_and_lf_at_the_start_of_the_next() {
         // The CRLF is one line end, not an empty line: no extra dispatch, nothing lost.
         assert_eq!(events_split(b"data: a\r\ndata: b\r\n\r\n", &[8]).unwrap(), ["a\nb"]);
+    }
+
+    #[test]
+    fn an_empty_read_between_cr_and_lf_changes_nothing() {
+        let input = b"data: a\r\ndata: b\n\n";
+        assert_eq!(events_split(input, &[8, 8]).unwrap(), ["a\nb"]);
+        assert_eq!(events_split(input, &[8, 8, 8, 9]).unwrap(), ["a\nb"]);
     }
 
     #[test]

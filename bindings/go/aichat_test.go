@@ -320,6 +320,13 @@ func TestDurationsBecomeMilliseconds(t *testing.T) {
 	}
 }
 
+func TestCAFileIsPassedAsCaFile(t *testing.T) {
+	_, err := newClient(t).Complete(context.Background(), Request{Messages: hi, BaseURL: "https://127.0.0.1:9", CAFile: "/nonexistent.pem"})
+	if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "ca_file") {
+		t.Fatalf("err %v", err)
+	}
+}
+
 // BenchmarkStream reports chunks per second delivered to a range loop for a long stream
 // (AICHAT_BENCH_CHUNKS chunks, default 100,000).
 func BenchmarkStream(b *testing.B) {

@@ -34,6 +34,7 @@ type Request struct {
 	Timeout          time.Duration // the whole call
 	MaxRetries       *int
 	MaxResponseBytes int64
+	CAFile           string // PEM certificates trusted instead of the built-in roots
 }
 
 // Options are a client's defaults: the fields of Request without Messages.
@@ -56,6 +57,7 @@ type Options struct {
 	Timeout          time.Duration
 	MaxRetries       *int
 	MaxResponseBytes int64
+	CAFile           string // PEM certificates trusted instead of the built-in roots
 }
 
 // wire is the C library's JSON schema; unset fields are left out so the library's own
@@ -80,6 +82,7 @@ type wire struct {
 	TimeoutMs        int64             `json:"timeout_ms,omitempty"`
 	MaxRetries       *int              `json:"max_retries,omitempty"`
 	MaxResponseBytes int64             `json:"max_response_bytes,omitempty"`
+	CAFile           string            `json:"ca_file,omitempty"`
 }
 
 // millis rounds up, so a positive duration below 1 ms is not mistaken for "unset".
@@ -96,7 +99,7 @@ func (o Options) wire() wire {
 		Temperature: o.Temperature, TopP: o.TopP, PresencePenalty: o.PresencePenalty,
 		FrequencyPenalty: o.FrequencyPenalty, MaxTokens: o.MaxTokens, Headers: o.Headers, ExtraBody: o.ExtraBody,
 		ConnectTimeoutMs: millis(o.ConnectTimeout), IdleTimeoutMs: millis(o.IdleTimeout), TimeoutMs: millis(o.Timeout),
-		MaxRetries: o.MaxRetries, MaxResponseBytes: o.MaxResponseBytes,
+		MaxRetries: o.MaxRetries, MaxResponseBytes: o.MaxResponseBytes, CAFile: o.CAFile,
 	}
 }
 
@@ -106,7 +109,7 @@ func (r Request) json() ([]byte, error) {
 		Temperature: r.Temperature, TopP: r.TopP, PresencePenalty: r.PresencePenalty,
 		FrequencyPenalty: r.FrequencyPenalty, MaxTokens: r.MaxTokens, Headers: r.Headers, ExtraBody: r.ExtraBody,
 		ConnectTimeout: r.ConnectTimeout, IdleTimeout: r.IdleTimeout, Timeout: r.Timeout, MaxRetries: r.MaxRetries,
-		MaxResponseBytes: r.MaxResponseBytes,
+		MaxResponseBytes: r.MaxResponseBytes, CAFile: r.CAFile,
 	}.wire()
 	messages := r.Messages
 	if messages == nil {

@@ -23,6 +23,8 @@ export interface Options {
   timeoutMs?: number;
   maxRetries?: number;
   maxResponseBytes?: number;
+  /** PEM file whose certificates are trusted instead of the built-in roots. */
+  caFile?: string;
 }
 
 export interface Request extends Options {

@@ -1,8 +1,8 @@
 //! The protocols the library speaks, one file each. A provider turns a resolved request into
 //! an HTTP request, and the HTTP answer into text chunks for the sink.
 
-mod aichat;
-mod openai;
+pub mod aichat;
+pub mod openai;
 
 use crate::error::Error;
 use crate::interrupt::Stop;

@@ -38,7 +38,7 @@ const WIRE_NAMES = {
   baseUrl: 'base_url', apiKey: 'api_key', topP: 'top_p', presencePenalty: 'presence_penalty',
   frequencyPenalty: 'frequency_penalty', maxTokens: 'max_tokens', extraBody: 'extra_body',
   connectTimeoutMs: 'connect_timeout_ms', idleTimeoutMs: 'idle_timeout_ms', timeoutMs: 'timeout_ms',
-  maxRetries: 'max_retries', maxResponseBytes: 'max_response_bytes',
+  maxRetries: 'max_retries', maxResponseBytes: 'max_response_bytes', caFile: 'ca_file',
 };
 
 function toWire(fields) {

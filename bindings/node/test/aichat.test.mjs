@@ -83,6 +83,11 @@ test('each error code maps to AichatError', async () => {
   }
 });
 
+test('camelCase options reach the library under their C names', async () => {
+  await assert.rejects(client.complete({ ...aichat(''), caFile: '/nonexistent.pem' }), /invalid `ca_file`/);
+  await assert.rejects(client.complete({ ...aichat(''), idleTimeoutMs: 0 }), /`idle_timeout_ms` must be at least 1/);
+});
+
 test('an unknown option is named by the library', async () => {
   await assert.rejects(client.complete({ messages: hi, modle: 'x' }), /unknown field `modle`/);
 });

@@ -1,0 +1,85 @@
+#![allow(dead_code)] // each fuzz target uses one of these
+//! What each fuzz target asserts, shared by the targets (fuzz_targets/) and by the replay of
+//! the committed corpus in `make test` (tests/fuzz_corpus.rs).
+
+use aichat::ErrorKind;
+use aichat::request::{Request, Resolved, Settings};
+use aichat::sse::Framer;
+
+/// Any text gives a request or an INVALID_REQUEST error, never a panic; a parsed request
+/// resolves or errors cleanly.
+pub fn request_json(text: &str) {
+    match Request::from_json(text) {
+        Ok(request) => {
+            if let Err(e) = Resolved::with_env(request, &Settings::default(), &|_| None) {
+                assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}");
+            }
+        }
+        Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}"),
+    }
+    if let Ok(options) = Settings::options_from_json(text) {
+        let empty = Request { messages: vec![], settings: Settings::default() };
+        let _ = Resolved::with_env(empty, &options, &|_| None);
+    }
+}
+
+const SSE_CAP: usize = 4096;
+
+fn sse_events(pieces: &[&[u8]]) -> (Vec<String>, bool) {
+    let mut framer = Framer::new(SSE_CAP);
+    let mut events = Vec::new();
+    for piece in pieces {
+        let fed = framer.feed(piece, &mut |data| {
+            events.push(data.to_string());
+            true
+        });
+        if fed.is_err() {
+            return (events, true);
+        }
+    }
+    (events, false)
+}
+
+/// No panic on any bytes, and the events (or the size error) do not depend on how the stream
+/// is split into reads. The first byte says how many of the next bytes are cut positions.
+pub fn sse_framer(data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let (cuts, stream) = data[1..].split_at(usize::from(data[0] % 8).min(data.len() - 1));
+    let mut pieces = Vec::new();
+    let mut rest = stream;
+    for &cut in cuts {
+        let (piece, tail) = rest.split_at(usize::from(cut).min(rest.len()));
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces.push(rest);
+    let whole = sse_events(&[stream]);
+    let split = sse_events(&pieces);
+    assert_eq!(whole.1, split.1, "the size cap depends on the split");
+    if !whole.1 {
+        assert_eq!(whole.0, split.0, "the events depend on the split");
+    }
+}
+
+/// The aichat answer parser: the text, or a PROTOCOL or SERVER error with a short message.
+pub fn aichat_answer(body: &[u8]) {
+    if let Err(e) = aichat::providers::aichat::parse_answer(body) {
+        assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Server), "{e:?}");
+        assert!(e.message().len() < 2048, "error messages stay short");
+    }
+}
+
+/// The openai parsers (one stream event, one whole answer): only PROTOCOL or SERVER errors.
+pub fn openai_answer(body: &[u8]) {
+    use aichat::providers::openai::{parse_answer, parse_event};
+    if let Ok(text) = std::str::from_utf8(body) {
+        if let Err(e) = parse_event(text) {
+            assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Server), "{e:?}");
+        }
+    }
+    if let Err(e) = parse_answer(body) {
+        assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Server), "{e:?}");
+    }
+}
