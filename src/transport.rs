@@ -2,6 +2,7 @@
 //! with each call's timeouts, proxy and size limit applied per request, retries with back-off,
 //! and every ureq error turned into the library's error kinds with the host named.
 
+use std::borrow::Cow;
 use std::io::{ErrorKind as IoKind, Read};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,11 +18,14 @@ use crate::resolver::CachingResolver;
 /// How much of a non-2xx answer's body is read to find the server's own error text.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
+/// One request header; the providers' fixed ones are borrowed, not copied per request.
+pub type Header = (Cow<'static, str>, Cow<'static, str>);
+
 /// What a provider wants sent: always a POST with a body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub url: String,
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<Header>,
     pub body: Vec<u8>,
 }
 
@@ -108,7 +112,7 @@ impl Transport {
         };
         let mut builder = self.agent.post(&req.url);
         for (name, value) in &req.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            builder = builder.header(name.as_ref(), value.as_ref());
         }
         let builder = builder
             .config()
@@ -218,7 +222,7 @@ impl HttpResponse {
     /// Reads the whole body (within `max_response_bytes`).
     pub fn read_to_end(&mut self) -> Result<Vec<u8>, Error> {
         let mut body = Vec::new();
-        let mut buf = vec![0u8; 16 * 1024];
+        let mut buf = [0u8; 8 * 1024];
         loop {
             match self.read(&mut buf)? {
                 0 => return Ok(body),

@@ -1,7 +1,10 @@
 //! The Aichat provider: exactly the request gpt4free's `Aichat` sent to chat-gpt.org
 //! (`shared/reference/aichat-wire-protocol.md`), and its one-shot JSON answer.
 
-use serde_json::{Value, json};
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, server_text};
 use crate::interrupt::Stop;
@@ -33,18 +36,44 @@ pub const HEADERS: [(&str, &str); 13] = [
     ),
 ];
 
+/// The body's numbers: the original's integers when the caller set none, else the caller's.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl Number {
+    fn or_default(value: Option<f64>, default: i64) -> Number {
+        value.map_or(Number::Int(default), Number::Float)
+    }
+}
+
+/// The original's body, field order included.
+#[derive(Serialize)]
+struct Body<'a> {
+    message: &'a str,
+    temperature: Number,
+    presence_penalty: Number,
+    top_p: Number,
+    frequency_penalty: Number,
+}
+
 pub fn build_request(r: &Resolved) -> HttpRequest {
-    let body = json!({
-        "message": prompt::compose(&r.messages),
-        "temperature": r.temperature.map_or(json!(1), |v| json!(v)),
-        "presence_penalty": r.presence_penalty.map_or(json!(0), |v| json!(v)),
-        "top_p": r.top_p.map_or(json!(1), |v| json!(v)),
-        "frequency_penalty": r.frequency_penalty.map_or(json!(0), |v| json!(v)),
-    });
+    let prompt = prompt::compose(&r.messages);
+    let body = Body {
+        message: &prompt,
+        temperature: Number::or_default(r.temperature, 1),
+        presence_penalty: Number::or_default(r.presence_penalty, 0),
+        top_p: Number::or_default(r.top_p, 1),
+        frequency_penalty: Number::or_default(r.frequency_penalty, 0),
+    };
+    let headers = HEADERS.iter().map(|&(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))).collect();
     HttpRequest {
         url: format!("{}/api/text", r.base_url),
-        headers: with_extra_headers(&HEADERS, &r.headers),
-        body: serde_json::to_vec(&body).expect("a JSON value always serializes"),
+        headers: with_extra_headers(headers, &r.headers),
+        body: serde_json::to_vec(&body).expect("the body always serializes"),
     }
 }
 
@@ -84,6 +113,7 @@ pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, sink: &mut Sink<'_>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use crate::request::{Request, Settings};
 
     fn resolved(json: &str) -> Resolved {
@@ -100,7 +130,7 @@ mod tests {
             json!({"message":"user: Hi\nassistant:","temperature":1,"presence_penalty":0,"top_p":1,"frequency_penalty":0})
         );
         assert_eq!(req.headers.len(), 13);
-        assert_eq!(req.headers[8], ("sec-ch-ua-platform".to_string(), "\"macOS\"".to_string()));
+        assert_eq!(req.headers[8], (Cow::Borrowed("sec-ch-ua-platform"), Cow::Borrowed("\"macOS\"")));
     }
 
     #[test]
@@ -116,8 +146,8 @@ mod tests {
     fn extra_headers_go_on_top() {
         let req = build_request(&resolved(r#"{"messages":[],"headers":{"X-Extra":"1","Accept":"text/plain"}}"#));
         assert_eq!(req.headers.len(), 14);
-        assert!(req.headers.contains(&("X-Extra".to_string(), "1".to_string())));
-        assert!(req.headers.contains(&("Accept".to_string(), "text/plain".to_string())));
+        assert!(req.headers.contains(&(Cow::Borrowed("X-Extra"), Cow::Borrowed("1"))));
+        assert!(req.headers.contains(&(Cow::Borrowed("Accept"), Cow::Borrowed("text/plain"))));
         assert!(!req.headers.iter().any(|(k, _)| k == "accept"));
     }
 

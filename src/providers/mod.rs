@@ -7,19 +7,20 @@ pub mod openai;
 use crate::error::Error;
 use crate::interrupt::Stop;
 use crate::request::Resolved;
-use crate::transport::Transport;
+use std::borrow::Cow;
+
+use crate::transport::{Header, Transport};
 
 /// Receives each piece of text as it is decoded; returns `false` to stop the call.
 pub type Sink<'a> = dyn FnMut(&str) -> bool + 'a;
 
 /// A provider's own headers with the caller's `headers` on top: one with the same name
 /// (case-insensitively) replaces the provider's.
-fn with_extra_headers(base: &[(&str, &str)], extra: &[(String, String)]) -> Vec<(String, String)> {
-    base.iter()
-        .filter(|(name, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(name)))
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .chain(extra.iter().cloned())
-        .collect()
+fn with_extra_headers(base: Vec<Header>, extra: &[(String, String)]) -> Vec<Header> {
+    let mut headers: Vec<Header> =
+        base.into_iter().filter(|(name, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(name))).collect();
+    headers.extend(extra.iter().map(|(name, value)| (Cow::Owned(name.clone()), Cow::Owned(value.clone()))));
+    headers
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind, server_text};
 use crate::interrupt::Stop;
 use crate::request::Resolved;
 use crate::sse::Framer;
-use crate::transport::{HttpRequest, HttpResponse, Transport};
+use crate::transport::{Header, HttpRequest, HttpResponse, Transport};
 
 use super::{Sink, with_extra_headers};
 
@@ -45,11 +45,14 @@ pub fn build_request(r: &Resolved) -> HttpRequest {
     }
     let accept = if r.stream { "text/event-stream" } else { "application/json" };
     let authorization = r.api_key.as_ref().map(|key| format!("Bearer {}", key.expose()));
-    let mut own = vec![("content-type", "application/json"), ("accept", accept)];
-    if let Some(value) = &authorization {
-        own.push(("authorization", value));
+    let mut own: Vec<Header> = vec![
+        (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
+        (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
+    ];
+    if let Some(value) = authorization {
+        own.push((Cow::Borrowed("authorization"), Cow::Owned(value)));
     }
-    let headers = with_extra_headers(&own, &r.headers);
+    let headers = with_extra_headers(own, &r.headers);
     HttpRequest {
         url: format!("{}/chat/completions", r.base_url),
         headers,
@@ -252,13 +255,13 @@ mod tests {
             json!({"model":"m","messages":[],"stream":true,"temperature":0.5,"max_tokens":7,"seed":3,"stop":["\n"],
                    "stream_options":{"include_usage":true}})
         );
-        assert!(req.headers.contains(&("accept".into(), "text/event-stream".into())));
+        assert!(req.headers.contains(&(Cow::Borrowed("accept"), Cow::Borrowed("text/event-stream"))));
     }
 
     #[test]
     fn api_key_becomes_a_bearer_header() {
         let req = build_request(&resolved(r#"{"provider":"openai","messages":[],"api_key":"sk-1"}"#));
-        assert!(req.headers.contains(&("authorization".into(), "Bearer sk-1".into())));
+        assert!(req.headers.contains(&(Cow::Borrowed("authorization"), Cow::Borrowed("Bearer sk-1"))));
     }
 
     #[test]
