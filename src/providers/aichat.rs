@@ -113,8 +113,8 @@ pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, sink: &mut Sink<'_>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use crate::request::{Request, Settings};
+    use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
         Resolved::new(Request::from_json(json).unwrap(), &Settings::default()).unwrap()
