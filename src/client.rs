@@ -68,11 +68,7 @@ impl Client {
         cancel: Option<&CancelToken>,
         sink: &mut dyn FnMut(&str) -> bool,
     ) -> Result<(), Error> {
-        let resolved = Resolved::new(request, &self.defaults)?;
-        let stop = Stop::new(cancel.cloned());
-        if let Some(reason) = stop.reason() {
-            return Err(reason);
-        }
+        let (resolved, stop) = self.prepare(request, cancel)?;
         let _scope = interrupt::enter(&stop);
         let mut stopped_by_sink = false;
         let result = resolved.provider.run(&resolved, &self.transport, &stop, &mut |text| {
@@ -86,11 +82,7 @@ impl Client {
     /// Starts one completion on a library thread and returns at once; its chunks are pulled
     /// with [`Call::next`].
     pub fn start(&self, request: Request, cancel: Option<&CancelToken>) -> Result<Call, Error> {
-        let resolved = Resolved::new(request, &self.defaults)?;
-        let stop = Stop::new(cancel.cloned());
-        if let Some(reason) = stop.reason() {
-            return Err(reason);
-        }
+        let (resolved, stop) = self.prepare(request, cancel)?;
         let (tx, events) = sync_channel(CHUNK_QUEUE);
         let call = Call {
             deadline: Instant::now() + resolved.timeout,
@@ -106,6 +98,17 @@ impl Client {
             .spawn(move || run_worker(resolved, transport, stop, tx))
             .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
         Ok(call)
+    }
+
+    /// The request merged with this client's defaults, and its stop; fails at once when the
+    /// token has already fired.
+    fn prepare(&self, request: Request, cancel: Option<&CancelToken>) -> Result<(Resolved, Stop), Error> {
+        let resolved = Resolved::new(request, &self.defaults)?;
+        let stop = Stop::new(cancel.cloned());
+        match stop.reason() {
+            Some(reason) => Err(reason),
+            None => Ok((resolved, stop)),
+        }
     }
 }
 
