@@ -60,7 +60,7 @@ impl Framer {
     }
 
     fn feed_started(&mut self, mut input: &[u8], on_data: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
-        while let Some(end) = input.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', input) {
             let crlf_pending = input[end] == b'\r' && end + 1 == input.len();
             let skip = if input[end] == b'\r' && input.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
             let keep_going = if self.line.is_empty() {
@@ -109,7 +109,11 @@ impl Framer {
         };
         // `event`, `id`, `retry` and unknown fields carry nothing this library uses.
         if field == b"data" {
-            let value: Cow<str> = String::from_utf8_lossy(value);
+            // The fast check first: nearly every line is valid UTF-8.
+            let value: Cow<str> = match std::str::from_utf8(value) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(value),
+            };
             self.check_len(self.data.len() + value.len() + 1)?;
             self.data.push_str(&value);
             self.data.push('\n');
