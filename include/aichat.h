@@ -108,7 +108,8 @@ extern "C" {
 struct AichatCancel *aichat_cancel_new(void);
 
 // Makes every running and future call given this token return `AICHAT_ERROR_CANCELLED`,
-// within 100 ms even while the server sends nothing. Any thread, any time; idempotent.
+// within 100 ms even while the server sends nothing (a DNS lookup or TCP connect in progress
+// is not interrupted: it ends within `connect_timeout_ms`). Any thread, any time; idempotent.
 // NULL is ignored.
 //
 // # Safety

@@ -22,7 +22,8 @@ pub extern "C" fn aichat_cancel_new() -> *mut AichatCancel {
 }
 
 /// Makes every running and future call given this token return `AICHAT_ERROR_CANCELLED`,
-/// within 100 ms even while the server sends nothing. Any thread, any time; idempotent.
+/// within 100 ms even while the server sends nothing (a DNS lookup or TCP connect in progress
+/// is not interrupted: it ends within `connect_timeout_ms`). Any thread, any time; idempotent.
 /// NULL is ignored.
 ///
 /// # Safety
