@@ -114,45 +114,37 @@ pub unsafe extern "C" fn aichat_stream_free(stream: *mut AichatStream) {
 
 impl AichatStream {
     /// Replaces the batch with what arrives within `wait` and whatever is queued right after.
-    /// Returns whether the completion finished.
+    /// Returns whether the completion finished. A failure is reported once the batch that
+    /// preceded it was returned, and again by every later call.
     fn fill(&mut self, wait: Duration) -> Result<bool, Error> {
         self.text.clear();
         self.ends.clear();
-        let result = self.collect(wait);
+        let result = match &self.deferred {
+            Some(e) => Err(e.clone()),
+            None => self.collect(wait),
+        };
         self.text.push(0);
-        match result {
-            Ok(finished) => Ok(finished),
-            // Chunks first: the error waits for the next call.
-            Err(e) if !self.ends.is_empty() => {
-                self.deferred = Some(e);
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
+        result.or_else(|e| {
+            self.deferred = Some(e.clone());
+            if self.ends.is_empty() { Err(e) } else { Ok(false) }
+        })
     }
 
     fn collect(&mut self, wait: Duration) -> Result<bool, Error> {
-        if let Some(e) = &self.deferred {
-            return Err(e.clone());
-        }
-        let mut next = self.call.next(Some(wait));
+        let mut next = self.call.next(Some(wait))?;
         loop {
             match next {
-                Ok(Next::Chunk(chunk)) => {
+                Next::Chunk(chunk) => {
                     self.text.extend_from_slice(chunk.as_str().as_bytes());
                     self.ends.push(self.text.len());
                 }
-                Ok(Next::Pending) => return Ok(false),
-                Ok(Next::End) => return Ok(true),
-                Err(e) => {
-                    self.deferred = Some(e.clone());
-                    return Err(e);
-                }
+                Next::Pending => return Ok(false),
+                Next::End => return Ok(true),
             }
             if self.ends.len() >= BATCH_CHUNKS || self.text.len() >= BATCH_BYTES {
                 return Ok(false);
             }
-            next = self.call.next(Some(Duration::ZERO));
+            next = self.call.next(Some(Duration::ZERO))?;
         }
     }
 }
