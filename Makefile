@@ -131,7 +131,7 @@ bench: build
 	@[ -x target/bench/venv/bin/python ] || python3 -m venv target/bench/venv
 	target/bench/venv/bin/pip install --quiet requests openai
 	mkdir -p target/bench
-	$(CC) -O2 -Wall -Wextra -Werror -Iinclude bench/c/bench_aichat.c $(LINK_SHARED) -lpthread -o target/bench/bench_aichat
+	$(CC) -O2 -Wall -Wextra -Werror -Iinclude -Itests/c bench/c/bench_aichat.c $(LINK_SHARED) -lpthread -o target/bench/bench_aichat
 	$(CC) -O2 -Wall -Wextra -Werror bench/c/bench_curl.c $$(curl-config --libs) -o target/bench/bench_curl
 	$(MAKE) bindings/node/node_modules
 	python3 bench/run.py
@@ -139,7 +139,7 @@ bench: build
 # Load and leak check (not part of `make test`): bounded by SOAK_SECONDS (default 60).
 SOAK_SECONDS ?= 60
 soak: build | $(BUILD)
-	$(CC) $(CFLAGS) -Iinclude tests/soak/soak.c $(LINK_SHARED) -lpthread -o $(BUILD)/soak
+	$(CC) $(CFLAGS) -Iinclude -Itests/c tests/soak/soak.c $(LINK_SHARED) -lpthread -o $(BUILD)/soak
 	$(WITH_SERVER) sh -c 'SOAK_SECONDS=$(SOAK_SECONDS) $(BUILD)/soak "$$AICHAT_TEST_BASE_URL"'
 
 # Fuzzing (not part of `make test`; nightly + cargo-fuzz): FUZZ_SECONDS per target.

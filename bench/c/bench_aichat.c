@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "aichat.h"
+#include "proc_status.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -153,18 +154,6 @@ static int discard(const char *chunk, size_t len, void *user_data) {
     return 0;
 }
 
-/* VmHWM: this program's peak resident set (getrusage's ru_maxrss would include the peak of the
- * process that forked it before exec). */
-static long peak_rss_kb(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0) kb = atol(line + 6);
-    if (f) fclose(f);
-    return kb;
-}
-
 static void memory(const char *base, long bytes) {
     char url[1024];
     long chunks = bytes / 1000;
@@ -175,7 +164,9 @@ static void memory(const char *base, long bytes) {
     AichatClient *client = aichat_client_new(options, NULL);
     size_t received = 0;
     run(client, "{\"provider\":\"openai\",\"stream\":true,\"messages\":[]}", discard, &received);
-    printf("bytes=%zu peak_rss_kb=%ld\n", received, peak_rss_kb());
+    /* VmHWM, this program's peak resident set: getrusage's ru_maxrss would include the peak of
+     * the process that forked it before exec. */
+    printf("bytes=%zu peak_rss_kb=%ld\n", received, proc_status_kb("VmHWM"));
     aichat_client_free(client);
 }
 

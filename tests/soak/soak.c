@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "aichat.h"
+#include "proc_status.h"
 
 static char base[512];
 static atomic_long errors, streams, chunks_total;
@@ -30,15 +31,7 @@ static long count_fds(void) {
     return n;
 }
 
-static long rss_kb(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) kb = atol(line + 6);
-    if (f) fclose(f);
-    return kb;
-}
+static long rss_kb(void) { return proc_status_kb("VmRSS"); }
 
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

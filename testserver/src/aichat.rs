@@ -1,13 +1,12 @@
 //! `POST /api/text`: the Aichat protocol. The answer is `"You said: <last user content>"`, the
 //! last user message read back from the prompt, or a greeting when the prompt has none.
 
-use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::answer;
 use crate::capture::Captured;
 use crate::faults::Faults;
-use crate::respond::{Body, full, full_encoded, json as json_response, json_error, truncated};
+use crate::respond::{Body, full, json as json_response, json_answer, json_error};
 use hyper::Response;
 
 /// The last user message of a prompt in the Aichat format (`"role: content\n"`… `"assistant:"`).
@@ -40,15 +39,8 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
             None => return json_error(400, "test server: body has no string `message`"),
         }
     };
-    let mut body = serde_json::to_vec(&json!({"message": text, "response": true})).expect("serializes");
-    if faults.bad_utf8 {
-        body = b"{\"message\":\"bad \xff byte\",\"response\":true}".to_vec();
-    }
-    let body = Bytes::from(body);
-    if faults.truncate {
-        return truncated(200, "application/json", body);
-    }
-    full_encoded(200, "application/json", body, faults.gzip)
+    let body = serde_json::to_vec(&json!({"message": text, "response": true})).expect("serializes");
+    json_answer(body, b"{\"message\":\"bad \xff byte\",\"response\":true}", faults)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::answer;
 use crate::capture::Captured;
 use crate::faults::Faults;
-use crate::respond::{Body, full, full_encoded, json_error, truncated};
+use crate::respond::{Body, full, json_answer, json_error};
 
 const ID: &str = "chatcmpl-aichat-test";
 const CREATED: u64 = 1_700_000_000;
@@ -66,15 +66,8 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": "stop"}],
         "usage": usage(),
     });
-    let mut completion = completion.to_string().into_bytes();
-    if faults.bad_utf8 {
-        completion = b"{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"bad \xff byte\"}}]}".to_vec();
-    }
-    let completion = Bytes::from(completion);
-    if faults.truncate {
-        return truncated(200, "application/json", completion);
-    }
-    full_encoded(200, "application/json", completion, faults.gzip)
+    let bad_utf8 = b"{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"bad \xff byte\"}}]}";
+    json_answer(completion.to_string().into_bytes(), bad_utf8, faults)
 }
 
 fn usage() -> Value {

@@ -31,6 +31,16 @@ pub fn full_encoded(status: u16, content_type: &str, body: Bytes, gzip: bool) ->
     with_header(full(status, content_type, compressed), "content-encoding", "gzip")
 }
 
+/// A 200 JSON answer shaped by the faults any body can get: `bad-utf8` swaps in `bad_utf8_body`,
+/// `truncate` cuts it short, `gzip` compresses it.
+pub fn json_answer(body: Vec<u8>, bad_utf8_body: &'static [u8], faults: &crate::Faults) -> Response<Body> {
+    let body = if faults.bad_utf8 { Bytes::from_static(bad_utf8_body) } else { Bytes::from(body) };
+    if faults.truncate {
+        return truncated(200, "application/json", body);
+    }
+    full_encoded(200, "application/json", body, faults.gzip)
+}
+
 pub fn json(status: u16, value: &serde_json::Value) -> Response<Body> {
     full(status, "application/json", serde_json::to_vec(value).expect("JSON serializes"))
 }
