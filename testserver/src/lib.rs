@@ -69,7 +69,7 @@ pub async fn serve(listener: TcpListener, stop: Arc<Notify>, state: Arc<State>, 
             let service = service_fn(move |req| handle(req, state.clone()));
             let http = http1::Builder::new();
             match tls {
-                None => drop(http.serve_connection(TokioIo::new(stream), service).await),
+                None => drop(http.serve_connection(TokioIo::new(stream), service).with_upgrades().await),
                 Some(tls) => {
                     if let Ok(stream) = tls.accept(stream).await {
                         drop(http.serve_connection(TokioIo::new(stream), service).await);
@@ -81,6 +81,9 @@ pub async fn serve(listener: TcpListener, stop: Arc<Notify>, state: Arc<State>, 
 }
 
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, Infallible> {
+    if req.method() == Method::CONNECT {
+        return Ok(tunnel_to_self(req, state));
+    }
     let (faults, route) = match Faults::split_path(req.uri().path()) {
         Ok((faults, route)) => (faults, route.to_string()),
         Err(why) => return Ok(json_error(400, &why)),
@@ -107,6 +110,20 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
         return Ok(response);
     }
     Ok(if is_aichat { aichat::answer(&captured, &faults) } else { openai::answer(&captured, &faults) })
+}
+
+/// Answers `CONNECT host:port` as a forward proxy would, except that the tunnel leads back to
+/// this server whatever the host: so the server can stand in for an HTTP proxy in tests (the
+/// target host need not even exist).
+fn tunnel_to_self(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
+    tokio::spawn(async move {
+        if let Ok(upgraded) = hyper::upgrade::on(req).await {
+            let service = service_fn(move |req| handle(req, state.clone()));
+            let _ = http1::Builder::new().serve_connection(upgraded, service).await;
+        }
+    });
+    // No Content-Length: RFC 9110 forbids it on a 2xx answer to CONNECT.
+    Response::new(respond::empty())
 }
 
 /// A server running on its own thread, for tests in the same process. Stops when dropped.

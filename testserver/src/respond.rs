@@ -9,6 +9,11 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
 pub type Body = StreamBody<BoxStream<'static, Result<Frame<Bytes>, std::io::Error>>>;
 
+/// No body at all, not even a length.
+pub fn empty() -> Body {
+    StreamBody::new(stream::empty().boxed())
+}
+
 /// A whole body sent at once.
 pub fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let body: Bytes = body.into();
