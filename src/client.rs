@@ -70,13 +70,8 @@ impl Client {
     ) -> Result<(), Error> {
         let (resolved, stop) = self.prepare(request, cancel)?;
         let _scope = interrupt::enter(&stop);
-        let mut stopped_by_sink = false;
-        let result = resolved.provider.run(&resolved, &self.transport, &stop, &mut |text| {
-            stopped_by_sink = !sink(text);
-            !stopped_by_sink
-        });
-        let result = if stopped_by_sink { Err(Error::stopped_by_sink()) } else { result };
-        result.map_err(|e| redact(e, &resolved.api_key))
+        // A provider whose sink returns false ends with `Error::stopped_by_sink()` itself.
+        resolved.provider.run(&resolved, &self.transport, &stop, sink).map_err(|e| redact(e, &resolved.api_key))
     }
 
     /// Starts one completion on a library thread and returns at once; its chunks are pulled

@@ -150,7 +150,7 @@ impl Settings {
             return bad("ca_file", "must be the path of a PEM file");
         }
         if let Some(key) = &self.api_key {
-            if key.is_empty() || ureq::http::HeaderValue::from_str(&format!("Bearer {key}")).is_err() {
+            if key.is_empty() || !is_header_safe_key(key) {
                 return bad("api_key", "must be non-empty, without CR, LF or control characters");
             }
         }
@@ -289,7 +289,7 @@ impl Resolved {
             (None, None) => None,
         };
         if let Some(key) = &api_key {
-            if ureq::http::HeaderValue::from_str(&format!("Bearer {key}")).is_err() {
+            if !is_header_safe_key(key) {
                 return Err(Error::invalid_request("invalid request: the API key has CR, LF or control characters"));
             }
         }
@@ -322,6 +322,12 @@ impl Resolved {
             ca_certs,
         })
     }
+}
+
+/// Whether `Authorization: Bearer <key>` is a valid header value (no CR, LF or controls).
+/// Checked for keys in requests and options, and again for one from the environment.
+fn is_header_safe_key(key: &str) -> bool {
+    ureq::http::HeaderValue::from_str(&format!("Bearer {key}")).is_ok()
 }
 
 /// The certificates of a PEM file (other PEM items are ignored).

@@ -130,10 +130,11 @@ impl Transport {
             None => builder,
         }
         .build();
+        let timeouts = TimeoutsMs::of(r);
         // A stopped call fails with the stop's reason, whatever the interrupted read reported.
         let response = builder
             .send(&req.body[..])
-            .map_err(|e| stop.reason().unwrap_or_else(|| map_error(e, &host, &TimeoutsMs::of(r), Phase::Request)))?;
+            .map_err(|e| stop.reason().unwrap_or_else(|| map_error(e, &host, &timeouts, Phase::Request)))?;
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
         let content_type = header("content-type").unwrap_or("").trim().to_ascii_lowercase();
         let retry_after = parse_retry_after(header("retry-after-ms"), header("retry-after"), SystemTime::now());
@@ -145,7 +146,7 @@ impl Transport {
             limit: r.max_response_bytes,
             read: 0,
             stop: stop.clone(),
-            timeouts: TimeoutsMs::of(r),
+            timeouts,
             // One reader for the whole body: it holds the decoder state (gzip) between reads.
             body: response.into_body().into_reader(),
         })
@@ -377,25 +378,22 @@ impl TimeoutsMs {
 fn map_error(e: ureq::Error, host: &str, t: &TimeoutsMs, phase: Phase) -> Error {
     use ureq::Error as U;
     use ureq::Timeout as T;
-    let (idle, total) = (t.idle, t.total);
+    let idle_timeout =
+        || Error::new(ErrorKind::Timeout, format!("{host} sent nothing for longer than idle_timeout_ms={}", t.idle));
     match e {
         U::Timeout(T::Resolve | T::Connect) => {
             Error::new(ErrorKind::Timeout, format!("connecting to {host} timed out (connect_timeout_ms={})", t.connect))
         }
         U::Timeout(T::Global | T::PerCall) => {
-            Error::new(ErrorKind::Timeout, format!("the call to {host} took longer than timeout_ms={total}"))
+            Error::new(ErrorKind::Timeout, format!("the call to {host} took longer than timeout_ms={}", t.total))
         }
-        U::Timeout(_) => {
-            Error::new(ErrorKind::Timeout, format!("{host} sent nothing for longer than idle_timeout_ms={idle}"))
-        }
+        U::Timeout(_) => idle_timeout(),
         U::HostNotFound => Error::new(ErrorKind::Connect, format!("host not found: {host}")),
         U::ConnectionFailed => Error::new(ErrorKind::Connect, format!("could not connect to {host}")),
         U::Io(io) if phase == Phase::Request && is_connect_error(&io) => {
             Error::new(ErrorKind::Connect, format!("could not connect to {host}: {io}"))
         }
-        U::Io(io) if io.kind() == IoKind::TimedOut => {
-            Error::new(ErrorKind::Timeout, format!("{host} sent nothing for longer than idle_timeout_ms={idle}"))
-        }
+        U::Io(io) if io.kind() == IoKind::TimedOut => idle_timeout(),
         U::Io(io) => Error::new(ErrorKind::Io, format!("the connection to {host} broke: {io}")),
         U::Tls(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
         U::Rustls(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
