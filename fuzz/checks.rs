@@ -2,9 +2,10 @@
 //! What each fuzz target asserts, shared by the targets (fuzz_targets/) and by the replay of
 //! the committed corpus in `make test` (tests/fuzz_corpus.rs).
 
-use aichat::ErrorKind;
+use aichat::answer::{Assembler, Mode};
 use aichat::request::{Request, Resolved, Settings};
 use aichat::sse::Framer;
+use aichat::{ErrorKind, Event};
 
 /// Any text gives a request or an INVALID_REQUEST error, never a panic; a parsed request
 /// resolves or errors cleanly.
@@ -63,6 +64,37 @@ pub fn sse_framer(data: &[u8]) {
     }
 }
 
+/// Runs `decode` into an events-mode assembler whose sink checks what every event promises
+/// (text never empty, tool-call indexes dense, RESPONSE first and MESSAGE last), and ends it.
+fn check_events(decode: impl FnOnce(&mut Assembler<'_>) -> Result<(), aichat::Error>) -> Result<(), aichat::Error> {
+    let mut seen = Vec::new();
+    let mut calls = 0u32;
+    let mut sink = |e: &Event<'_>| {
+        match e {
+            Event::Text { text, .. } | Event::Reasoning { text, .. } | Event::Refusal { text, .. } => {
+                assert!(!text.is_empty(), "empty text event")
+            }
+            Event::ToolCall { index, .. } => {
+                assert!(*index <= calls, "tool-call index {index} skips one");
+                calls = calls.max(index + 1);
+            }
+            Event::ToolArguments { index, text, .. } => {
+                assert!(*index < calls && !text.is_empty(), "arguments before their call")
+            }
+            _ => {}
+        }
+        seen.push((matches!(e, Event::Response { .. }), matches!(e, Event::Message { .. })));
+        true
+    };
+    let mut out = Assembler::new(Mode::Events, &mut sink);
+    decode(&mut out)?;
+    out.end()?;
+    assert!(seen.first().is_some_and(|&(response, _)| response), "RESPONSE comes first");
+    assert!(seen.last().is_some_and(|&(_, message)| message), "MESSAGE comes last");
+    assert_eq!(seen.iter().filter(|&&(response, _)| response).count(), 1, "one RESPONSE");
+    Ok(())
+}
+
 /// The aichat answer parser: the text, or a PROTOCOL or SERVER error with a short message.
 pub fn aichat_answer(body: &[u8]) {
     if let Err(e) = aichat::providers::aichat::parse_answer(body) {
@@ -71,15 +103,22 @@ pub fn aichat_answer(body: &[u8]) {
     }
 }
 
-/// The openai parsers (one stream event, one whole answer): only PROTOCOL or SERVER errors.
+/// The openai decoders (stream events, one per line, and one whole answer): the events keep
+/// their promises; errors are only PROTOCOL or SERVER.
 pub fn openai_answer(body: &[u8]) {
-    use aichat::providers::openai::{parse_answer, parse_event};
+    use aichat::providers::openai::{decode_answer, decode_event};
     if let Ok(text) = std::str::from_utf8(body) {
-        if let Err(e) = parse_event(text) {
+        let result = check_events(|out| {
+            for line in text.lines() {
+                decode_event(line, out)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
             assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Server), "{e:?}");
         }
     }
-    if let Err(e) = parse_answer(body) {
+    if let Err(e) = check_events(|out| decode_answer(body, out)) {
         assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Server), "{e:?}");
     }
 }

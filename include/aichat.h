@@ -63,6 +63,33 @@ typedef enum AichatStatus {
   AICHAT_ERROR_INTERNAL = 11,
 } AichatStatus;
 
+// What an `AichatEvent` carries. The numbers are stable. Treat a value you do not know as an
+// event to skip: later versions may add kinds.
+typedef enum AichatEventKind {
+  // First, once: `id` the response id, `name` the model, `text` the request id header
+  // (`x-request-id`, `request-id` or `x-generation-id`); "" where absent.
+  AICHAT_EVENT_RESPONSE = 1,
+  // `text`: a piece of the content.
+  AICHAT_EVENT_TEXT = 2,
+  // `text`: a piece of the reasoning.
+  AICHAT_EVENT_REASONING = 3,
+  // A tool call starts: `index`, `id`, `name` (`text` is "").
+  AICHAT_EVENT_TOOL_CALL = 4,
+  // `text`: a piece of tool call `index`'s JSON arguments.
+  AICHAT_EVENT_TOOL_ARGUMENTS = 5,
+  // `text`: a piece of a refusal.
+  AICHAT_EVENT_REFUSAL = 6,
+  // `text`: why `choice` ended: "stop", "length", "tool_calls", "content_filter", or the
+  // server's own word; `name`: the reason exactly as the server wrote it.
+  AICHAT_EVENT_FINISH = 7,
+  // `usage`: token counts, once, after the finish reasons.
+  AICHAT_EVENT_USAGE = 8,
+  // Last, once per choice: `text` is the assembled assistant message as JSON
+  // (`{"role":"assistant","content":...}` with `reasoning_content`, `refusal` and
+  // `tool_calls` when present), ready to append to `messages` for the next turn.
+  AICHAT_EVENT_MESSAGE = 9,
+} AichatEventKind;
+
 // A cancel token. Thread-safe: trigger it from any thread while calls that were given it run
 // on others. Once triggered it stays triggered; use a new token for new calls.
 typedef struct AichatCancel AichatCancel;
@@ -85,6 +112,41 @@ typedef struct AichatStream AichatStream;
 // callback. Return 0 to go on, non-zero to stop the call (`AICHAT_ERROR_CANCELLED`).
 typedef int (*AichatChunkCallback)(const char *chunk, size_t len, void *user_data);
 
+// Token counts; -1 where the server did not say.
+typedef struct AichatUsage {
+  int64_t prompt_tokens;
+  int64_t completion_tokens;
+  int64_t total_tokens;
+  // Prompt tokens read from the server's cache (included in `prompt_tokens`).
+  int64_t cached_tokens;
+  // Completion tokens spent reasoning (included in `completion_tokens`).
+  int64_t reasoning_tokens;
+} AichatUsage;
+
+// One event. Its strings are never NULL, UTF-8, NUL-terminated, and never split a character;
+// they and `usage` are valid only during the callback, or until the next
+// `aichat_stream_next_events` on the same stream.
+typedef struct AichatEvent {
+  // An `AichatEventKind` value.
+  enum AichatEventKind kind;
+  // The choice the event belongs to: 0 unless the request set `n` > 1.
+  uint32_t choice;
+  // TOOL_CALL, TOOL_ARGUMENTS: the call's position in MESSAGE's `tool_calls` (0, 1, ... in
+  // order of first appearance, whatever index the server used); else 0.
+  uint32_t index;
+  const char *text;
+  size_t text_len;
+  // TOOL_CALL: the call id; RESPONSE: the response id; else "".
+  const char *id;
+  // TOOL_CALL: the function name; RESPONSE: the model; FINISH: the raw reason; else "".
+  const char *name;
+  // USAGE only, else NULL.
+  const struct AichatUsage *usage;
+} AichatEvent;
+
+// Receives one event. Return 0 to go on, non-zero to stop the call (`AICHAT_ERROR_CANCELLED`).
+typedef int (*AichatEventCallback)(const struct AichatEvent *event, void *user_data);
+
 // The chunks one `aichat_stream_next` returned, valid until the next call on the same stream
 // or `aichat_stream_free`. Chunk `i` is the bytes `[i == 0 ? 0 : ends[i - 1], ends[i])` of
 // `text`; each is UTF-8 and never splits a UTF-8 sequence, as with the callback.
@@ -99,6 +161,16 @@ typedef struct AichatChunks {
   // 1 once the completion finished normally: no chunk follows these.
   bool finished;
 } AichatChunks;
+
+// The events one `aichat_stream_next_events` returned, valid until the next call on the same
+// stream or `aichat_stream_free`.
+typedef struct AichatEvents {
+  const struct AichatEvent *items;
+  // How many events: 0 when none arrived within the wait.
+  size_t count;
+  // 1 once the completion finished normally: no event follows these.
+  bool finished;
+} AichatEvents;
 
 #ifdef __cplusplus
 extern "C" {
@@ -143,6 +215,20 @@ enum AichatStatus aichat_client_create_completion(const struct AichatClient *cli
                                                   void *user_data,
                                                   const struct AichatCancel *cancel,
                                                   struct AichatError **error);
+
+// Runs one completion on `client` as `aichat_client_create_completion` does, calling
+// `on_event` on this thread for every event of the answer (`AichatEventKind`) as it arrives:
+// RESPONSE first, MESSAGE last.
+//
+// # Safety
+// `client` and `cancel` are NULL or unfreed handles; `request_json` is NULL or a
+// NUL-terminated string; `on_event` is NULL or a valid function; `error` is NULL or writable.
+enum AichatStatus aichat_client_create_completion_events(const struct AichatClient *client,
+                                                         const char *request_json,
+                                                         AichatEventCallback on_event,
+                                                         void *user_data,
+                                                         const struct AichatCancel *cancel,
+                                                         struct AichatError **error);
 
 // Releases a client. NULL is accepted. Free it only after every call on it has returned.
 //
@@ -195,8 +281,9 @@ const char *aichat_version(void);
 // other integer. A static string (never freed).
 const char *aichat_status_name(int status);
 
-// Starts a completion on `client` and returns at once (the request runs on a library thread).
-// NULL on failure, with `*error` set; the request is validated here. `cancel` may be NULL.
+// Starts a completion on `client` for its text and returns at once (the request runs on a
+// library thread). NULL on failure, with `*error` set; the request is validated here.
+// `cancel` may be NULL.
 //
 // # Safety
 // `client` and `cancel` are NULL or unfreed handles; `request_json` is NULL or a
@@ -205,6 +292,16 @@ struct AichatStream *aichat_client_stream_open(const struct AichatClient *client
                                                const char *request_json,
                                                const struct AichatCancel *cancel,
                                                struct AichatError **error);
+
+// As `aichat_client_stream_open`, for a stream whose events are pulled with
+// `aichat_stream_next_events`.
+//
+// # Safety
+// As `aichat_client_stream_open`.
+struct AichatStream *aichat_client_stream_open_events(const struct AichatClient *client,
+                                                      const char *request_json,
+                                                      const struct AichatCancel *cancel,
+                                                      struct AichatError **error);
 
 // Waits up to `wait_ms` milliseconds for chunks, then returns in `*chunks` every chunk that is
 // already there, in order (`count` 0 if none arrived in time; `finished` 1 at the normal end).
@@ -218,6 +315,18 @@ enum AichatStatus aichat_stream_next(struct AichatStream *stream,
                                      uint32_t wait_ms,
                                      struct AichatChunks *chunks,
                                      struct AichatError **error);
+
+// Waits up to `wait_ms` milliseconds for events, then returns in `*events` every event that
+// is already there, in order; otherwise as `aichat_stream_next`. For a stream opened with
+// `aichat_client_stream_open_events`.
+//
+// # Safety
+// `stream` is NULL or an unfreed stream; `events` is NULL or writable; `error` is NULL or
+// writable.
+enum AichatStatus aichat_stream_next_events(struct AichatStream *stream,
+                                            uint32_t wait_ms,
+                                            struct AichatEvents *events,
+                                            struct AichatError **error);
 
 // Stops the request if it is still running and releases the stream. NULL is accepted.
 //

@@ -5,38 +5,32 @@
 //! - pushed (`create_completion`): on the caller's thread, the sink called from the decoding
 //!   loop as each chunk is decoded; the cancel token reaches blocked reads through
 //!   [`crate::interrupt`]. Nothing is copied or handed between threads.
-//! - pulled (`start`, then [`Call::next`]): on a library thread that queues chunks for the
+//! - pulled (`start`, then [`Call::next`]): on a library thread that queues events for the
 //!   caller to take, for callers that can't take a callback cheaply (FFI relays, event loops)
 //!   or must not block in the call.
+//!
+//! Either way the caller chooses a [`Mode`]: the text of choice 0, or every event.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::answer::{Assembler, Mode};
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind};
+use crate::event::{Event, EventSink};
 use crate::interrupt::{self, Stop};
 use crate::request::{Request, Resolved, Secret, Settings};
 use crate::transport::Transport;
 
 /// How often a pulled call's waiting caller looks at its cancel token.
 const CANCEL_POLL: Duration = Duration::from_millis(5);
-/// Chunks decoded ahead of the sink; bounds memory when the sink is slower than the network.
-const CHUNK_QUEUE: usize = 64;
+/// Events decoded ahead of the sink; bounds memory when the sink is slower than the network.
+const EVENT_QUEUE: usize = 64;
 
-/// One piece of completion text, as a pulled call hands it over.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chunk(String);
-
-impl Chunk {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-enum Event {
-    Chunk(Chunk),
+enum Queued {
+    Event(Event<'static>),
     End(Result<(), Error>),
 }
 
@@ -60,37 +54,62 @@ impl Client {
         Ok(Client::new(defaults))
     }
 
-    /// Runs one completion on this thread, handing each chunk to `sink` as it is decoded.
-    /// `sink` returns `false` to stop: the call then fails with `ErrorKind::Cancelled`.
+    /// Runs one completion on this thread, handing each piece of choice 0's text to `sink` as
+    /// it is decoded. `sink` returns `false` to stop: the call then fails with
+    /// `ErrorKind::Cancelled`.
     pub fn create_completion(
         &self,
         request: Request,
         cancel: Option<&CancelToken>,
         sink: &mut dyn FnMut(&str) -> bool,
     ) -> Result<(), Error> {
-        let (resolved, stop) = self.prepare(request, cancel)?;
-        let _scope = interrupt::enter(&stop);
-        // A provider whose sink returns false ends with `Error::stopped_by_sink()` itself.
-        resolved.provider.run(&resolved, &self.transport, &stop, sink).map_err(|e| redact(e, &resolved.api_key))
+        let mut events = |event: &Event<'_>| match event {
+            Event::Text { text, .. } => sink(text),
+            _ => true,
+        };
+        self.run(request, cancel, Mode::Text, &mut events)
     }
 
-    /// Starts one completion on a library thread and returns at once; its chunks are pulled
-    /// with [`Call::next`].
-    pub fn start(&self, request: Request, cancel: Option<&CancelToken>) -> Result<Call, Error> {
+    /// Runs one completion on this thread, handing every event to `sink` as it is decoded.
+    pub fn create_completion_events(
+        &self,
+        request: Request,
+        cancel: Option<&CancelToken>,
+        sink: &mut EventSink<'_>,
+    ) -> Result<(), Error> {
+        self.run(request, cancel, Mode::Events, sink)
+    }
+
+    fn run(
+        &self,
+        request: Request,
+        cancel: Option<&CancelToken>,
+        mode: Mode,
+        sink: &mut EventSink<'_>,
+    ) -> Result<(), Error> {
         let (resolved, stop) = self.prepare(request, cancel)?;
-        let (tx, events) = sync_channel(CHUNK_QUEUE);
+        let _scope = interrupt::enter(&stop);
+        drive(&resolved, &self.transport, &stop, mode, sink).map_err(|e| redact(e, &resolved.api_key))
+    }
+
+    /// Starts one completion on a library thread and returns at once; its events (only choice
+    /// 0's text in `Mode::Text`) are pulled with [`Call::next`].
+    pub fn start(&self, request: Request, cancel: Option<&CancelToken>, mode: Mode) -> Result<Call, Error> {
+        let (resolved, stop) = self.prepare(request, cancel)?;
+        let (tx, events) = sync_channel(EVENT_QUEUE);
         let call = Call {
             deadline: Instant::now() + resolved.timeout,
             timeout_ms: resolved.timeout.as_millis(),
             api_key: resolved.api_key.clone(),
             events,
+            mode,
             stop: AbandonOnDrop(stop.clone()),
             ended: false,
         };
         let transport = self.transport.clone();
         thread::Builder::new()
             .name("aichat-request".into())
-            .spawn(move || run_worker(resolved, transport, stop, tx))
+            .spawn(move || run_worker(resolved, transport, stop, mode, tx))
             .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
         Ok(call)
     }
@@ -107,6 +126,14 @@ impl Client {
     }
 }
 
+/// Runs the provider into an assembler of `mode` feeding `sink`, then ends the answer. A sink
+/// that returns false ends it with `Error::stopped_by_sink()`.
+fn drive(r: &Resolved, transport: &Transport, stop: &Stop, mode: Mode, sink: &mut EventSink<'_>) -> Result<(), Error> {
+    let mut out = Assembler::new(mode, sink);
+    r.provider.run(r, transport, stop, &mut out)?;
+    out.end()
+}
+
 /// Masks the API key in a message: a server may quote it back.
 fn redact(e: Error, api_key: &Option<Secret>) -> Error {
     match api_key {
@@ -118,7 +145,7 @@ fn redact(e: Error, api_key: &Option<Secret>) -> Error {
 /// What [`Call::next`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
-    Chunk(Chunk),
+    Event(Event<'static>),
     /// Nothing arrived within the wait.
     Pending,
     /// The completion finished; every chunk was returned.
@@ -128,7 +155,8 @@ pub enum Next {
 /// A running completion. Dropping it abandons the request: its library thread stops within
 /// milliseconds and closes the connection.
 pub struct Call {
-    events: Receiver<Event>,
+    events: Receiver<Queued>,
+    mode: Mode,
     deadline: Instant,
     timeout_ms: u128,
     /// Masked out of error messages.
@@ -138,8 +166,13 @@ pub struct Call {
 }
 
 impl Call {
-    /// The next chunk, waiting up to `wait` (`None`: until something happens). Fails with the
-    /// call's error once the chunks that arrived before it were returned, with
+    /// What the call was started for.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The next event, waiting up to `wait` (`None`: until something happens). Fails with the
+    /// call's error once the events that arrived before it were returned, with
     /// `ErrorKind::Cancelled` once the cancel token fired, and with `ErrorKind::Timeout` past
     /// `timeout_ms`.
     pub fn next(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
@@ -158,8 +191,8 @@ impl Call {
         loop {
             let limit = until.map_or(self.deadline, |u| u.min(self.deadline));
             match self.events.recv_timeout(limit.saturating_duration_since(Instant::now()).min(CANCEL_POLL)) {
-                Ok(Event::Chunk(chunk)) => return Ok(Next::Chunk(chunk)),
-                Ok(Event::End(result)) => {
+                Ok(Queued::Event(event)) => return Ok(Next::Event(event)),
+                Ok(Queued::End(result)) => {
                     self.ended = true;
                     return result.map(|()| Next::End);
                 }
@@ -185,15 +218,15 @@ impl Call {
     }
 }
 
-fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, tx: SyncSender<Event>) {
+fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, tx: SyncSender<Queued>) {
     let _scope = interrupt::enter(&stop);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut sink = |text: &str| tx.send(Event::Chunk(Chunk(text.to_string()))).is_ok();
-        resolved.provider.run(&resolved, &transport, &stop, &mut sink)
+        let mut sink = |event: &Event<'_>| tx.send(Queued::Event(event.clone().into_owned())).is_ok();
+        drive(&resolved, &transport, &stop, mode, &mut sink)
     }))
     .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "internal error: the request thread panicked")));
     // The receiver may be gone (the call was abandoned); nobody is left to tell then.
-    let _ = tx.send(Event::End(result));
+    let _ = tx.send(Queued::End(result));
 }
 
 /// Abandons the call when the caller's side goes away, however it goes.

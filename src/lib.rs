@@ -2,12 +2,15 @@
 //!
 //! Data flows one way: JSON in → [`request::Request`] (validated) → [`request::Resolved`]
 //! (merged with client defaults) → a provider builds the HTTP request → [`transport`] sends it
-//! and reads the body → the provider decodes chunks → the caller's sink. The `ffi` module only
+//! and reads the body → the provider decodes the answer into an [`answer::Assembler`] → typed
+//! [`event::Event`]s (or only the text) → the caller's sink. The `ffi` module only
 //! translates between that safe core and C.
 
+pub mod answer;
 pub mod cancel;
 pub mod client;
 pub mod error;
+pub mod event;
 pub mod ffi;
 pub mod interrupt;
 pub mod prompt;
@@ -18,6 +21,7 @@ pub mod sse;
 pub mod transport;
 
 pub use cancel::CancelToken;
-pub use client::{Chunk, Client};
+pub use client::Client;
 pub use error::{Error, ErrorKind};
+pub use event::{Event, Usage};
 pub use request::{Message, Request, Settings};

@@ -1,19 +1,25 @@
 //! Prompt composition of the original Aichat provider: one `"<role>: <content>\n"` line per
-//! message, then `"assistant:"`. Roles and content are used verbatim.
+//! message, then `"assistant:"`. Roles and content are used verbatim; the format has room for
+//! text content only.
 
-use crate::request::Message;
+use crate::error::Error;
+use crate::request::{Content, Message};
 
-pub fn compose(messages: &[Message]) -> String {
-    let len = messages.iter().map(|m| m.role.len() + m.content.len() + 3).sum::<usize>();
-    let mut prompt = String::with_capacity(len + "assistant:".len());
-    for m in messages {
-        prompt.push_str(&m.role);
+pub fn compose(messages: &[Message]) -> Result<String, Error> {
+    let mut prompt = String::new();
+    for (i, m) in messages.iter().enumerate() {
+        let Content::Text(content) = m.content() else {
+            return Err(Error::invalid_request(format!(
+                "invalid request: `messages[{i}].content` must be a string for the aichat provider"
+            )));
+        };
+        prompt.push_str(m.role());
         prompt.push_str(": ");
-        prompt.push_str(&m.content);
+        prompt.push_str(content);
         prompt.push('\n');
     }
     prompt.push_str("assistant:");
-    prompt
+    Ok(prompt)
 }
 
 #[cfg(test)]
@@ -22,12 +28,20 @@ mod tests {
 
     #[test]
     fn one_message() {
-        assert_eq!(compose(&[Message::new("user", "Hi")]), "user: Hi\nassistant:");
+        assert_eq!(compose(&[Message::new("user", "Hi")]).unwrap(), "user: Hi\nassistant:");
     }
 
     #[test]
     fn empty_list_gives_assistant_only() {
-        assert_eq!(compose(&[]), "assistant:");
+        assert_eq!(compose(&[]).unwrap(), "assistant:");
+    }
+
+    #[test]
+    fn content_that_is_not_text_is_named() {
+        let r = crate::request::Request::from_json(r#"[{"role":"user","content":"a"},{"role":"user","content":[]}]"#)
+            .unwrap();
+        let e = compose(&r.messages).unwrap_err();
+        assert_eq!(e.message(), "invalid request: `messages[1].content` must be a string for the aichat provider");
     }
 
     #[test]
@@ -39,7 +53,7 @@ mod tests {
             Message::new("user", "héllo 👋"),
         ];
         assert_eq!(
-            compose(&messages),
+            compose(&messages).unwrap(),
             "system:   Be brief. \nUser: line 1\nline 2\nassistant: \nuser: héllo 👋\nassistant:"
         );
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use ureq::tls::{Certificate, PemItem, parse_pem};
@@ -25,16 +26,110 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(600_000);
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// A JSON value kept byte for byte as the caller wrote it (field order, nulls, numbers), for
+/// fields a protocol sends on unchanged.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Json(Box<RawValue>);
+
+impl Json {
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.get()).expect("raw JSON was valid when parsed")
+    }
+}
+
+impl PartialEq for Json {
+    fn eq(&self, other: &Json) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl From<Value> for Json {
+    fn from(value: Value) -> Json {
+        Json(serde_json::value::to_raw_value(&value).expect("a JSON value always serializes"))
+    }
+}
+
+/// One message of the conversation (OpenAI's schema): any JSON object with a non-empty string
+/// `role` and a `content` that is a string, null, absent or an array of content parts. Every
+/// other field (`name`, `tool_calls`, `tool_call_id`, ...) is kept as written.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    pub role: String,
-    pub content: String,
+    raw: Json,
+    role: String,
+    content: Content,
+}
+
+/// What a message's `content` is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Absent or null (an assistant turn that only made tool calls).
+    None,
+    Text(String),
+    /// An array of content parts (text, images, audio, files).
+    Parts,
+}
+
+/// The fields of a message this library reads; the rest is kept in the raw JSON.
+#[derive(Deserialize)]
+struct MessageShape {
+    role: String,
+    #[serde(default)]
+    content: Option<Box<RawValue>>,
 }
 
 impl Message {
+    /// `{"role": role, "content": content}`.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Message { role: role.into(), content: content.into() }
+        let (role, content) = (role.into(), content.into());
+        let quoted = |s: &str| serde_json::to_string(s).expect("a string serializes");
+        let raw = format!(r#"{{"role":{},"content":{}}}"#, quoted(&role), quoted(&content));
+        let raw = Json(RawValue::from_string(raw).expect("two JSON strings make a JSON object"));
+        Message { raw, role, content: Content::Text(content) }
+    }
+
+    /// Checks message `i` of a request (errors name `messages[i].<field>`).
+    fn from_raw(i: usize, raw: Json) -> Result<Message, Error> {
+        let at =
+            |field: &str, why: &str| Error::invalid_request(format!("invalid request: `messages[{i}]{field}`{why}"));
+        if !raw.get().starts_with('{') {
+            return Err(at("", " must be a JSON object with a `role`"));
+        }
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let shape: MessageShape = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if matches!(path.as_str(), "" | "." | "?") { String::new() } else { format!(".{path}") };
+            at(&field, &format!(": {}", e.into_inner()))
+        })?;
+        if shape.role.is_empty() {
+            return Err(at(".role", " must be a non-empty string"));
+        }
+        let content = match shape.content.as_deref().map(RawValue::get) {
+            None | Some("null") => Content::None,
+            Some(text) if text.starts_with('"') => {
+                Content::Text(serde_json::from_str(text).expect("a JSON string parses as a string"))
+            }
+            Some(parts) if parts.starts_with('[') => Content::Parts,
+            Some(_) => return Err(at(".content", " must be a string, null, or an array of content parts")),
+        };
+        Ok(Message { raw, role: shape.role, content })
+    }
+
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    pub fn content(&self) -> &Content {
+        &self.content
+    }
+
+    /// The message exactly as the caller wrote it.
+    pub fn raw(&self) -> &Json {
+        &self.raw
     }
 }
 
@@ -43,7 +138,7 @@ impl Message {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Only valid in a request; client options reject it.
-    pub messages: Option<Vec<Message>>,
+    pub messages: Option<Vec<Json>>,
     pub model: Option<String>,
     pub stream: Option<bool>,
     pub temperature: Option<f64>,
@@ -63,6 +158,20 @@ pub struct Settings {
     pub extra_body: Option<Map<String, Value>>,
     pub max_retries: Option<u32>,
     pub ca_file: Option<String>,
+    /// The functions the model may call (OpenAI's `tools` array).
+    pub tools: Option<Json>,
+    /// `"auto"`, `"none"`, `"required"` or an object naming a function.
+    pub tool_choice: Option<Json>,
+    pub parallel_tool_calls: Option<bool>,
+    pub response_format: Option<Json>,
+    /// A string or an array of strings.
+    pub stop: Option<Json>,
+    pub seed: Option<i64>,
+    pub reasoning_effort: Option<String>,
+    /// How many choices to generate (at least 1).
+    pub n: Option<u32>,
+    /// With `stream`, ask for token usage in the stream (`stream_options.include_usage`).
+    pub include_usage: Option<bool>,
 }
 
 impl Settings {
@@ -104,7 +213,16 @@ impl Settings {
             max_tokens,
             extra_body,
             max_retries,
-            ca_file
+            ca_file,
+            tools,
+            tool_choice,
+            parallel_tool_calls,
+            response_format,
+            stop,
+            seed,
+            reasoning_effort,
+            n,
+            include_usage
         )
     }
 
@@ -146,6 +264,24 @@ impl Settings {
                 return bad(field, "must be a finite number");
             }
         }
+        if self.n == Some(0) {
+            return bad("n", "must be at least 1");
+        }
+        let shape_of = |json: &Option<Json>| json.as_ref().map(Json::value);
+        if shape_of(&self.tools).is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_object))) {
+            return bad("tools", "must be an array of tool objects");
+        }
+        if shape_of(&self.tool_choice).is_some_and(|v| !(v.is_string() || v.is_object())) {
+            return bad("tool_choice", "must be a string or an object");
+        }
+        if shape_of(&self.response_format).is_some_and(|v| !v.is_object()) {
+            return bad("response_format", "must be an object");
+        }
+        if shape_of(&self.stop)
+            .is_some_and(|v| !(v.is_string() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))))
+        {
+            return bad("stop", "must be a string or an array of strings");
+        }
         if self.ca_file.as_deref() == Some("") {
             return bad("ca_file", "must be the path of a PEM file");
         }
@@ -183,15 +319,17 @@ impl Request {
                 "invalid request: expected a JSON object with `messages`, or a JSON array of messages",
             ));
         }
-        if start == Some('[') {
-            let messages: Vec<Message> = parse_json(json, "request")?;
-            return Ok(Request { messages, settings: Settings::default() });
-        }
-        let mut settings: Settings = parse_json(json, "request")?;
-        let Some(messages) = settings.messages.take() else {
-            return Err(Error::invalid_request("invalid request: missing field `messages`"));
+        let (raw, settings) = if start == Some('[') {
+            (parse_json::<Vec<Json>>(json, "request")?, Settings::default())
+        } else {
+            let mut settings: Settings = parse_json(json, "request")?;
+            let Some(raw) = settings.messages.take() else {
+                return Err(Error::invalid_request("invalid request: missing field `messages`"));
+            };
+            settings.validate("request")?;
+            (raw, settings)
         };
-        settings.validate("request")?;
+        let messages = raw.into_iter().enumerate().map(|(i, m)| Message::from_raw(i, m)).collect::<Result<_, _>>()?;
         Ok(Request { messages, settings })
     }
 }
@@ -222,6 +360,16 @@ pub struct Resolved {
     pub max_retries: u32,
     /// Certificates to trust instead of the built-in roots (from `ca_file`).
     pub ca_certs: Option<Arc<Vec<Certificate<'static>>>>,
+    pub tools: Option<Json>,
+    pub tool_choice: Option<Json>,
+    pub parallel_tool_calls: Option<bool>,
+    pub response_format: Option<Json>,
+    pub stop: Option<Json>,
+    pub seed: Option<i64>,
+    pub reasoning_effort: Option<String>,
+    pub n: Option<u32>,
+    /// Defaults to true.
+    pub include_usage: bool,
 }
 
 /// A credential: never printed, not even by `Debug`.
@@ -263,7 +411,18 @@ impl Resolved {
     ) -> Result<Resolved, Error> {
         let s = request.settings.or(client);
         let provider = s.provider.as_deref().and_then(Provider::from_name).unwrap_or_default();
-        for (field, set) in [("extra_body", s.extra_body.is_some()), ("max_tokens", s.max_tokens.is_some())] {
+        for (field, set) in [
+            ("extra_body", s.extra_body.is_some()),
+            ("max_tokens", s.max_tokens.is_some()),
+            ("tools", s.tools.is_some()),
+            ("tool_choice", s.tool_choice.is_some()),
+            ("parallel_tool_calls", s.parallel_tool_calls.is_some()),
+            ("response_format", s.response_format.is_some()),
+            ("stop", s.stop.is_some()),
+            ("seed", s.seed.is_some()),
+            ("reasoning_effort", s.reasoning_effort.is_some()),
+            ("n", s.n.is_some()),
+        ] {
             if set && !provider.accepts(field) {
                 return Err(Error::invalid_request(format!(
                     "invalid request: `{field}` is not supported by the {} provider",
@@ -320,6 +479,15 @@ impl Resolved {
             extra_body: s.extra_body,
             max_retries: s.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
             ca_certs,
+            tools: s.tools,
+            tool_choice: s.tool_choice,
+            parallel_tool_calls: s.parallel_tool_calls,
+            response_format: s.response_format,
+            stop: s.stop,
+            seed: s.seed,
+            reasoning_effort: s.reasoning_effort,
+            n: s.n,
+            include_usage: s.include_usage.unwrap_or(true),
         })
     }
 }
@@ -419,9 +587,52 @@ mod tests {
     }
 
     #[test]
-    fn unknown_message_field_is_named_with_its_path() {
-        let m = err(r#"[{"role":"user","content":"Hi","nmae":"x"}]"#);
-        assert!(m.contains("unknown field `nmae`"), "{m}");
+    fn other_message_fields_are_kept_verbatim_in_order_with_nulls() {
+        let raw = r#"{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}],"name":null,"zeta":1,"alpha":2}"#;
+        let r = Request::from_json(&format!("[{raw}]")).unwrap();
+        assert_eq!(r.messages[0].raw().get(), raw);
+        assert_eq!(r.messages[0].content(), &Content::None);
+        assert_eq!(r.messages[0].role(), "assistant");
+    }
+
+    #[test]
+    fn content_may_be_a_string_null_absent_or_parts() {
+        let r = Request::from_json(
+            r#"[{"role":"user","content":"a"},{"role":"tool","tool_call_id":"x"},
+                {"role":"user","content":[{"type":"text","text":"b"},{"type":"image_url","image_url":{"url":"data:,"}}]}]"#,
+        )
+        .unwrap();
+        assert_eq!(r.messages[0].content(), &Content::Text("a".into()));
+        assert_eq!(r.messages[1].content(), &Content::None);
+        assert_eq!(r.messages[2].content(), &Content::Parts);
+    }
+
+    #[test]
+    fn message_role_and_content_type_are_checked_with_their_path() {
+        assert!(err(r#"[{"role":"","content":"a"}]"#).contains("`messages[0].role` must be a non-empty string"));
+        assert!(err(r#"[{"content":"a"}]"#).contains("`messages[0]`"));
+        assert!(err(r#"[{"role":"user"},{"role":"user","content":5}]"#).contains("`messages[1].content` must be"));
+        assert!(err(r#"[{"role":"user","content":{}}]"#).contains("`messages[0].content` must be"));
+        assert!(err(r#"["hi"]"#).contains("`messages[0]` must be a JSON object"));
+    }
+
+    #[test]
+    fn new_fields_are_shape_checked() {
+        assert!(err(r#"{"messages":[],"tools":{}}"#).contains("`tools` must be an array"));
+        assert!(err(r#"{"messages":[],"tools":[1]}"#).contains("`tools` must be an array"));
+        assert!(err(r#"{"messages":[],"tool_choice":1}"#).contains("`tool_choice` must be"));
+        assert!(err(r#"{"messages":[],"stop":[1]}"#).contains("`stop` must be"));
+        assert!(err(r#"{"messages":[],"response_format":"json"}"#).contains("`response_format` must be"));
+        assert!(err(r#"{"messages":[],"n":0}"#).contains("`n` must be at least 1"));
+        assert!(err(r#"{"messages":[],"seed":1.5}"#).contains("`seed`"));
+        let r = Request::from_json(
+            r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"auto",
+                "stop":"x","n":2,"seed":-1,"reasoning_effort":"low","parallel_tool_calls":false,
+                "response_format":{"type":"json_object"},"include_usage":false}"#,
+        )
+        .unwrap();
+        assert_eq!(r.settings.n, Some(2));
+        assert_eq!(r.settings.tool_choice.as_ref().map(Json::get), Some(r#""auto""#));
     }
 
     #[test]
@@ -569,6 +780,25 @@ mod tests {
     fn api_key_is_never_printed_by_debug() {
         let r = resolve(r#"{"messages":[],"provider":"openai","api_key":"sk-secret"}"#, "{}", &[]).unwrap();
         assert!(!format!("{r:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn aichat_rejects_the_openai_only_fields() {
+        for field in [
+            r#""tools":[]"#,
+            r#""tool_choice":"auto""#,
+            r#""parallel_tool_calls":true"#,
+            r#""response_format":{}"#,
+            r#""stop":"x""#,
+            r#""seed":1"#,
+            r#""reasoning_effort":"low""#,
+            r#""n":1"#,
+        ] {
+            let e = resolve(&format!(r#"{{"messages":[],{field}}}"#), "{}", &[]).unwrap_err();
+            assert!(e.message().ends_with("is not supported by the aichat provider"), "{field}: {}", e.message());
+        }
+        assert!(resolve(r#"{"messages":[],"include_usage":false}"#, "{}", &[]).is_ok());
+        assert!(resolve("[]", "{}", &[]).unwrap().include_usage);
     }
 
     #[test]

@@ -138,10 +138,12 @@ impl Transport {
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
         let content_type = header("content-type").unwrap_or("").trim().to_ascii_lowercase();
         let retry_after = parse_retry_after(header("retry-after-ms"), header("retry-after"), SystemTime::now());
+        let request_id = REQUEST_ID_HEADERS.iter().find_map(|name| header(name)).unwrap_or("").to_string();
         Ok(HttpResponse {
             status: response.status().as_u16(),
             host,
             content_type,
+            request_id,
             retry_after,
             limit: r.max_response_bytes,
             read: 0,
@@ -153,10 +155,14 @@ impl Transport {
     }
 }
 
+/// Where servers put the id of a request, most common first: OpenAI, Anthropic, OpenRouter.
+const REQUEST_ID_HEADERS: [&str; 3] = ["x-request-id", "request-id", "x-generation-id"];
+
 pub struct HttpResponse {
     status: u16,
     host: String,
     content_type: String,
+    request_id: String,
     /// How long the server asked to wait before trying again.
     retry_after: RetryAfter,
     limit: u64,
@@ -178,6 +184,12 @@ impl HttpResponse {
     /// The `host:port` the answer came from, for messages.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The server's id for this request (`x-request-id`, `request-id` or `x-generation-id`),
+    /// `""` when absent.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
     }
 
     /// The media type of the answer, lower-cased, `""` when absent.

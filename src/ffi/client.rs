@@ -3,11 +3,14 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 
+use super::event::EventBuffers;
 use super::{
-    AichatCancel, AichatError, AichatStatus, BoxedHandle, catch_reporting, null_argument, status_of, str_from_c,
+    AichatCancel, AichatError, AichatEventCallback, AichatStatus, BoxedHandle, catch_reporting, null_argument,
+    status_of, str_from_c,
 };
 use crate::client::Client;
 use crate::error::Error;
+use crate::event::Event;
 use crate::request::Request;
 
 /// Receives one chunk of completion text. `chunk` is UTF-8, NUL-terminated, `len` bytes long
@@ -101,6 +104,40 @@ pub(crate) unsafe fn complete(
         // SAFETY: the caller vouched for `on_chunk`; the text is NUL-terminated and outlives the call.
         unsafe { on_chunk(with_nul.as_ptr().cast(), text.len(), user_data) == 0 }
     })
+}
+
+/// Runs one completion on `client` as `aichat_client_create_completion` does, calling
+/// `on_event` on this thread for every event of the answer (`AichatEventKind`) as it arrives:
+/// RESPONSE first, MESSAGE last.
+///
+/// # Safety
+/// `client` and `cancel` are NULL or unfreed handles; `request_json` is NULL or a
+/// NUL-terminated string; `on_event` is NULL or a valid function; `error` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aichat_client_create_completion_events(
+    client: *const AichatClient,
+    request_json: *const c_char,
+    on_event: AichatEventCallback,
+    user_data: *mut c_void,
+    cancel: *const AichatCancel,
+    error: *mut *mut AichatError,
+) -> AichatStatus {
+    status_of(catch_reporting(error, || {
+        // SAFETY: forwarded from this function's contract.
+        let client = unsafe { AichatClient::from_ref(client, "client") }?;
+        // SAFETY: forwarded from this function's contract.
+        let json = unsafe { str_from_c(request_json, "request_json") }?;
+        let on_event = on_event.ok_or_else(|| null_argument("on_event"))?;
+        // SAFETY: forwarded from this function's contract.
+        let cancel = unsafe { cancel.as_ref() }.map(AichatCancel::token);
+        let request = Request::from_json(json)?;
+        let mut buffers = EventBuffers::default();
+        client.0.create_completion_events(request, cancel, &mut |event: &Event<'_>| {
+            let c_event = buffers.view(event);
+            // SAFETY: the caller vouched for `on_event`; the event and its strings outlive the call.
+            unsafe { on_event(&c_event, user_data) == 0 }
+        })
+    }))
 }
 
 /// Releases a client. NULL is accepted. Free it only after every call on it has returned.

@@ -6,6 +6,7 @@ mod cancel;
 mod client;
 mod completion;
 mod error;
+mod event;
 mod status;
 mod stream;
 
@@ -13,6 +14,7 @@ pub use cancel::*;
 pub use client::*;
 pub use completion::*;
 pub use error::*;
+pub use event::{AichatEvent, AichatEventCallback, AichatEventKind, AichatUsage};
 pub use status::*;
 pub use stream::*;
 

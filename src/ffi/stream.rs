@@ -1,17 +1,23 @@
 //! `AichatStream`: a completion pulled in batches instead of pushed through a callback, for
-//! callers whose callbacks are expensive (an FFI relay to another thread, an event loop).
+//! callers whose callbacks are expensive (an FFI relay to another thread, an event loop). A
+//! stream is opened for text (`aichat_stream_next`) or for events (`aichat_stream_next_events`).
 
 use std::ffi::c_char;
 use std::time::Duration;
 
+use super::event::EventBuffers;
 use super::{
-    AichatCancel, AichatClient, AichatError, AichatStatus, BoxedHandle, catch_reporting, status_of, str_from_c,
+    AichatCancel, AichatClient, AichatError, AichatEvent, AichatStatus, BoxedHandle, catch_reporting, null_argument,
+    status_of, str_from_c,
 };
+use crate::answer::Mode;
 use crate::client::{Call, Next};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
+use crate::event::Event;
 use crate::request::Request;
 
-/// Most chunks, and about the most bytes, one `aichat_stream_next` returns.
+/// Most chunks or events, and about the most bytes, one `aichat_stream_next` or
+/// `aichat_stream_next_events` returns.
 const BATCH_CHUNKS: usize = 4096;
 const BATCH_BYTES: usize = 1024 * 1024;
 
@@ -20,8 +26,8 @@ const BATCH_BYTES: usize = 1024 * 1024;
 /// it was opened with. Release it with `aichat_stream_free`, which also stops the request.
 pub struct AichatStream {
     call: Call,
-    text: Vec<u8>,
-    ends: Vec<usize>,
+    text: TextBatch,
+    events: EventBatch,
     /// An error that followed chunks in the same batch: reported by the next call.
     deferred: Option<Error>,
 }
@@ -44,8 +50,20 @@ pub struct AichatChunks {
     pub finished: bool,
 }
 
-/// Starts a completion on `client` and returns at once (the request runs on a library thread).
-/// NULL on failure, with `*error` set; the request is validated here. `cancel` may be NULL.
+/// The events one `aichat_stream_next_events` returned, valid until the next call on the same
+/// stream or `aichat_stream_free`.
+#[repr(C)]
+pub struct AichatEvents {
+    pub items: *const AichatEvent,
+    /// How many events: 0 when none arrived within the wait.
+    pub count: usize,
+    /// 1 once the completion finished normally: no event follows these.
+    pub finished: bool,
+}
+
+/// Starts a completion on `client` for its text and returns at once (the request runs on a
+/// library thread). NULL on failure, with `*error` set; the request is validated here.
+/// `cancel` may be NULL.
 ///
 /// # Safety
 /// `client` and `cancel` are NULL or unfreed handles; `request_json` is NULL or a
@@ -57,6 +75,35 @@ pub unsafe extern "C" fn aichat_client_stream_open(
     cancel: *const AichatCancel,
     error: *mut *mut AichatError,
 ) -> *mut AichatStream {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { open(client, request_json, cancel, error, Mode::Text) }
+}
+
+/// As `aichat_client_stream_open`, for a stream whose events are pulled with
+/// `aichat_stream_next_events`.
+///
+/// # Safety
+/// As `aichat_client_stream_open`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aichat_client_stream_open_events(
+    client: *const AichatClient,
+    request_json: *const c_char,
+    cancel: *const AichatCancel,
+    error: *mut *mut AichatError,
+) -> *mut AichatStream {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { open(client, request_json, cancel, error, Mode::Events) }
+}
+
+/// # Safety
+/// As `aichat_client_stream_open`.
+unsafe fn open(
+    client: *const AichatClient,
+    request_json: *const c_char,
+    cancel: *const AichatCancel,
+    error: *mut *mut AichatError,
+    mode: Mode,
+) -> *mut AichatStream {
     catch_reporting(error, || {
         // SAFETY: forwarded from this function's contract.
         let client = unsafe { AichatClient::from_ref(client, "client") }?;
@@ -64,8 +111,9 @@ pub unsafe extern "C" fn aichat_client_stream_open(
         let json = unsafe { str_from_c(request_json, "request_json") }?;
         // SAFETY: forwarded from this function's contract.
         let cancel = unsafe { cancel.as_ref() }.map(AichatCancel::token);
-        let call = client.inner().start(Request::from_json(json)?, cancel)?;
-        Ok(AichatStream { call, text: Vec::new(), ends: Vec::new(), deferred: None }.into_raw())
+        let call = client.inner().start(Request::from_json(json)?, cancel, mode)?;
+        let stream = AichatStream { call, text: TextBatch::default(), events: EventBatch::default(), deferred: None };
+        Ok(stream.into_raw())
     })
     .unwrap_or(std::ptr::null_mut())
 }
@@ -87,17 +135,46 @@ pub unsafe extern "C" fn aichat_stream_next(
 ) -> AichatStatus {
     status_of(catch_reporting(error, || {
         // SAFETY: forwarded from this function's contract.
-        let stream = unsafe { stream.as_mut() }.ok_or_else(|| super::null_argument("stream"))?;
+        let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
         // SAFETY: forwarded from this function's contract.
-        let out = unsafe { chunks.as_mut() }.ok_or_else(|| super::null_argument("chunks"))?;
-        let finished = stream.fill(Duration::from_millis(wait_ms.into()))?;
+        let out = unsafe { chunks.as_mut() }.ok_or_else(|| null_argument("chunks"))?;
+        stream.expect_mode(Mode::Text)?;
+        let finished = fill(&mut stream.call, &mut stream.deferred, &mut stream.text, wait_ms)?;
+        let text = &stream.text;
         *out = AichatChunks {
-            text: stream.text.as_ptr().cast(),
-            text_len: stream.text.len() - 1,
-            ends: stream.ends.as_ptr(),
-            count: stream.ends.len(),
+            text: text.text.as_ptr().cast(),
+            text_len: text.text.len() - 1,
+            ends: text.ends.as_ptr(),
+            count: text.ends.len(),
             finished,
         };
+        Ok(())
+    }))
+}
+
+/// Waits up to `wait_ms` milliseconds for events, then returns in `*events` every event that
+/// is already there, in order; otherwise as `aichat_stream_next`. For a stream opened with
+/// `aichat_client_stream_open_events`.
+///
+/// # Safety
+/// `stream` is NULL or an unfreed stream; `events` is NULL or writable; `error` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aichat_stream_next_events(
+    stream: *mut AichatStream,
+    wait_ms: u32,
+    events: *mut AichatEvents,
+    error: *mut *mut AichatError,
+) -> AichatStatus {
+    status_of(catch_reporting(error, || {
+        // SAFETY: forwarded from this function's contract.
+        let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
+        // SAFETY: forwarded from this function's contract.
+        let out = unsafe { events.as_mut() }.ok_or_else(|| null_argument("events"))?;
+        stream.expect_mode(Mode::Events)?;
+        let finished = fill(&mut stream.call, &mut stream.deferred, &mut stream.events, wait_ms)?;
+        let items = &stream.events.items;
+        *out = AichatEvents { items: items.as_ptr(), count: items.len(), finished };
         Ok(())
     }))
 }
@@ -113,38 +190,127 @@ pub unsafe extern "C" fn aichat_stream_free(stream: *mut AichatStream) {
 }
 
 impl AichatStream {
-    /// Replaces the batch with what arrives within `wait` and whatever is queued right after.
-    /// Returns whether the completion finished. A failure is reported once the batch that
-    /// preceded it was returned, and again by every later call.
-    fn fill(&mut self, wait: Duration) -> Result<bool, Error> {
+    fn expect_mode(&self, mode: Mode) -> Result<(), Error> {
+        if self.call.mode() == mode {
+            return Ok(());
+        }
+        let (opened, next) = match self.call.mode() {
+            Mode::Text => ("aichat_client_stream_open", "aichat_stream_next"),
+            Mode::Events => ("aichat_client_stream_open_events", "aichat_stream_next_events"),
+        };
+        Err(Error::new(ErrorKind::InvalidArgument, format!("the stream was opened with {opened}: pull it with {next}")))
+    }
+}
+
+/// What one pull returns, gathered event by event.
+trait Batch {
+    fn clear(&mut self);
+    fn push(&mut self, event: Event<'static>);
+    fn len(&self) -> usize;
+    fn bytes(&self) -> usize;
+    /// Makes what was gathered readable from C.
+    fn seal(&mut self);
+}
+
+/// Replaces `batch` with what arrives within `wait_ms` and whatever is queued right after.
+/// Returns whether the completion finished. A failure is reported once the batch that preceded
+/// it was returned, and again by every later call.
+fn fill(call: &mut Call, deferred: &mut Option<Error>, batch: &mut impl Batch, wait_ms: u32) -> Result<bool, Error> {
+    batch.clear();
+    let result = match deferred {
+        Some(e) => Err(e.clone()),
+        None => collect(call, batch, Duration::from_millis(wait_ms.into())),
+    };
+    batch.seal();
+    result.or_else(|e| {
+        *deferred = Some(e.clone());
+        if batch.len() == 0 { Err(e) } else { Ok(false) }
+    })
+}
+
+fn collect(call: &mut Call, batch: &mut impl Batch, wait: Duration) -> Result<bool, Error> {
+    let mut next = call.next(Some(wait))?;
+    loop {
+        match next {
+            Next::Event(event) => batch.push(event),
+            Next::Pending => return Ok(false),
+            Next::End => return Ok(true),
+        }
+        if batch.len() >= BATCH_CHUNKS || batch.bytes() >= BATCH_BYTES {
+            return Ok(false);
+        }
+        next = call.next(Some(Duration::ZERO))?;
+    }
+}
+
+/// Chunks of text, one after the other, with their end offsets.
+#[derive(Default)]
+struct TextBatch {
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Batch for TextBatch {
+    fn clear(&mut self) {
         self.text.clear();
         self.ends.clear();
-        let result = match &self.deferred {
-            Some(e) => Err(e.clone()),
-            None => self.collect(wait),
-        };
-        self.text.push(0);
-        result.or_else(|e| {
-            self.deferred = Some(e.clone());
-            if self.ends.is_empty() { Err(e) } else { Ok(false) }
-        })
     }
 
-    fn collect(&mut self, wait: Duration) -> Result<bool, Error> {
-        let mut next = self.call.next(Some(wait))?;
-        loop {
-            match next {
-                Next::Chunk(chunk) => {
-                    self.text.extend_from_slice(chunk.as_str().as_bytes());
-                    self.ends.push(self.text.len());
-                }
-                Next::Pending => return Ok(false),
-                Next::End => return Ok(true),
-            }
-            if self.ends.len() >= BATCH_CHUNKS || self.text.len() >= BATCH_BYTES {
-                return Ok(false);
-            }
-            next = self.call.next(Some(Duration::ZERO))?;
+    fn push(&mut self, event: Event<'static>) {
+        if let Event::Text { text, .. } = event {
+            self.text.extend_from_slice(text.as_bytes());
+            self.ends.push(self.text.len());
         }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    fn seal(&mut self) {
+        self.text.push(0);
+    }
+}
+
+/// Events, and the C views of them once sealed; the buffers are reused from batch to batch.
+#[derive(Default)]
+struct EventBatch {
+    events: Vec<Event<'static>>,
+    bytes: usize,
+    buffers: Vec<EventBuffers>,
+    items: Vec<AichatEvent>,
+}
+
+impl Batch for EventBatch {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.items.clear();
+        self.bytes = 0;
+    }
+
+    fn push(&mut self, event: Event<'static>) {
+        self.bytes += super::event::parts(&event).text_len();
+        self.events.push(event);
+    }
+
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn seal(&mut self) {
+        // Sized first: the views point into the buffers, which must not move afterwards.
+        if self.buffers.len() < self.events.len() {
+            self.buffers.resize_with(self.events.len(), EventBuffers::default);
+        }
+        self.items.clear();
+        self.items.extend(self.events.iter().zip(&mut self.buffers).map(|(e, b)| b.view(e)));
     }
 }

@@ -12,7 +12,8 @@ use crate::prompt;
 use crate::request::Resolved;
 use crate::transport::{HttpRequest, Transport};
 
-use super::{Sink, with_extra_headers};
+use super::with_extra_headers;
+use crate::answer::Assembler;
 
 pub const DEFAULT_BASE_URL: &str = "https://chat-gpt.org";
 
@@ -60,8 +61,8 @@ struct Body<'a> {
     frequency_penalty: Number,
 }
 
-pub fn build_request(r: &Resolved) -> HttpRequest {
-    let prompt = prompt::compose(&r.messages);
+pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
+    let prompt = prompt::compose(&r.messages)?;
     let body = Body {
         message: &prompt,
         temperature: Number::or_default(r.temperature, 1),
@@ -70,11 +71,11 @@ pub fn build_request(r: &Resolved) -> HttpRequest {
         frequency_penalty: Number::or_default(r.frequency_penalty, 0),
     };
     let headers = HEADERS.iter().map(|&(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))).collect();
-    HttpRequest {
+    Ok(HttpRequest {
         url: format!("{}/api/text", r.base_url),
         headers: with_extra_headers(headers, &r.headers),
         body: serde_json::to_vec(&body).expect("the body always serializes"),
-    }
+    })
 }
 
 /// The completion text of a 2xx answer: its string field `message`, unless `response` is false.
@@ -97,17 +98,18 @@ pub fn parse_answer(body: &[u8]) -> Result<String, Error> {
     }
 }
 
-pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, sink: &mut Sink<'_>) -> Result<(), Error> {
-    let mut response = transport.send(&build_request(r), r, stop)?;
+/// The answer is one piece of text: RESPONSE (empty), TEXT, FINISH ("stop"), MESSAGE.
+pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, out: &mut Assembler<'_>) -> Result<(), Error> {
+    let mut response = transport.send(&build_request(r)?, r, stop)?;
     if !response.is_success() {
         return Err(response.status_error());
     }
     let body = response.read_to_end()?;
     let text = parse_answer(&body).map_err(|e| e.with_http_status(response.status()))?;
-    if !text.is_empty() && !sink(&text) {
-        return Err(Error::stopped_by_sink());
-    }
-    Ok(())
+    out.set_request_id(response.request_id());
+    out.start("", "")?;
+    out.text(0, &text)?;
+    out.finish(0, "stop", "stop")
 }
 
 #[cfg(test)]
@@ -120,9 +122,13 @@ mod tests {
         Resolved::new(Request::from_json(json).unwrap(), &Settings::default()).unwrap()
     }
 
+    fn build_request_ok(r: &Resolved) -> HttpRequest {
+        build_request(r).unwrap()
+    }
+
     #[test]
     fn request_matches_the_original() {
-        let req = build_request(&resolved(r#"[{"role":"user","content":"Hi"}]"#));
+        let req = build_request_ok(&resolved(r#"[{"role":"user","content":"Hi"}]"#));
         assert_eq!(req.url, "https://chat-gpt.org/api/text");
         let body: Value = serde_json::from_slice(&req.body).unwrap();
         assert_eq!(
@@ -135,7 +141,7 @@ mod tests {
 
     #[test]
     fn caller_sampling_values_replace_the_defaults() {
-        let req = build_request(&resolved(r#"{"messages":[],"temperature":0.25,"top_p":0.5}"#));
+        let req = build_request_ok(&resolved(r#"{"messages":[],"temperature":0.25,"top_p":0.5}"#));
         let body: Value = serde_json::from_slice(&req.body).unwrap();
         assert_eq!(body["temperature"], json!(0.25));
         assert_eq!(body["top_p"], json!(0.5));
@@ -144,7 +150,7 @@ mod tests {
 
     #[test]
     fn extra_headers_go_on_top() {
-        let req = build_request(&resolved(r#"{"messages":[],"headers":{"X-Extra":"1","Accept":"text/plain"}}"#));
+        let req = build_request_ok(&resolved(r#"{"messages":[],"headers":{"X-Extra":"1","Accept":"text/plain"}}"#));
         assert_eq!(req.headers.len(), 14);
         assert!(req.headers.contains(&(Cow::Borrowed("X-Extra"), Cow::Borrowed("1"))));
         assert!(req.headers.contains(&(Cow::Borrowed("Accept"), Cow::Borrowed("text/plain"))));
@@ -153,7 +159,7 @@ mod tests {
 
     #[test]
     fn base_url_trailing_slash_is_not_doubled() {
-        let req = build_request(&resolved(r#"{"messages":[],"base_url":"http://127.0.0.1:9/x/"}"#));
+        let req = build_request_ok(&resolved(r#"{"messages":[],"base_url":"http://127.0.0.1:9/x/"}"#));
         assert_eq!(req.url, "http://127.0.0.1:9/x/api/text");
     }
 

@@ -1,18 +1,16 @@
 //! The protocols the library speaks, one file each. A provider turns a resolved request into
-//! an HTTP request, and the HTTP answer into text chunks for the sink.
+//! an HTTP request, and the HTTP answer into the pieces the [`Assembler`] makes events of.
 
 pub mod aichat;
 pub mod openai;
 
+use crate::answer::Assembler;
 use crate::error::Error;
 use crate::interrupt::Stop;
 use crate::request::Resolved;
 use std::borrow::Cow;
 
 use crate::transport::{Header, Transport};
-
-/// Receives each piece of text as it is decoded; returns `false` to stop the call.
-pub type Sink<'a> = dyn FnMut(&str) -> bool + 'a;
 
 /// A provider's own headers with the caller's `headers` on top: one with the same name
 /// (case-insensitively) replaces the provider's.
@@ -78,16 +76,34 @@ impl Provider {
     pub fn accepts(self, field: &str) -> bool {
         match self {
             // The original protocol has exactly five body fields.
-            Provider::Aichat => !matches!(field, "extra_body" | "max_tokens"),
+            Provider::Aichat => !matches!(
+                field,
+                "extra_body"
+                    | "max_tokens"
+                    | "tools"
+                    | "tool_choice"
+                    | "parallel_tool_calls"
+                    | "response_format"
+                    | "stop"
+                    | "seed"
+                    | "reasoning_effort"
+                    | "n"
+            ),
             Provider::OpenAi => true,
         }
     }
 
-    /// Runs one completion: sends the request, decodes the answer, feeds the sink.
-    pub fn run(self, request: &Resolved, transport: &Transport, stop: &Stop, sink: &mut Sink<'_>) -> Result<(), Error> {
+    /// Runs one completion: sends the request, decodes the answer into `out`.
+    pub fn run(
+        self,
+        request: &Resolved,
+        transport: &Transport,
+        stop: &Stop,
+        out: &mut Assembler<'_>,
+    ) -> Result<(), Error> {
         match self {
-            Provider::Aichat => aichat::run(request, transport, stop, sink),
-            Provider::OpenAi => openai::run(request, transport, stop, sink),
+            Provider::Aichat => aichat::run(request, transport, stop, out),
+            Provider::OpenAi => openai::run(request, transport, stop, out),
         }
     }
 }

@@ -3,16 +3,20 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
+use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
+use crate::event::Usage;
 use crate::interrupt::Stop;
 use crate::request::Resolved;
 use crate::sse::Framer;
 use crate::transport::{Header, HttpRequest, HttpResponse, Transport};
 
-use super::{Sink, with_extra_headers};
+use super::with_extra_headers;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -22,27 +26,51 @@ pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 /// How much is read after `[DONE]` so the connection can go back to the pool.
 const DRAIN_AFTER_DONE: usize = 64 * 1024;
 
-pub fn build_request(r: &Resolved) -> HttpRequest {
-    let mut body = Map::new();
-    body.insert("model".into(), json!(r.model));
-    body.insert("messages".into(), json!(r.messages));
-    body.insert("stream".into(), json!(r.stream));
-    for (name, value) in [
-        ("temperature", r.temperature),
-        ("top_p", r.top_p),
-        ("presence_penalty", r.presence_penalty),
-        ("frequency_penalty", r.frequency_penalty),
-    ] {
-        if let Some(v) = value {
-            body.insert(name.into(), json!(v));
+/// The request body: the messages exactly as the caller wrote them, each field only when set,
+/// and `extra_body` over everything (a key it has replaces the library's own).
+struct Body<'a>(&'a Resolved);
+
+impl Serialize for Body<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let extra = r.extra_body.as_ref();
+        let mut map = serializer.serialize_map(None)?;
+        macro_rules! put {
+            ($name:literal, $value:expr) => {
+                if !extra.is_some_and(|e| e.contains_key($name)) {
+                    if let Some(value) = $value {
+                        map.serialize_entry($name, value)?;
+                    }
+                }
+            };
         }
+        let messages: Vec<_> = r.messages.iter().map(|m| m.raw()).collect();
+        let stream_options = (r.stream && r.include_usage).then(|| serde_json::json!({"include_usage": true}));
+        put!("model", Some(&r.model));
+        put!("messages", Some(&messages));
+        put!("stream", Some(&r.stream));
+        put!("stream_options", stream_options.as_ref());
+        put!("temperature", r.temperature.as_ref());
+        put!("top_p", r.top_p.as_ref());
+        put!("presence_penalty", r.presence_penalty.as_ref());
+        put!("frequency_penalty", r.frequency_penalty.as_ref());
+        put!("max_tokens", r.max_tokens.as_ref());
+        put!("n", r.n.as_ref());
+        put!("seed", r.seed.as_ref());
+        put!("stop", r.stop.as_ref());
+        put!("tools", r.tools.as_ref());
+        put!("tool_choice", r.tool_choice.as_ref());
+        put!("parallel_tool_calls", r.parallel_tool_calls.as_ref());
+        put!("response_format", r.response_format.as_ref());
+        put!("reasoning_effort", r.reasoning_effort.as_ref());
+        for (name, value) in extra.into_iter().flatten() {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
-    if let Some(n) = r.max_tokens {
-        body.insert("max_tokens".into(), json!(n));
-    }
-    for (name, value) in r.extra_body.iter().flatten() {
-        body.insert(name.clone(), value.clone());
-    }
+}
+
+pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
     let accept = if r.stream { "text/event-stream" } else { "application/json" };
     let authorization = r.api_key.as_ref().map(|key| format!("Bearer {}", key.expose()));
     let mut own: Vec<Header> = vec![
@@ -53,35 +81,33 @@ pub fn build_request(r: &Resolved) -> HttpRequest {
         own.push((Cow::Borrowed("authorization"), Cow::Owned(value)));
     }
     let headers = with_extra_headers(own, &r.headers);
-    HttpRequest {
+    Ok(HttpRequest {
         url: format!("{}/chat/completions", r.base_url),
         headers,
-        body: serde_json::to_vec(&Value::Object(body)).expect("a JSON value always serializes"),
-    }
+        body: serde_json::to_vec(&Body(r)).expect("the body always serializes"),
+    })
 }
 
-pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, sink: &mut Sink<'_>) -> Result<(), Error> {
-    let mut response = transport.send(&build_request(r), r, stop)?;
+pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, out: &mut Assembler<'_>) -> Result<(), Error> {
+    let mut response = transport.send(&build_request(r)?, r, stop)?;
     if !response.is_success() {
         return Err(response.status_error());
     }
     let status = response.status();
+    out.set_request_id(response.request_id());
     // Decide by what the server sent, not by what was asked: some servers ignore `stream`.
     let result = if response.content_type().starts_with("text/event-stream") {
         let cap = MAX_EVENT_BYTES.min(usize::try_from(r.max_response_bytes).unwrap_or(usize::MAX));
-        read_stream(&mut response, cap, sink)
+        read_stream(&mut response, cap, out)
     } else {
         let body = response.read_to_end()?;
-        match parse_answer(&body)? {
-            Some(text) if !text.is_empty() && !sink(&text) => Err(Error::stopped_by_sink()),
-            _ => Ok(()),
-        }
+        decode_answer(&body, out)
     };
     result.map_err(|e| if e.http_status() == 0 { e.with_http_status(status) } else { e })
 }
 
-/// Feeds the SSE body through the framer, delivering each content delta as it is decoded.
-fn read_stream(response: &mut HttpResponse, cap: usize, sink: &mut Sink<'_>) -> Result<(), Error> {
+/// Feeds the SSE body through the framer, decoding each event as it is complete.
+fn read_stream(response: &mut HttpResponse, cap: usize, out: &mut Assembler<'_>) -> Result<(), Error> {
     let mut framer = Framer::new(cap);
     let mut buf = vec![0u8; 16 * 1024];
     let mut outcome: Result<Flow, Error> = Ok(Flow::More);
@@ -94,12 +120,7 @@ fn read_stream(response: &mut HttpResponse, cap: usize, sink: &mut Sink<'_>) -> 
             )));
         }
         let fed = framer.feed(&buf[..n], &mut |data| {
-            outcome = match parse_event(data) {
-                Ok(Event::Text(text)) if !sink(&text) => Err(Error::stopped_by_sink()),
-                Ok(Event::Text(_)) | Ok(Event::Skip) => Ok(Flow::More),
-                Ok(Event::Done) => Ok(Flow::Done),
-                Err(e) => Err(e),
-            };
+            outcome = decode_event(data, out);
             matches!(outcome, Ok(Flow::More))
         });
         fed.map_err(|too_long| {
@@ -115,69 +136,96 @@ fn read_stream(response: &mut HttpResponse, cap: usize, sink: &mut Sink<'_>) -> 
     }
 }
 
-enum Flow {
-    More,
-    Done,
-}
-
+/// Whether the stream goes on after an event.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Event<'a> {
-    Text(Cow<'a, str>),
-    Skip,
+pub enum Flow {
+    More,
     Done,
 }
 
 /// One streamed chunk: only the fields this library reads; everything else is skipped unparsed.
 #[derive(Deserialize)]
 struct StreamChunk<'a> {
-    #[serde(borrow, default, deserialize_with = "first_choice")]
-    choices: Option<StreamChoice<'a>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    object: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    choices: Option<Vec<StreamChoice<'a>>>,
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
     #[serde(default)]
     error: Option<Value>,
+    /// vLLM's mid-stream error object carries its text here.
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct StreamChoice<'a> {
+    #[serde(default)]
+    index: Option<u32>,
     #[serde(borrow, default)]
     delta: Option<Delta<'a>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct Delta<'a> {
     #[serde(borrow, default)]
     content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    refusal: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<ToolDelta<'a>>>,
 }
 
-/// `choices` as its first element, without collecting the rest (`null` and `[]` give `None`).
-fn first_choice<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StreamChoice<'de>>, D::Error> {
-    struct First;
-    impl<'de> serde::de::Visitor<'de> for First {
-        type Value = Option<StreamChoice<'de>>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an array of choices or null")
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(First)
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let first = seq.next_element()?;
-            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-            Ok(first)
-        }
+#[derive(Deserialize)]
+struct ToolDelta<'a> {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    function: Option<FunctionDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    /// A string fragment, as the spec says; a few servers send the whole arguments object.
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+}
+
+/// A tool call's arguments as text: a JSON string's value, or any other JSON verbatim.
+fn arguments_text(raw: &RawValue) -> Result<Cow<'_, str>, Error> {
+    match raw.get() {
+        "null" => Ok(Cow::Borrowed("")),
+        text if text.starts_with('"') => serde_json::from_str(text)
+            .map_err(|e| Error::protocol(format!("a tool call's `arguments` is not a JSON string ({e})"))),
+        text => Ok(Cow::Borrowed(text)),
     }
-    d.deserialize_option(First)
 }
 
-/// Interprets one SSE event's data.
-pub fn parse_event(data: &str) -> Result<Event<'_>, Error> {
+/// OpenAI's finish reasons are the normalized words; the legacy `function_call` means the same
+/// as `tool_calls`.
+fn finish_reason(raw: &str) -> &str {
+    if raw == "function_call" { "tool_calls" } else { raw }
+}
+
+/// Decodes one SSE event's data into `out`.
+pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
     if data == "[DONE]" {
-        return Ok(Event::Done);
+        return Ok(Flow::Done);
     }
     let chunk: StreamChunk = serde_json::from_str(data).map_err(|e| {
         Error::protocol(format!("a stream event is not a chat.completion.chunk ({e}): {}", server_text(data)))
@@ -188,28 +236,111 @@ pub fn parse_event(data: &str) -> Result<Event<'_>, Error> {
             format!("the server reported an error mid-stream: {}", error_message(&error)),
         ));
     }
-    match chunk.choices.and_then(|c| c.delta).and_then(|d| d.content) {
-        Some(text) if !text.is_empty() => Ok(Event::Text(text)),
-        _ => Ok(Event::Skip),
+    if chunk.object.as_deref() == Some("error") {
+        let text = server_text(chunk.message.as_deref().unwrap_or("no message"));
+        return Err(Error::new(ErrorKind::Server, format!("the server reported an error mid-stream: {text}")));
+    }
+    out.start(chunk.id.as_deref().unwrap_or(""), chunk.model.as_deref().unwrap_or(""))?;
+    for (position, choice) in chunk.choices.into_iter().flatten().enumerate() {
+        let number = choice.index.unwrap_or(position as u32);
+        if let Some(delta) = choice.delta {
+            // Some servers send the same reasoning under both names: take one.
+            let reasoning = delta.reasoning_content.filter(|r| !r.is_empty()).or(delta.reasoning);
+            out.reasoning(number, reasoning.as_deref().unwrap_or(""))?;
+            out.text(number, delta.content.as_deref().unwrap_or(""))?;
+            out.refusal(number, delta.refusal.as_deref().unwrap_or(""))?;
+            for (k, call) in delta.tool_calls.into_iter().flatten().enumerate() {
+                let function = call.function.as_ref();
+                let arguments = function.and_then(|f| f.arguments).map(arguments_text).transpose()?;
+                out.tool_call(
+                    number,
+                    ToolFragment {
+                        key: call.index.unwrap_or(k as u32),
+                        id: call.id.as_deref(),
+                        name: function.and_then(|f| f.name.as_deref()),
+                        arguments: arguments.as_deref(),
+                    },
+                )?;
+            }
+        }
+        if let Some(raw) = choice.finish_reason.as_deref() {
+            out.finish(number, finish_reason(raw), raw)?;
+        }
+    }
+    if let Some(usage) = chunk.usage {
+        out.usage(usage_of(&serde_json::from_str(usage.get()).unwrap_or(Value::Null)));
+    }
+    Ok(Flow::More)
+}
+
+/// Token counts from a `usage` object; a count that is missing or not a number is unknown.
+fn usage_of(usage: &Value) -> Usage {
+    let count = |path: &str| usage.pointer(path).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)));
+    Usage {
+        prompt_tokens: count("/prompt_tokens"),
+        completion_tokens: count("/completion_tokens"),
+        total_tokens: count("/total_tokens"),
+        cached_tokens: count("/prompt_tokens_details/cached_tokens"),
+        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens"),
     }
 }
 
-/// The text of a one-shot answer: `choices[0].message.content` (`None` when it is null).
-pub fn parse_answer(body: &[u8]) -> Result<Option<String>, Error> {
+/// Decodes a one-shot answer into the same events a stream gives.
+pub fn decode_answer(body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         Error::protocol(format!("the answer is not JSON ({e}): {}", server_text(&String::from_utf8_lossy(body))))
     })?;
     if let Some(error) = value.get("error").filter(|e| !e.is_null()) {
         return Err(Error::new(ErrorKind::Server, format!("the server reported an error: {}", error_message(error))));
     }
-    let Some(message) = value.pointer("/choices/0/message") else {
+    let choices = value.get("choices").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    if choices.first().and_then(|c| c.get("message")).is_none() {
         return Err(Error::protocol("the answer has no `choices[0].message`"));
-    };
-    match message.get("content") {
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        None | Some(Value::Null) => Ok(None),
-        Some(_) => Err(Error::protocol("the answer's `choices[0].message.content` is not a string")),
     }
+    let str_at = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    out.start(&str_at(&value, "id"), &str_at(&value, "model"))?;
+    for (position, choice) in choices.iter().enumerate() {
+        let number = choice.get("index").and_then(Value::as_u64).map_or(position as u32, |n| n as u32);
+        let message = choice.get("message").and_then(Value::as_object).cloned().unwrap_or_else(Map::new);
+        let text = |key: &str| match message.get(key) {
+            None | Some(Value::Null) => Ok(""),
+            Some(Value::String(s)) => Ok(s.as_str()),
+            Some(_) => {
+                Err(Error::protocol(format!("the answer's `choices[{position}].message.{key}` is not a string")))
+            }
+        };
+        let reasoning = match text("reasoning_content")? {
+            "" => text("reasoning")?,
+            r => r,
+        };
+        out.reasoning(number, reasoning)?;
+        out.text(number, text("content")?)?;
+        out.refusal(number, text("refusal")?)?;
+        let calls = message.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        for (k, call) in calls.iter().enumerate() {
+            let arguments = match call.pointer("/function/arguments") {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            };
+            out.tool_call(
+                number,
+                ToolFragment {
+                    key: k as u32,
+                    id: call.get("id").and_then(Value::as_str),
+                    name: call.pointer("/function/name").and_then(Value::as_str),
+                    arguments: Some(&arguments),
+                },
+            )?;
+        }
+        if let Some(raw) = choice.get("finish_reason").and_then(Value::as_str) {
+            out.finish(number, finish_reason(raw), raw)?;
+        }
+    }
+    if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
+        out.usage(usage_of(usage));
+    }
+    Ok(())
 }
 
 fn error_message(error: &Value) -> String {
@@ -223,7 +354,10 @@ fn error_message(error: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::Mode;
+    use crate::event::Event;
     use crate::request::{Request, Settings};
+    use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
         Resolved::with_env(Request::from_json(json).unwrap(), &Settings::default(), &|_| None).unwrap()
@@ -233,9 +367,48 @@ mod tests {
         serde_json::from_slice(&req.body).unwrap()
     }
 
+    /// The events of a stream made of these events' data (the assembler's `end` included).
+    fn stream_events(data: &[&str]) -> Result<Vec<Event<'static>>, Error> {
+        let mut events = Vec::new();
+        let mut sink = |e: &Event<'_>| {
+            events.push(e.clone().into_owned());
+            true
+        };
+        let mut out = Assembler::new(Mode::Events, &mut sink);
+        for d in data {
+            decode_event(d, &mut out)?;
+        }
+        out.end()?;
+        Ok(events)
+    }
+
+    fn texts(data: &str) -> Vec<String> {
+        stream_events(&[data])
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Text { text, .. } => Some(text.into_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn answer_events(body: &[u8]) -> Result<Vec<Event<'static>>, Error> {
+        let mut events = Vec::new();
+        let mut sink = |e: &Event<'_>| {
+            events.push(e.clone().into_owned());
+            true
+        };
+        let mut out = Assembler::new(Mode::Events, &mut sink);
+        decode_answer(body, &mut out)?;
+        out.end()?;
+        Ok(events)
+    }
+
     #[test]
     fn body_has_only_what_the_caller_set() {
-        let req = build_request(&resolved(r#"{"provider":"openai","messages":[{"role":"user","content":"Hi"}]}"#));
+        let req =
+            build_request(&resolved(r#"{"provider":"openai","messages":[{"role":"user","content":"Hi"}]}"#)).unwrap();
         assert_eq!(req.url, "https://api.openai.com/v1/chat/completions");
         assert_eq!(
             body(&req),
@@ -248,34 +421,75 @@ mod tests {
     fn sampling_max_tokens_and_extra_body_are_sent() {
         let req = build_request(&resolved(
             r#"{"provider":"openai","messages":[],"model":"m","stream":true,"temperature":0.5,"max_tokens":7,
-                "extra_body":{"seed":3,"stop":["\n"],"stream_options":{"include_usage":true}}}"#,
-        ));
+                "extra_body":{"seed":3,"stop":["\n"],"stream_options":{"include_usage":false}}}"#,
+        ))
+        .unwrap();
         assert_eq!(
             body(&req),
             json!({"model":"m","messages":[],"stream":true,"temperature":0.5,"max_tokens":7,"seed":3,"stop":["\n"],
-                   "stream_options":{"include_usage":true}})
+                   "stream_options":{"include_usage":false}})
         );
         assert!(req.headers.contains(&(Cow::Borrowed("accept"), Cow::Borrowed("text/event-stream"))));
     }
 
     #[test]
+    fn streams_ask_for_usage_unless_told_not_to() {
+        let on = build_request(&resolved(r#"{"provider":"openai","messages":[],"stream":true}"#)).unwrap();
+        assert_eq!(body(&on)["stream_options"], json!({"include_usage": true}));
+        let off =
+            build_request(&resolved(r#"{"provider":"openai","messages":[],"stream":true,"include_usage":false}"#));
+        assert_eq!(body(&off.unwrap()).get("stream_options"), None);
+        let one_shot = build_request(&resolved(r#"{"provider":"openai","messages":[]}"#)).unwrap();
+        assert_eq!(body(&one_shot).get("stream_options"), None);
+    }
+
+    #[test]
+    fn new_fields_are_sent_as_written_and_extra_body_wins() {
+        let req = build_request(&resolved(
+            r#"{"provider":"openai","messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+                "tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false,"stop":"END",
+                "seed":7,"reasoning_effort":"high","n":2,"response_format":{"type":"json_object"},
+                "extra_body":{"seed":8}}"#,
+        ))
+        .unwrap();
+        let b = body(&req);
+        assert_eq!(b["tools"][0]["function"]["name"], "f");
+        assert_eq!(b["tool_choice"], json!({"type":"function","function":{"name":"f"}}));
+        assert_eq!(b["parallel_tool_calls"], false);
+        assert_eq!(b["stop"], "END");
+        assert_eq!(b["seed"], 8);
+        assert_eq!(b["reasoning_effort"], "high");
+        assert_eq!(b["n"], 2);
+        assert_eq!(b["response_format"], json!({"type":"json_object"}));
+        let text = String::from_utf8(req.body).unwrap();
+        assert_eq!(text.matches("\"seed\"").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn messages_go_out_byte_for_byte() {
+        let messages = r#"[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}],"zeta":null},{"role":"tool","tool_call_id":"c","content":"42"}]"#;
+        let req = build_request(&resolved(&format!(r#"{{"provider":"openai","messages":{messages}}}"#))).unwrap();
+        let text = String::from_utf8(req.body).unwrap();
+        assert!(text.contains(&format!(r#""messages":{messages}"#)), "{text}");
+    }
+
+    #[test]
     fn api_key_becomes_a_bearer_header() {
-        let req = build_request(&resolved(r#"{"provider":"openai","messages":[],"api_key":"sk-1"}"#));
+        let req = build_request(&resolved(r#"{"provider":"openai","messages":[],"api_key":"sk-1"}"#)).unwrap();
         assert!(req.headers.contains(&(Cow::Borrowed("authorization"), Cow::Borrowed("Bearer sk-1"))));
     }
 
     #[test]
     fn content_deltas_are_text() {
-        let e = parse_event(
+        let e = texts(
             r#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#,
         );
-        assert_eq!(e.unwrap(), Event::Text(Cow::Borrowed("Hel")));
-        let e = parse_event(r#"{"choices":[{"delta":{"content":"a\"b\u00e9"}}]}"#).unwrap();
-        assert_eq!(e, Event::Text(Cow::Owned("a\"bé".into())));
+        assert_eq!(e, ["Hel"]);
+        assert_eq!(texts(r#"{"choices":[{"delta":{"content":"a\"b\u00e9"}}]}"#), ["a\"bé"]);
     }
 
     #[test]
-    fn role_only_empty_null_and_usage_chunks_are_skipped() {
+    fn role_only_empty_null_and_usage_chunks_have_no_text() {
         for data in [
             r#"{"choices":[{"delta":{"role":"assistant"}}]}"#,
             r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#,
@@ -286,41 +500,103 @@ mod tests {
             r#"{"usage":{}}"#,
             r#"{"choices":[{"delta":{"content":null,"tool_calls":[]},"logprobs":null}],"x_unknown":1}"#,
         ] {
-            assert_eq!(parse_event(data).unwrap(), Event::Skip, "{data}");
+            assert!(texts(data).is_empty(), "{data}");
         }
     }
 
     #[test]
     fn done_ends_the_stream() {
-        assert_eq!(parse_event("[DONE]").unwrap(), Event::Done);
+        let mut sink = |_: &Event<'_>| true;
+        let mut out = Assembler::new(Mode::Events, &mut sink);
+        assert_eq!(decode_event("[DONE]", &mut out).unwrap(), Flow::Done);
     }
 
     #[test]
     fn error_event_is_a_server_error_with_its_message() {
-        let e = parse_event(r#"{"error":{"message":"overloaded","type":"server_error"}}"#).unwrap_err();
+        let e = stream_events(&[r#"{"error":{"message":"overloaded","type":"server_error"}}"#]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Server);
         assert_eq!(e.message(), "the server reported an error mid-stream: overloaded");
+        let e = stream_events(&[r#"{"object":"error","message":"vllm says no","type":"BadRequestError","code":400}"#])
+            .unwrap_err();
+        assert_eq!(
+            (e.kind(), e.message()),
+            (ErrorKind::Server, "the server reported an error mid-stream: vllm says no")
+        );
     }
 
     #[test]
     fn malformed_event_is_a_protocol_error() {
-        assert_eq!(parse_event("{not json").unwrap_err().kind(), ErrorKind::Protocol);
-        assert_eq!(parse_event(r#"{"choices":5}"#).unwrap_err().kind(), ErrorKind::Protocol);
+        assert_eq!(stream_events(&["{not json"]).unwrap_err().kind(), ErrorKind::Protocol);
+        assert_eq!(stream_events(&[r#"{"choices":5}"#]).unwrap_err().kind(), ErrorKind::Protocol);
     }
 
     #[test]
-    fn one_shot_answer_content() {
-        let body = br#"{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there"},"finish_reason":"stop"}]}"#;
-        assert_eq!(parse_answer(body).unwrap().as_deref(), Some("Hi there"));
+    fn reasoning_is_taken_once_from_either_field() {
+        let events = stream_events(&[
+            r#"{"choices":[{"index":0,"delta":{"reasoning_content":"a","reasoning":"a"}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"reasoning":"b"}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"reasoning_content":"","reasoning":"c"}}]}"#,
+        ])
+        .unwrap();
+        let reasoning: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Reasoning { text, .. } => Some(text.as_ref()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reasoning, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn tool_call_arguments_may_be_an_object() {
+        let events = stream_events(&[
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":{"a":1}}}]}}]}"#,
+        ])
+        .unwrap();
+        assert!(events.contains(&Event::ToolArguments { choice: 0, index: 0, text: r#"{"a":1}"#.into() }));
+    }
+
+    #[test]
+    fn usage_counts_come_from_their_details() {
+        let events =
+            stream_events(&[r#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,
+                "prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}}}"#])
+            .unwrap();
+        assert!(events.contains(&Event::Usage(Usage {
+            prompt_tokens: Some(10),
+            completion_tokens: Some(5),
+            total_tokens: Some(15),
+            cached_tokens: Some(4),
+            reasoning_tokens: Some(2),
+        })));
+    }
+
+    #[test]
+    fn one_shot_answer_gives_the_same_events() {
+        let body = br#"{"id":"x","model":"m","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there","reasoning_content":"hmm","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":3}}"#;
+        let events = answer_events(body).unwrap();
+        assert_eq!(events[0], Event::Response { id: "x".into(), model: "m".into(), request_id: "".into() });
+        assert_eq!(events[1], Event::Reasoning { choice: 0, text: "hmm".into() });
+        assert_eq!(events[2], Event::Text { choice: 0, text: "Hi there".into() });
+        assert_eq!(events[3], Event::ToolCall { choice: 0, index: 0, id: "c1".into(), name: "f".into() });
+        assert_eq!(events[4], Event::ToolArguments { choice: 0, index: 0, text: r#"{"a":1}"#.into() });
+        assert_eq!(events[5], Event::Finish { choice: 0, reason: "tool_calls".into(), raw: "tool_calls".into() });
+        assert!(matches!(events[6], Event::Usage(Usage { prompt_tokens: Some(3), .. })));
+        assert!(matches!(events[7], Event::Message { choice: 0, .. }));
         let null = br#"{"choices":[{"message":{"role":"assistant","content":null}}]}"#;
-        assert_eq!(parse_answer(null).unwrap(), None);
+        assert!(!answer_events(null).unwrap().iter().any(|e| matches!(e, Event::Text { .. })));
     }
 
     #[test]
     fn one_shot_answer_errors() {
-        assert_eq!(parse_answer(br#"{"choices":[]}"#).unwrap_err().kind(), ErrorKind::Protocol);
-        assert_eq!(parse_answer(b"<html>").unwrap_err().kind(), ErrorKind::Protocol);
-        let e = parse_answer(br#"{"error":{"message":"bad model"}}"#).unwrap_err();
+        assert_eq!(answer_events(br#"{"choices":[]}"#).unwrap_err().kind(), ErrorKind::Protocol);
+        assert_eq!(answer_events(b"<html>").unwrap_err().kind(), ErrorKind::Protocol);
+        assert_eq!(
+            answer_events(br#"{"choices":[{"message":{"content":5}}]}"#).unwrap_err().kind(),
+            ErrorKind::Protocol
+        );
+        let e = answer_events(br#"{"error":{"message":"bad model"}}"#).unwrap_err();
         assert_eq!((e.kind(), e.message()), (ErrorKind::Server, "the server reported an error: bad model"));
     }
 }

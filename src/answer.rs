@@ -1,0 +1,391 @@
+//! Turns what a protocol decoder reads (deltas keyed by the server's own indices) into the
+//! events the caller receives, and assembles each choice's message. It holds the rules every
+//! protocol shares: RESPONSE first and once, tool-call fragments matched by the server's index,
+//! one FINISH per choice, USAGE once after the finish reasons, MESSAGE last.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::event::{Event, EventSink, Usage};
+
+/// Most distinct choices, and tool calls per choice, one answer may have: a hostile server
+/// can't make the bookkeeping grow without bound (each still costs bytes of the answer).
+const MAX_CHOICES: usize = 1024;
+const MAX_TOOL_CALLS: usize = 16 * 1024;
+
+/// What the caller asked for: the text of choice 0 only, or every event with the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Text,
+    Events,
+}
+
+/// One piece of a tool call as a protocol delivers it; `None` where the fragment lacks it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ToolFragment<'a> {
+    /// The server's index for the call (the fragment's position when the server gives none).
+    pub key: u32,
+    pub id: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub arguments: Option<&'a str>,
+}
+
+pub struct Assembler<'s> {
+    sink: &'s mut EventSink<'s>,
+    mode: Mode,
+    request_id: String,
+    started: bool,
+    choices: Vec<Choice>,
+    usage: Option<Usage>,
+}
+
+#[derive(Default)]
+struct Choice {
+    number: u32,
+    content: String,
+    reasoning: String,
+    reasoning_signature: String,
+    refusal: String,
+    calls: Vec<ToolCall>,
+    /// The server's index of a call -> its position in `calls`.
+    by_key: HashMap<u32, usize>,
+    finished: bool,
+}
+
+#[derive(Serialize)]
+struct ToolCall {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: Function,
+}
+
+#[derive(Serialize)]
+struct Function {
+    name: String,
+    arguments: String,
+}
+
+/// The assembled assistant message, fields in this order, absent ones left out.
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_signature: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<&'a [ToolCall]>,
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl<'s> Assembler<'s> {
+    /// `request_id` is the answer's request id header ("" when absent).
+    pub fn new(mode: Mode, sink: &'s mut EventSink<'s>) -> Assembler<'s> {
+        Assembler { sink, mode, request_id: String::new(), started: false, choices: Vec::new(), usage: None }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Sets the request id RESPONSE will carry (from the answer's headers).
+    pub fn set_request_id(&mut self, request_id: &str) {
+        self.request_id = request_id.to_string();
+    }
+
+    fn emit(&mut self, event: Event<'_>) -> Result<(), Error> {
+        if (self.sink)(&event) { Ok(()) } else { Err(Error::stopped_by_sink()) }
+    }
+
+    /// RESPONSE, unless it was already sent. Every other event sends it first when needed.
+    pub fn start(&mut self, id: &str, model: &str) -> Result<(), Error> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        if self.mode == Mode::Text {
+            return Ok(());
+        }
+        let request_id = std::mem::take(&mut self.request_id);
+        self.emit(Event::Response {
+            id: Cow::Borrowed(id),
+            model: Cow::Borrowed(model),
+            request_id: Cow::Borrowed(&request_id),
+        })
+    }
+
+    /// The position of choice `number`, added when new.
+    fn choice(&mut self, number: u32) -> Result<usize, Error> {
+        if let Some(i) = self.choices.iter().position(|c| c.number == number) {
+            return Ok(i);
+        }
+        if self.choices.len() >= MAX_CHOICES {
+            return Err(Error::protocol(format!("the answer has more than {MAX_CHOICES} choices")));
+        }
+        self.choices.push(Choice { number, ..Choice::default() });
+        Ok(self.choices.len() - 1)
+    }
+
+    /// A piece of the content of `choice`.
+    pub fn text(&mut self, choice: u32, text: &str) -> Result<(), Error> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        if self.mode == Mode::Text {
+            if choice == 0 && !(self.sink)(&Event::Text { choice, text: Cow::Borrowed(text) }) {
+                return Err(Error::stopped_by_sink());
+            }
+            return Ok(());
+        }
+        self.start("", "")?;
+        let i = self.choice(choice)?;
+        self.choices[i].content.push_str(text);
+        self.emit(Event::Text { choice, text: Cow::Borrowed(text) })
+    }
+
+    /// A piece of the reasoning of `choice`.
+    pub fn reasoning(&mut self, choice: u32, text: &str) -> Result<(), Error> {
+        if text.is_empty() || self.mode == Mode::Text {
+            return Ok(());
+        }
+        self.start("", "")?;
+        let i = self.choice(choice)?;
+        self.choices[i].reasoning.push_str(text);
+        self.emit(Event::Reasoning { choice, text: Cow::Borrowed(text) })
+    }
+
+    /// A piece of the signature that vouches for the reasoning (kept in MESSAGE only).
+    pub fn reasoning_signature(&mut self, choice: u32, text: &str) -> Result<(), Error> {
+        if text.is_empty() || self.mode == Mode::Text {
+            return Ok(());
+        }
+        let i = self.choice(choice)?;
+        self.choices[i].reasoning_signature.push_str(text);
+        Ok(())
+    }
+
+    /// A piece of a refusal of `choice`.
+    pub fn refusal(&mut self, choice: u32, text: &str) -> Result<(), Error> {
+        if text.is_empty() || self.mode == Mode::Text {
+            return Ok(());
+        }
+        self.start("", "")?;
+        let i = self.choice(choice)?;
+        self.choices[i].refusal.push_str(text);
+        self.emit(Event::Refusal { choice, text: Cow::Borrowed(text) })
+    }
+
+    /// A tool-call fragment of `choice`: starts a call (TOOL_CALL) when its key is new, or when
+    /// it brings an id other than the current call's at that key; otherwise continues it.
+    pub fn tool_call(&mut self, choice: u32, fragment: ToolFragment<'_>) -> Result<(), Error> {
+        if self.mode == Mode::Text {
+            return Ok(());
+        }
+        self.start("", "")?;
+        let c = self.choice(choice)?;
+        let id = fragment.id.filter(|s| !s.is_empty());
+        let name = fragment.name.filter(|s| !s.is_empty());
+        let current = self.choices[c].by_key.get(&fragment.key).copied();
+        let position = match current {
+            Some(p) if id.is_none_or(|id| id == self.choices[c].calls[p].id) => {
+                let call = &mut self.choices[c].calls[p];
+                // A name that arrives after the call started completes it (no event repeats it).
+                if call.function.name.is_empty() {
+                    if let Some(name) = name {
+                        call.function.name = name.to_string();
+                    }
+                }
+                p
+            }
+            _ => {
+                let choice_state = &mut self.choices[c];
+                if choice_state.calls.len() >= MAX_TOOL_CALLS {
+                    return Err(Error::protocol(format!("the answer has more than {MAX_TOOL_CALLS} tool calls")));
+                }
+                let p = choice_state.calls.len();
+                choice_state.calls.push(ToolCall {
+                    id: id.unwrap_or("").to_string(),
+                    kind: "function",
+                    function: Function { name: name.unwrap_or("").to_string(), arguments: String::new() },
+                });
+                choice_state.by_key.insert(fragment.key, p);
+                self.emit(Event::ToolCall {
+                    choice,
+                    index: p as u32,
+                    id: Cow::Borrowed(id.unwrap_or("")),
+                    name: Cow::Borrowed(name.unwrap_or("")),
+                })?;
+                p
+            }
+        };
+        match fragment.arguments.filter(|a| !a.is_empty()) {
+            Some(text) => {
+                self.choices[c].calls[position].function.arguments.push_str(text);
+                self.emit(Event::ToolArguments { choice, index: position as u32, text: Cow::Borrowed(text) })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Why `choice` ended (`reason` normalized, `raw` as sent); only the first one counts.
+    pub fn finish(&mut self, choice: u32, reason: &str, raw: &str) -> Result<(), Error> {
+        if self.mode == Mode::Text {
+            return Ok(());
+        }
+        self.start("", "")?;
+        let i = self.choice(choice)?;
+        if std::mem::replace(&mut self.choices[i].finished, true) {
+            return Ok(());
+        }
+        self.emit(Event::Finish { choice, reason: Cow::Borrowed(reason), raw: Cow::Borrowed(raw) })
+    }
+
+    /// Token counts; a later report replaces an earlier one (some servers send one per chunk).
+    pub fn usage(&mut self, usage: Usage) {
+        self.usage = Some(usage);
+    }
+
+    /// The answer is complete: USAGE, then each choice's MESSAGE (choice 0's at least).
+    pub fn end(mut self) -> Result<(), Error> {
+        if self.mode == Mode::Text {
+            return Ok(());
+        }
+        self.start("", "")?;
+        if let Some(usage) = self.usage {
+            self.emit(Event::Usage(usage))?;
+        }
+        if self.choices.is_empty() {
+            self.choice(0)?;
+        }
+        let mut choices = std::mem::take(&mut self.choices);
+        choices.sort_by_key(|c| c.number);
+        for c in &choices {
+            let message = Message {
+                role: "assistant",
+                content: non_empty(&c.content),
+                reasoning_content: non_empty(&c.reasoning),
+                reasoning_signature: non_empty(&c.reasoning_signature),
+                refusal: non_empty(&c.refusal),
+                tool_calls: (!c.calls.is_empty()).then_some(&c.calls[..]),
+            };
+            let json = serde_json::to_string(&message).expect("a message always serializes");
+            self.emit(Event::Message { choice: c.number, json: Cow::Owned(json) })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(mode: Mode, feed: impl FnOnce(&mut Assembler<'_>) -> Result<(), Error>) -> Vec<Event<'static>> {
+        let mut events = Vec::new();
+        let mut sink = |e: &Event<'_>| {
+            events.push(e.clone().into_owned());
+            true
+        };
+        let mut a = Assembler::new(mode, &mut sink);
+        a.set_request_id("req-1");
+        feed(&mut a).unwrap();
+        a.end().unwrap();
+        events
+    }
+
+    fn frag<'a>(key: u32, id: Option<&'a str>, name: Option<&'a str>, args: Option<&'a str>) -> ToolFragment<'a> {
+        ToolFragment { key, id, name, arguments: args }
+    }
+
+    fn message(events: &[Event<'_>]) -> serde_json::Value {
+        match events.last() {
+            Some(Event::Message { json, .. }) => serde_json::from_str(json).unwrap(),
+            other => panic!("last event is not MESSAGE: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn response_comes_first_with_the_request_id_and_message_last() {
+        let events = collect(Mode::Events, |a| {
+            a.start("id-1", "m")?;
+            a.text(0, "Hi")?;
+            a.finish(0, "stop", "stop")
+        });
+        assert_eq!(events[0], Event::Response { id: "id-1".into(), model: "m".into(), request_id: "req-1".into() });
+        assert_eq!(events[1], Event::Text { choice: 0, text: "Hi".into() });
+        assert_eq!(events[2], Event::Finish { choice: 0, reason: "stop".into(), raw: "stop".into() });
+        assert_eq!(message(&events), serde_json::json!({"role":"assistant","content":"Hi"}));
+        assert_eq!(events.len(), 4);
+    }
+
+    #[test]
+    fn an_empty_answer_still_has_response_and_a_null_content_message() {
+        let events = collect(Mode::Events, |_| Ok(()));
+        assert!(matches!(events[0], Event::Response { .. }));
+        assert_eq!(events[1], Event::Message { choice: 0, json: r#"{"role":"assistant","content":null}"#.into() });
+    }
+
+    #[test]
+    fn a_new_id_at_a_used_key_starts_a_new_call_and_a_repeated_id_continues() {
+        let events = collect(Mode::Events, |a| {
+            a.tool_call(0, frag(0, Some("a"), Some("f"), Some("{\"x\"")))?;
+            a.tool_call(0, frag(0, Some("a"), Some("f"), Some(":1}")))?;
+            a.tool_call(0, frag(0, Some("b"), Some("g"), Some("{}")))
+        });
+        let calls: Vec<_> = events.iter().filter(|e| matches!(e, Event::ToolCall { .. })).collect();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(
+            message(&events)["tool_calls"],
+            serde_json::json!([
+                {"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}},
+                {"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}
+            ])
+        );
+    }
+
+    #[test]
+    fn finish_counts_once_per_choice_and_usage_last_wins() {
+        let events = collect(Mode::Events, |a| {
+            a.usage(Usage { prompt_tokens: Some(1), ..Usage::default() });
+            a.finish(0, "stop", "stop")?;
+            a.finish(0, "stop", "stop")?;
+            a.usage(Usage { prompt_tokens: Some(2), ..Usage::default() });
+            Ok(())
+        });
+        let kinds: Vec<_> = events.iter().map(std::mem::discriminant).collect();
+        assert_eq!(kinds.len(), 4, "{events:?}");
+        assert_eq!(events[2], Event::Usage(Usage { prompt_tokens: Some(2), ..Usage::default() }));
+    }
+
+    #[test]
+    fn text_mode_passes_only_choice_zero_text() {
+        let events = collect(Mode::Text, |a| {
+            a.start("x", "y")?;
+            a.reasoning(0, "think")?;
+            a.text(1, "other")?;
+            a.text(0, "mine")?;
+            a.tool_call(0, frag(0, Some("a"), Some("f"), Some("{}")))?;
+            a.finish(0, "stop", "stop")
+        });
+        assert_eq!(events, vec![Event::Text { choice: 0, text: "mine".into() }]);
+    }
+
+    #[test]
+    fn too_many_choices_is_a_protocol_error() {
+        let mut sink = |_: &Event<'_>| true;
+        let mut a = Assembler::new(Mode::Events, &mut sink);
+        for n in 0..MAX_CHOICES as u32 {
+            a.text(n, "x").unwrap();
+        }
+        assert_eq!(a.text(u32::MAX, "x").unwrap_err().kind(), crate::error::ErrorKind::Protocol);
+    }
+}

@@ -1,0 +1,160 @@
+//! `AichatEvent`: a typed piece of the answer (text, reasoning, tool calls, finish reason, usage,
+//! the assembled message), as the event callback and `aichat_stream_next_events` hand it over.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use crate::event::{Event, Usage};
+
+/// What an `AichatEvent` carries. The numbers are stable. Treat a value you do not know as an
+/// event to skip: later versions may add kinds.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AichatEventKind {
+    /// First, once: `id` the response id, `name` the model, `text` the request id header
+    /// (`x-request-id`, `request-id` or `x-generation-id`); "" where absent.
+    AICHAT_EVENT_RESPONSE = 1,
+    /// `text`: a piece of the content.
+    AICHAT_EVENT_TEXT = 2,
+    /// `text`: a piece of the reasoning.
+    AICHAT_EVENT_REASONING = 3,
+    /// A tool call starts: `index`, `id`, `name` (`text` is "").
+    AICHAT_EVENT_TOOL_CALL = 4,
+    /// `text`: a piece of tool call `index`'s JSON arguments.
+    AICHAT_EVENT_TOOL_ARGUMENTS = 5,
+    /// `text`: a piece of a refusal.
+    AICHAT_EVENT_REFUSAL = 6,
+    /// `text`: why `choice` ended: "stop", "length", "tool_calls", "content_filter", or the
+    /// server's own word; `name`: the reason exactly as the server wrote it.
+    AICHAT_EVENT_FINISH = 7,
+    /// `usage`: token counts, once, after the finish reasons.
+    AICHAT_EVENT_USAGE = 8,
+    /// Last, once per choice: `text` is the assembled assistant message as JSON
+    /// (`{"role":"assistant","content":...}` with `reasoning_content`, `refusal` and
+    /// `tool_calls` when present), ready to append to `messages` for the next turn.
+    AICHAT_EVENT_MESSAGE = 9,
+}
+
+/// Token counts; -1 where the server did not say.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AichatUsage {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    /// Prompt tokens read from the server's cache (included in `prompt_tokens`).
+    pub cached_tokens: i64,
+    /// Completion tokens spent reasoning (included in `completion_tokens`).
+    pub reasoning_tokens: i64,
+}
+
+impl From<Usage> for AichatUsage {
+    fn from(u: Usage) -> Self {
+        let n = |v: Option<i64>| v.unwrap_or(-1);
+        AichatUsage {
+            prompt_tokens: n(u.prompt_tokens),
+            completion_tokens: n(u.completion_tokens),
+            total_tokens: n(u.total_tokens),
+            cached_tokens: n(u.cached_tokens),
+            reasoning_tokens: n(u.reasoning_tokens),
+        }
+    }
+}
+
+/// One event. Its strings are never NULL, UTF-8, NUL-terminated, and never split a character;
+/// they and `usage` are valid only during the callback, or until the next
+/// `aichat_stream_next_events` on the same stream.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct AichatEvent {
+    /// An `AichatEventKind` value.
+    pub kind: AichatEventKind,
+    /// The choice the event belongs to: 0 unless the request set `n` > 1.
+    pub choice: u32,
+    /// TOOL_CALL, TOOL_ARGUMENTS: the call's position in MESSAGE's `tool_calls` (0, 1, ... in
+    /// order of first appearance, whatever index the server used); else 0.
+    pub index: u32,
+    pub text: *const c_char,
+    pub text_len: usize,
+    /// TOOL_CALL: the call id; RESPONSE: the response id; else "".
+    pub id: *const c_char,
+    /// TOOL_CALL: the function name; RESPONSE: the model; FINISH: the raw reason; else "".
+    pub name: *const c_char,
+    /// USAGE only, else NULL.
+    pub usage: *const AichatUsage,
+}
+
+/// Receives one event. Return 0 to go on, non-zero to stop the call (`AICHAT_ERROR_CANCELLED`).
+pub type AichatEventCallback = Option<unsafe extern "C" fn(event: *const AichatEvent, user_data: *mut c_void) -> c_int>;
+
+/// An event's fields, borrowed from it, before they are made into C strings.
+pub(crate) struct Parts<'e> {
+    kind: AichatEventKind,
+    choice: u32,
+    index: u32,
+    text: &'e str,
+    id: &'e str,
+    name: &'e str,
+    usage: Option<AichatUsage>,
+}
+
+impl Parts<'_> {
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+}
+
+pub(crate) fn parts<'e>(event: &'e Event<'_>) -> Parts<'e> {
+    use AichatEventKind::*;
+    let p = |kind, choice, index, text, id, name| Parts { kind, choice, index, text, id, name, usage: None };
+    match event {
+        Event::Response { id, model, request_id } => p(AICHAT_EVENT_RESPONSE, 0, 0, request_id, id, model),
+        Event::Text { choice, text } => p(AICHAT_EVENT_TEXT, *choice, 0, text, "", ""),
+        Event::Reasoning { choice, text } => p(AICHAT_EVENT_REASONING, *choice, 0, text, "", ""),
+        Event::ToolCall { choice, index, id, name } => p(AICHAT_EVENT_TOOL_CALL, *choice, *index, "", id, name),
+        Event::ToolArguments { choice, index, text } => p(AICHAT_EVENT_TOOL_ARGUMENTS, *choice, *index, text, "", ""),
+        Event::Refusal { choice, text } => p(AICHAT_EVENT_REFUSAL, *choice, 0, text, "", ""),
+        Event::Finish { choice, reason, raw } => p(AICHAT_EVENT_FINISH, *choice, 0, reason, "", raw),
+        Event::Usage(usage) => Parts { usage: Some((*usage).into()), ..p(AICHAT_EVENT_USAGE, 0, 0, "", "", "") },
+        Event::Message { choice, json } => p(AICHAT_EVENT_MESSAGE, *choice, 0, json, "", ""),
+    }
+}
+
+/// A string as C reads it: `s` followed by a NUL, in `buf` (reused), or a static "" when empty.
+fn c_str(s: &str, buf: &mut Vec<u8>) -> *const c_char {
+    if s.is_empty() {
+        return c"".as_ptr();
+    }
+    buf.clear();
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(0);
+    buf.as_ptr().cast()
+}
+
+/// The buffers an event's C strings live in while the callback runs, reused event to event so
+/// that a stream costs no allocation per event.
+#[derive(Default)]
+pub(crate) struct EventBuffers {
+    text: Vec<u8>,
+    id: Vec<u8>,
+    name: Vec<u8>,
+    usage: Option<AichatUsage>,
+}
+
+impl EventBuffers {
+    /// `event` as an `AichatEvent` pointing into these buffers (valid until the next call).
+    pub(crate) fn view(&mut self, event: &Event<'_>) -> AichatEvent {
+        let p = parts(event);
+        self.usage = p.usage;
+        AichatEvent {
+            kind: p.kind,
+            choice: p.choice,
+            index: p.index,
+            text: c_str(p.text, &mut self.text),
+            text_len: p.text.len(),
+            id: c_str(p.id, &mut self.id),
+            name: c_str(p.name, &mut self.name),
+            usage: self.usage.as_ref().map_or(std::ptr::null(), |u| u as *const AichatUsage),
+        }
+    }
+}
