@@ -141,3 +141,126 @@ pub fn request(base_url: &str, messages: &str, extra: &str) -> String {
 }
 
 pub const HI: &str = r#"[{"role":"user","content":"Hi"}]"#;
+
+/// An event as the C callback or a pull saw it, copied out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ev {
+    pub kind: AichatEventKind,
+    pub choice: u32,
+    pub index: u32,
+    pub text: String,
+    pub id: String,
+    pub name: String,
+    pub usage: Option<AichatUsage>,
+}
+
+/// Copies a C event out, checking what every event promises: strings never NULL,
+/// NUL-terminated, UTF-8, `text_len` exact, `usage` only on USAGE.
+pub unsafe fn copy_event(e: *const AichatEvent) -> Ev {
+    let e = unsafe { &*e };
+    let string = |p: *const c_char| {
+        assert!(!p.is_null(), "event strings are never NULL");
+        unsafe { CStr::from_ptr(p) }.to_str().expect("event strings are UTF-8").to_string()
+    };
+    let text = string(e.text);
+    assert_eq!(text.len(), e.text_len, "text_len is the length before the NUL");
+    assert_eq!(e.usage.is_null(), e.kind != AichatEventKind::AICHAT_EVENT_USAGE, "usage only on USAGE");
+    Ev {
+        kind: e.kind,
+        choice: e.choice,
+        index: e.index,
+        text,
+        id: string(e.id),
+        name: string(e.name),
+        usage: unsafe { e.usage.as_ref() }.copied(),
+    }
+}
+
+pub struct EventCollector {
+    pub events: Vec<Ev>,
+    pub stop_after: Option<usize>,
+}
+
+pub unsafe extern "C" fn collect_event(event: *const AichatEvent, user_data: *mut c_void) -> c_int {
+    let c = unsafe { &mut *(user_data as *mut EventCollector) };
+    c.events.push(unsafe { copy_event(event) });
+    match c.stop_after {
+        Some(n) if c.events.len() >= n => 1,
+        _ => 0,
+    }
+}
+
+/// What an event call produced.
+#[derive(Debug)]
+pub struct EventOutcome {
+    pub status: AichatStatus,
+    pub events: Vec<Ev>,
+    pub message: String,
+}
+
+impl EventOutcome {
+    pub fn of_kind(&self, kind: AichatEventKind) -> Vec<&Ev> {
+        self.events.iter().filter(|e| e.kind == kind).collect()
+    }
+
+    /// The concatenated text of the events of `kind` for choice 0.
+    pub fn joined(&self, kind: AichatEventKind) -> String {
+        self.events.iter().filter(|e| e.kind == kind && e.choice == 0).map(|e| e.text.as_str()).collect()
+    }
+
+    /// Choice 0's MESSAGE, parsed.
+    pub fn message_json(&self) -> serde_json::Value {
+        let m = self.of_kind(AichatEventKind::AICHAT_EVENT_MESSAGE);
+        let m = m.iter().find(|e| e.choice == 0).expect("a MESSAGE for choice 0");
+        serde_json::from_str(&m.text).expect("MESSAGE is JSON")
+    }
+}
+
+/// Runs `request` through `aichat_client_create_completion_events`.
+pub fn events_with(client: &ClientHandle, request: &str, stop_after: Option<usize>) -> EventOutcome {
+    let request = CString::new(request).unwrap();
+    let mut collector = EventCollector { events: Vec::new(), stop_after };
+    let mut error: *mut AichatError = ptr::dangling_mut();
+    let status = unsafe {
+        aichat_client_create_completion_events(
+            client.0,
+            request.as_ptr(),
+            Some(collect_event),
+            &mut collector as *mut EventCollector as *mut c_void,
+            ptr::null(),
+            &mut error,
+        )
+    };
+    let out = outcome(status, Vec::new(), error);
+    EventOutcome { status, events: collector.events, message: out.message }
+}
+
+/// Runs `request` through `aichat_client_stream_open_events` / `aichat_stream_next_events`,
+/// pulling until the end or a failure.
+pub fn pulled_events(client: &ClientHandle, request: &str) -> EventOutcome {
+    let request = CString::new(request).unwrap();
+    let mut error: *mut AichatError = ptr::null_mut();
+    let stream = unsafe { aichat_client_stream_open_events(client.0, request.as_ptr(), ptr::null(), &mut error) };
+    if stream.is_null() {
+        let status = unsafe { aichat_error_code(error) };
+        let out = outcome(status, Vec::new(), error);
+        return EventOutcome { status, events: Vec::new(), message: out.message };
+    }
+    let mut events = Vec::new();
+    let status = loop {
+        let mut batch = AichatEvents { items: ptr::null(), count: 0, finished: false };
+        let status = unsafe { aichat_stream_next_events(stream, 1000, &mut batch, &mut error) };
+        if status != AichatStatus::AICHAT_OK {
+            break status;
+        }
+        for i in 0..batch.count {
+            events.push(unsafe { copy_event(batch.items.add(i)) });
+        }
+        if batch.finished {
+            break status;
+        }
+    };
+    unsafe { aichat_stream_free(stream) };
+    let out = outcome(status, Vec::new(), error);
+    EventOutcome { status, events, message: out.message }
+}

@@ -37,6 +37,16 @@ use crate::respond::{Body, json_error, with_header};
 /// - `error-event`: after the first content chunk, an `{"error": {...}}` event, then the end.
 /// - `cut`: end the stream after half the content chunks, without `[DONE]`.
 /// - `silence-after=N`: stop sending after N content chunks, keeping the connection open.
+///
+/// OpenAI answers (streamed or not):
+/// - `reasoning`: reasoning before the answer in `reasoning_content` (`reasoning=field` in
+///   OpenRouter's `reasoning`, `reasoning=both` in both with the same text).
+/// - `refusal`: a refusal instead of the content.
+/// - with `tools` in the request, how a stream sends the tool call: `parallel-tools` (two calls
+///   opened in one chunk in reverse order, their fragments interleaved), `whole-tool-call`
+///   (each call in one chunk), `reused-index` (two calls both at index 0, each fragment
+///   repeating its call's id and name).
+/// - `usage-every-chunk`: a running `usage` on every chunk, the final one on the finish chunk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Faults {
     pub status: Option<u16>,
@@ -65,6 +75,29 @@ pub struct Faults {
     pub error_event: bool,
     pub cut: bool,
     pub silence_after: Option<u64>,
+    pub reasoning: Option<ReasoningField>,
+    pub refusal: bool,
+    pub tool_style: ToolStyle,
+    pub usage_every_chunk: bool,
+}
+
+/// Where streamed reasoning goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningField {
+    ReasoningContent,
+    Reasoning,
+    Both,
+}
+
+/// How a stream sends tool calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ToolStyle {
+    /// One call: id and name first, then the arguments in three fragments.
+    #[default]
+    Fragments,
+    Parallel,
+    Whole,
+    ReusedIndex,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -109,6 +142,19 @@ impl Faults {
                 "error-event" => f.error_event = true,
                 "cut" => f.cut = true,
                 "silence-after" => f.silence_after = Some(number()?),
+                "reasoning" => {
+                    f.reasoning = Some(match value {
+                        "" => ReasoningField::ReasoningContent,
+                        "field" => ReasoningField::Reasoning,
+                        "both" => ReasoningField::Both,
+                        _ => return Err(format!("fault \"reasoning\" takes \"field\" or \"both\", got {value:?}")),
+                    })
+                }
+                "refusal" => f.refusal = true,
+                "parallel-tools" => f.tool_style = ToolStyle::Parallel,
+                "whole-tool-call" => f.tool_style = ToolStyle::Whole,
+                "reused-index" => f.tool_style = ToolStyle::ReusedIndex,
+                "usage-every-chunk" => f.usage_every_chunk = true,
                 _ => return Err(format!("unknown fault {name:?}")),
             }
         }
