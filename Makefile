@@ -59,7 +59,10 @@ demo: $(BUILD)/chat
 	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL" --provider aichat "Tell me something streamed"; \
 	  echo; echo "> chat --provider openai  (SSE, word by word; the server paces words 80 ms apart)"; \
 	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/interval=80/v1" --provider openai \
-	    "Streaming arrives here one word at a time, as the server sends it"'
+	    "Streaming arrives here one word at a time, as the server sends it"; \
+	  echo; echo "> chat --provider openai --tools  (reasoning, a tool call, the tool run here, its result sent back, the answer)"; \
+	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/reasoning,interval=40/v1" --provider openai --tools \
+	    "What time is it?"'
 
 # --- tests ---------------------------------------------------------------------------------
 test: lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-install test-c
@@ -92,7 +95,13 @@ $(BUILD)/test_client_static: tests/c/test_client.c include/aichat.h build | $(BU
 $(BUILD)/test_client_asan: tests/c/test_client.c include/aichat.h build | $(BUILD)
 	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Iinclude $< $(LINK_SHARED) -lpthread -o $@
 
-test-c: $(BUILD)/test_client $(BUILD)/test_client_static $(BUILD)/test_client_asan
+test-c: $(BUILD)/test_client $(BUILD)/test_client_static $(BUILD)/test_client_asan $(BUILD)/chat
+	@echo "== C example: reasoning, a tool call run by the example, its result sent back, the final answer"
+	$(WITH_SERVER) sh -c 'out=$$($(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/reasoning/v1" --provider openai \
+	  --tools "What time is it?") && printf "%s\n" "$$out" && \
+	  printf "%s\n" "$$out" | grep -q "^\[reasoning: " && printf "%s\n" "$$out" | grep -q "^\[tool call get_time" && \
+	  printf "%s\n" "$$out" | grep -Eq "^The tool returned: [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC$$" && \
+	  printf "%s\n" "$$out" | grep -q "^\[usage: 9 prompt + 12 completion = 21 tokens\]$$"'
 	@echo "== C test (shared library)"
 	$(WITH_SERVER) sh -c '$(BUILD)/test_client "$$AICHAT_TEST_BASE_URL"'
 	@echo "== C test (static library)"

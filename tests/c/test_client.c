@@ -222,6 +222,117 @@ static void test_callback_stop(void) {
     aichat_error_free(error);
 }
 
+/* What the event callback saw. */
+typedef struct {
+    int kinds[64];
+    int count;
+    int broken; /* a promise of the contract was not kept */
+    char text[512], arguments[512], message[1024], call_id[64], call_name[64], finish[32], request_id[64];
+    AichatUsage usage;
+} Events;
+
+static void append(char *dst, size_t cap, const char *s, size_t len) {
+    size_t have = strlen(dst);
+    if (have + len < cap) {
+        memcpy(dst + have, s, len);
+        dst[have + len] = '\0';
+    }
+}
+
+static void record(Events *ev, const AichatEvent *e) {
+    if (!e->text || !e->id || !e->name || e->text[e->text_len] != '\0' || strlen(e->text) != e->text_len) ev->broken++;
+    if ((e->usage != NULL) != (e->kind == AICHAT_EVENT_USAGE)) ev->broken++;
+    if (ev->count < 64) ev->kinds[ev->count++] = (int)e->kind;
+    switch (e->kind) {
+    case AICHAT_EVENT_RESPONSE: append(ev->request_id, sizeof ev->request_id, e->text, e->text_len); break;
+    case AICHAT_EVENT_TEXT: append(ev->text, sizeof ev->text, e->text, e->text_len); break;
+    case AICHAT_EVENT_TOOL_CALL:
+        append(ev->call_id, sizeof ev->call_id, e->id, strlen(e->id));
+        append(ev->call_name, sizeof ev->call_name, e->name, strlen(e->name));
+        if (e->index != 0) ev->broken++;
+        break;
+    case AICHAT_EVENT_TOOL_ARGUMENTS: append(ev->arguments, sizeof ev->arguments, e->text, e->text_len); break;
+    case AICHAT_EVENT_FINISH: append(ev->finish, sizeof ev->finish, e->text, e->text_len); break;
+    case AICHAT_EVENT_USAGE: ev->usage = *e->usage; break;
+    case AICHAT_EVENT_MESSAGE: append(ev->message, sizeof ev->message, e->text, e->text_len); break;
+    default: break;
+    }
+}
+
+static int on_event(const AichatEvent *e, void *user_data) {
+    record(user_data, e);
+    return 0;
+}
+
+#define TOOLS                                                                                              \
+    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":" \
+    "\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]"
+
+static char *openai_request(const char *fault, const char *extra) {
+    static char buf[2048];
+    snprintf(buf, sizeof buf,
+             "{\"provider\":\"openai\",\"stream\":true,\"base_url\":\"%s/fault/%s/v1\",\"proxy\":\"\","
+             "\"messages\":[{\"role\":\"user\",\"content\":\"Paris\"}]%s%s}",
+             base_url, fault, extra ? "," : "", extra ? extra : "");
+    return buf;
+}
+
+static void test_events_tool_call(void) {
+    AichatClient *client = aichat_client_new(NULL, NULL);
+    Events ev = {0};
+    AichatError *error = NULL;
+    AichatStatus s =
+        aichat_client_create_completion_events(client, openai_request("keepalive", TOOLS), on_event, &ev, NULL, &error);
+    CHECK(s == AICHAT_OK, "status %s: %s", aichat_status_name((int)s), aichat_error_message(error));
+    CHECK(ev.broken == 0, "%d broken promises", ev.broken);
+    CHECK(ev.count > 4 && ev.kinds[0] == AICHAT_EVENT_RESPONSE && ev.kinds[ev.count - 1] == AICHAT_EVENT_MESSAGE,
+          "RESPONSE first, MESSAGE last");
+    CHECK(strcmp(ev.request_id, "req-aichat-test") == 0, "request id '%s'", ev.request_id);
+    CHECK(strcmp(ev.call_id, "call_aichat_0") == 0 && strcmp(ev.call_name, "get_weather") == 0, "call %s %s",
+          ev.call_id, ev.call_name);
+    CHECK(strcmp(ev.arguments, "{\"city\":\"Paris\"}") == 0, "arguments '%s'", ev.arguments);
+    CHECK(strcmp(ev.finish, "tool_calls") == 0, "finish '%s'", ev.finish);
+    CHECK(ev.usage.prompt_tokens == 9 && ev.usage.total_tokens == 21, "usage %lld", (long long)ev.usage.total_tokens);
+    CHECK(strstr(ev.message, "\"tool_calls\":[{\"id\":\"call_aichat_0\"") != NULL, "message '%s'", ev.message);
+    aichat_error_free(error);
+    aichat_client_free(client);
+}
+
+static void test_events_pulled(void) {
+    AichatClient *client = aichat_client_new(NULL, NULL);
+    AichatError *error = NULL;
+    AichatStream *stream = aichat_client_stream_open_events(client, openai_request("reasoning", NULL), NULL, &error);
+    CHECK(stream != NULL, "open");
+    Events ev = {0};
+    int reasoning = 0;
+    for (;;) {
+        AichatEvents batch;
+        AichatStatus s = aichat_stream_next_events(stream, 1000, &batch, &error);
+        if (s != AICHAT_OK) {
+            CHECK(0, "next: %s %s", aichat_status_name((int)s), aichat_error_message(error));
+            aichat_error_free(error);
+            break;
+        }
+        for (size_t i = 0; i < batch.count; i++) {
+            reasoning += batch.items[i].kind == AICHAT_EVENT_REASONING;
+            record(&ev, &batch.items[i]);
+        }
+        if (batch.finished) break;
+    }
+    CHECK(ev.broken == 0, "%d broken promises", ev.broken);
+    CHECK(strcmp(ev.text, "You said: Paris") == 0, "text '%s'", ev.text);
+    CHECK(reasoning > 0, "reasoning events");
+    CHECK(strstr(ev.message, "\"reasoning_content\":") != NULL, "message '%s'", ev.message);
+    AichatChunks chunks;
+    CHECK(aichat_stream_next(stream, 0, &chunks, NULL) == AICHAT_ERROR_INVALID_ARGUMENT, "text pull on an event stream");
+    aichat_stream_free(stream);
+    CHECK(aichat_client_create_completion_events(client, HI, NULL, NULL, NULL, &error) == AICHAT_ERROR_INVALID_ARGUMENT,
+          "NULL event callback");
+    aichat_error_free(error);
+    CHECK(aichat_stream_next_events(NULL, 0, NULL, NULL) == AICHAT_ERROR_INVALID_ARGUMENT, "NULL stream");
+    aichat_client_free(client);
+}
+
 typedef struct {
     AichatCancel *cancel;
     double triggered_at;
@@ -272,6 +383,8 @@ int main(int argc, char **argv) {
     test_bad_input();
     test_callback_stop();
     test_cancel_from_another_thread();
+    test_events_tool_call();
+    test_events_pulled();
     /* Let the freed stream's library thread finish exiting, for a quiet leak check. */
     struct timespec settle = {0, 200 * 1000 * 1000};
     nanosleep(&settle, NULL);
