@@ -8,17 +8,24 @@
 //       return true;  // false stops the request
 //   });
 //
-// An exception thrown by the callable stops the request and is re-thrown from stream() once
-// the C call has returned: it never unwinds through the library.
+//   aichat::Result r = client.run(R"({"messages":[...],"tools":[...]})");
+//   for (auto &call : r.tool_calls) ...;   // r.text, r.reasoning, r.finish_reason, r.usage,
+//                                          // r.message_json (append it to "messages")
+//   client.events(request, [](const aichat::Event &e) { if (e.kind == aichat::EventKind::Text) ...; });
+//
+// An exception thrown by the callable stops the request and is re-thrown from stream() or
+// events() once the C call has returned: it never unwinds through the library.
 #ifndef AICHAT_HPP
 #define AICHAT_HPP
 
+#include <cstdint>
 #include <exception>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "aichat.h"
 
@@ -65,6 +72,58 @@ private:
     AichatCancel *native_;
 };
 
+/// What an event carries (AichatEventKind); a kind this header does not name may arrive from a
+/// newer library: skip it.
+enum class EventKind : int {
+    Response = AICHAT_EVENT_RESPONSE,
+    Text = AICHAT_EVENT_TEXT,
+    Reasoning = AICHAT_EVENT_REASONING,
+    ToolCall = AICHAT_EVENT_TOOL_CALL,
+    ToolArguments = AICHAT_EVENT_TOOL_ARGUMENTS,
+    Refusal = AICHAT_EVENT_REFUSAL,
+    Finish = AICHAT_EVENT_FINISH,
+    Usage = AICHAT_EVENT_USAGE,
+    Message = AICHAT_EVENT_MESSAGE,
+};
+
+/// Token counts; -1 where the server did not say.
+struct Usage {
+    int64_t prompt_tokens = -1, completion_tokens = -1, total_tokens = -1, cached_tokens = -1, reasoning_tokens = -1;
+};
+
+/// A view of one event (AichatEvent), valid only during the callback: copy what you keep.
+struct Event {
+    EventKind kind;
+    uint32_t choice;
+    uint32_t index;
+    std::string_view text;
+    std::string_view id;
+    std::string_view name;
+    /// Kind Usage only, else nullptr.
+    const AichatUsage *usage;
+
+    static Event from(const AichatEvent &e) noexcept {
+        return Event{static_cast<EventKind>(e.kind), e.choice, e.index, std::string_view(e.text, e.text_len),
+                     std::string_view(e.id), std::string_view(e.name), e.usage};
+    }
+};
+
+struct ToolCall {
+    std::string id, name, arguments;
+};
+
+/// The whole answer of choice 0, as run() gathers it from the events.
+struct Result {
+    std::string text, reasoning, refusal;
+    std::vector<ToolCall> tool_calls;
+    /// "stop", "length", "tool_calls", "content_filter" or the server's word; "" if none came.
+    std::string finish_reason;
+    Usage usage;
+    std::string response_id, model, request_id;
+    /// The assistant message as JSON, to append to "messages" for the next turn.
+    std::string message_json;
+};
+
 /// A client: defaults and a connection pool shared by its calls; safe to use from many threads.
 class Client {
 public:
@@ -98,10 +157,114 @@ public:
     /// included) and re-throws what `on_chunk` threw.
     template <typename F>
     bool stream(const std::string &request_json, F &&on_chunk, const Cancel *cancel = nullptr) const {
-        State<std::decay_t<F>> state{std::forward<F>(on_chunk), nullptr, false};
+        return call<std::string_view>(std::forward<F>(on_chunk), [&](auto trampoline, void *state, AichatError **error) {
+            return aichat_client_create_completion(native_, request_json.c_str(), trampoline, state,
+                                                   cancel ? cancel->native() : nullptr, error);
+        });
+    }
+
+    /// Runs one completion, calling `on_event(const aichat::Event &)` on this thread for every
+    /// event as it arrives (RESPONSE first, MESSAGE last). Otherwise as stream().
+    template <typename F>
+    bool events(const std::string &request_json, F &&on_event, const Cancel *cancel = nullptr) const {
+        return call<const Event &>(std::forward<F>(on_event), [&](auto trampoline, void *state, AichatError **error) {
+            return aichat_client_create_completion_events(native_, request_json.c_str(), trampoline, state,
+                                                          cancel ? cancel->native() : nullptr, error);
+        });
+    }
+
+    /// Runs one completion and returns its whole text.
+    std::string complete(const std::string &request_json, const Cancel *cancel = nullptr) const {
+        std::string text;
+        stream(request_json, [&text](std::string_view chunk) { text.append(chunk); }, cancel);
+        return text;
+    }
+
+    /// Runs one completion and returns everything choice 0 answered.
+    Result run(const std::string &request_json, const Cancel *cancel = nullptr) const {
+        Result r;
+        events(
+            request_json,
+            [&r](const Event &e) {
+                if (e.choice != 0) return;
+                switch (e.kind) {
+                case EventKind::Response:
+                    r.response_id = e.id;
+                    r.model = e.name;
+                    r.request_id = e.text;
+                    break;
+                case EventKind::Text: r.text.append(e.text); break;
+                case EventKind::Reasoning: r.reasoning.append(e.text); break;
+                case EventKind::Refusal: r.refusal.append(e.text); break;
+                case EventKind::ToolCall: r.tool_calls.push_back(ToolCall{std::string(e.id), std::string(e.name), {}}); break;
+                case EventKind::ToolArguments:
+                    if (e.index < r.tool_calls.size()) r.tool_calls[e.index].arguments.append(e.text);
+                    break;
+                case EventKind::Finish: r.finish_reason = e.text; break;
+                case EventKind::Usage:
+                    r.usage = Usage{e.usage->prompt_tokens, e.usage->completion_tokens, e.usage->total_tokens,
+                                    e.usage->cached_tokens, e.usage->reasoning_tokens};
+                    break;
+                case EventKind::Message: r.message_json = e.text; break;
+                }
+            },
+            cancel);
+        return r;
+    }
+
+    const AichatClient *native() const noexcept { return native_; }
+
+private:
+    template <typename F>
+    struct State {
+        F callback;
+        std::exception_ptr exception;
+        bool stopped;
+    };
+
+    /// Calls the callable with `arg`; false (stop) when it returned false or threw, keeping the
+    /// exception: it must never unwind through the library.
+    template <typename Arg, typename F>
+    static int deliver(State<F> *state, Arg arg) noexcept {
+        try {
+            if constexpr (std::is_convertible_v<std::invoke_result_t<F &, Arg>, bool>) {
+                if (!state->callback(arg)) {
+                    state->stopped = true;
+                    return 1;
+                }
+            } else {
+                state->callback(arg);
+            }
+            return 0;
+        } catch (...) {
+            state->exception = std::current_exception();
+            return 1;
+        }
+    }
+
+    template <typename F>
+    static int chunk_trampoline(const char *chunk, size_t len, void *user_data) noexcept {
+        return deliver<std::string_view>(static_cast<State<F> *>(user_data), std::string_view(chunk, len));
+    }
+
+    template <typename F>
+    static int event_trampoline(const AichatEvent *event, void *user_data) noexcept {
+        return deliver<const Event &>(static_cast<State<F> *>(user_data), Event::from(*event));
+    }
+
+    /// Runs a C call with the trampoline for `Arg`, then turns its outcome into a return value
+    /// or an exception.
+    template <typename Arg, typename F, typename CCall>
+    static bool call(F &&callback, CCall &&c_call) {
+        using Fn = std::decay_t<F>;
+        State<Fn> state{std::forward<F>(callback), nullptr, false};
         AichatError *error = nullptr;
-        AichatStatus status = aichat_client_create_completion(native_, request_json.c_str(), &trampoline<std::decay_t<F>>,
-                                                              &state, cancel ? cancel->native() : nullptr, &error);
+        AichatStatus status;
+        if constexpr (std::is_same_v<Arg, std::string_view>) {
+            status = c_call(&chunk_trampoline<Fn>, &state, &error);
+        } else {
+            status = c_call(&event_trampoline<Fn>, &state, &error);
+        }
         if (state.exception) {
             aichat_error_free(error);
             std::rethrow_exception(state.exception);
@@ -112,44 +275,6 @@ public:
             return false;
         }
         throw Error::take(error);
-    }
-
-    /// Runs one completion and returns its whole text.
-    std::string complete(const std::string &request_json, const Cancel *cancel = nullptr) const {
-        std::string text;
-        stream(request_json, [&text](std::string_view chunk) { text.append(chunk); }, cancel);
-        return text;
-    }
-
-    const AichatClient *native() const noexcept { return native_; }
-
-private:
-    template <typename F>
-    struct State {
-        F on_chunk;
-        std::exception_ptr exception;
-        bool stopped;
-    };
-
-    template <typename F>
-    static int trampoline(const char *chunk, size_t len, void *user_data) noexcept {
-        auto *state = static_cast<State<F> *>(user_data);
-        try {
-            std::string_view text(chunk, len);
-            if constexpr (std::is_convertible_v<std::invoke_result_t<F &, std::string_view>, bool>) {
-                if (!state->on_chunk(text)) {
-                    state->stopped = true;
-                    return 1;
-                }
-            } else {
-                state->on_chunk(text);
-            }
-            return 0;
-        } catch (...) {
-            // Never unwind through the library: keep it for stream() to re-throw.
-            state->exception = std::current_exception();
-            return 1;
-        }
     }
 
     AichatClient *native_ = nullptr;

@@ -111,6 +111,48 @@ static void test_cancel_from_another_thread() {
     CHECK(late < std::chrono::milliseconds(500));
 }
 
+static const std::string kTools =
+    R"(,"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}])";
+
+static void test_events_and_run_with_a_tool_call() {
+    aichat::Client client;
+    std::vector<aichat::EventKind> kinds;
+    std::string arguments;
+    client.events(openai("", kTools), [&](const aichat::Event &e) {
+        kinds.push_back(e.kind);
+        if (e.kind == aichat::EventKind::ToolArguments) arguments.append(e.text);
+    });
+    CHECK(!kinds.empty() && kinds.front() == aichat::EventKind::Response);
+    CHECK(!kinds.empty() && kinds.back() == aichat::EventKind::Message);
+    CHECK(arguments == R"({"city":"one two"})");
+
+    aichat::Result r = client.run(openai("", kTools));
+    CHECK(r.tool_calls.size() == 1);
+    CHECK(r.tool_calls.size() == 1 && r.tool_calls[0].id == "call_aichat_0" && r.tool_calls[0].name == "get_weather");
+    CHECK(r.tool_calls.size() == 1 && r.tool_calls[0].arguments == R"({"city":"one two"})");
+    CHECK(r.finish_reason == "tool_calls");
+    CHECK(r.request_id == "req-aichat-test" && r.response_id == "chatcmpl-aichat-test");
+    CHECK(r.usage.total_tokens == 21 && r.usage.cached_tokens == 3);
+    CHECK(r.message_json.find(R"("tool_calls":[{"id":"call_aichat_0")") != std::string::npos);
+
+    aichat::Result thinking = client.run(openai("reasoning"));
+    CHECK(thinking.text == "You said: one two");
+    CHECK(thinking.reasoning == "The user wrote something; I will quote it back.");
+    CHECK(thinking.finish_reason == "stop");
+
+    int seen = 0;
+    bool finished = client.events(openai(""), [&](const aichat::Event &) { return ++seen < 2; });
+    CHECK(!finished && seen == 2);
+    try {
+        client.events(openai(""), [](const aichat::Event &e) {
+            if (e.kind == aichat::EventKind::Text) throw std::logic_error("from the event callable");
+        });
+        CHECK(false);
+    } catch (const std::logic_error &e) {
+        CHECK(std::string(e.what()) == "from the event callable");
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: test_wrapper BASE_URL\n");
@@ -123,6 +165,7 @@ int main(int argc, char **argv) {
     test_error_exception();
     test_exception_in_callable_is_rethrown();
     test_cancel_from_another_thread();
+    test_events_and_run_with_a_tool_call();
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
