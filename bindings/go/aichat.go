@@ -1,10 +1,14 @@
 // Package aichat is the Go binding of the aichat native chat-completion library: stream a
 // completion with a range loop, stop it with a context or a break.
 //
-//	for chunk, err := range aichat.Stream(ctx, aichat.Request{Messages: msgs, Stream: true}) {
+//	req := aichat.Request{Messages: msgs, Options: aichat.Options{Stream: true}}
+//	for chunk, err := range aichat.Stream(ctx, req) {
 //		if err != nil { return err }
 //		fmt.Print(chunk)
 //	}
+//
+// Events gives every piece of the answer (reasoning, tool calls, finish reason, usage, the
+// assembled message) and Run gathers them into a Result.
 //
 // The package only translates: requests become the library's JSON, its status codes become
 // *Error. The protocols, validation, retries and timeouts are the library's.
@@ -15,8 +19,10 @@ package aichat
 #include "aichat.h"
 
 extern int aichatGoChunk(char *chunk, size_t len, void *user_data);
+extern int aichatGoEvent(AichatEvent *event, void *user_data);
 
 static AichatChunkCallback aichat_go_chunk(void) { return (AichatChunkCallback)aichatGoChunk; }
+static AichatEventCallback aichat_go_event(void) { return (AichatEventCallback)aichatGoEvent; }
 */
 import "C"
 
@@ -71,9 +77,10 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// streamCall is what the C callback reaches through the cgo.Handle.
-type streamCall struct {
-	yield    func(string, error) bool
+// streamCall is what a C callback reaches through the cgo.Handle: the loop body of a range
+// over Stream (T string) or Events (T Event).
+type streamCall[T any] struct {
+	yield    func(T, error) bool
 	stopped  bool // the loop body broke out
 	panicked *any // the loop body panicked with this value
 }
@@ -84,13 +91,35 @@ type streamCall struct {
 // and the error matches ctx.Err() with errors.Is.
 func (c *Client) Stream(ctx context.Context, req Request) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if err := c.stream(ctx, req, yield); err != nil {
+		err := run(c, ctx, req, yield, func(native *C.AichatClient, js *C.char, h unsafe.Pointer, cancel *C.AichatCancel, cerr **C.AichatError) C.AichatStatus {
+			return C.AichatStatus(C.aichat_client_create_completion(native, js, C.aichat_go_chunk(), h, cancel, cerr))
+		})
+		if err != nil {
 			yield("", err)
 		}
 	}
 }
 
-func (c *Client) stream(ctx context.Context, req Request, yield func(string, error) bool) error {
+// Events runs one completion and yields every event of the answer as it arrives: EventResponse
+// first, EventMessage last. Failures, break and ctx behave as in Stream.
+func (c *Client) Events(ctx context.Context, req Request) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		err := run(c, ctx, req, yield, func(native *C.AichatClient, js *C.char, h unsafe.Pointer, cancel *C.AichatCancel, cerr **C.AichatError) C.AichatStatus {
+			return C.AichatStatus(C.aichat_client_create_completion_events(native, js, C.aichat_go_event(), h, cancel, cerr))
+		})
+		if err != nil {
+			yield(Event{}, err)
+		}
+	}
+}
+
+// startFunc starts one C call with the request JSON, the callback's handle, the cancel token and
+// the error out-parameter.
+type startFunc func(*C.AichatClient, *C.char, unsafe.Pointer, *C.AichatCancel, **C.AichatError) C.AichatStatus
+
+// run makes one C call on c that feeds yield: the request JSON, the cancel token fired by ctx,
+// the handle the callback reaches, a panic in the loop body re-raised, the status as an error.
+func run[T any](c *Client, ctx context.Context, req Request, yield func(T, error) bool, start startFunc) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(err)
 	}
@@ -114,11 +143,11 @@ func (c *Client) stream(ctx context.Context, req Request, yield func(string, err
 		close(triggered)
 	})
 
-	call := &streamCall{yield: yield}
+	call := &streamCall[T]{yield: yield}
 	handle := cgo.NewHandle(call)
 	defer handle.Delete()
 	var cerr *C.AichatError
-	status := C.aichat_client_create_completion(c.native, cjs, C.aichat_go_chunk(), unsafe.Pointer(&handle), cancel, &cerr)
+	status := start(c.native, cjs, unsafe.Pointer(&handle), cancel, &cerr)
 	if !stopWatch() {
 		<-triggered
 	}
@@ -158,6 +187,24 @@ func Stream(ctx context.Context, req Request) iter.Seq2[string, error] {
 		return func(yield func(string, error) bool) { yield("", err) }
 	}
 	return c.Stream(ctx, req)
+}
+
+// Events is (*Client).Events on a process-wide client with library defaults.
+func Events(ctx context.Context, req Request) iter.Seq2[Event, error] {
+	c, err := defaultClient()
+	if err != nil {
+		return func(yield func(Event, error) bool) { yield(Event{}, err) }
+	}
+	return c.Events(ctx, req)
+}
+
+// Run is (*Client).Run on a process-wide client with library defaults.
+func Run(ctx context.Context, req Request) (*Result, error) {
+	c, err := defaultClient()
+	if err != nil {
+		return nil, err
+	}
+	return c.Run(ctx, req)
 }
 
 // Complete is (*Client).Complete on a process-wide client with library defaults.

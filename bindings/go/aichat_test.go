@@ -58,7 +58,7 @@ func openai(fault string, msgs []Message) Request {
 	if fault != "" {
 		base += "/fault/" + fault
 	}
-	return Request{Messages: msgs, Provider: "openai", Stream: true, BaseURL: base + "/v1", MaxRetries: ptr(0)}
+	return Request{Messages: msgs, Options: Options{Provider: "openai", Stream: true, BaseURL: base + "/v1", MaxRetries: ptr(0)}}
 }
 
 func aichat(fault string) Request {
@@ -66,7 +66,7 @@ func aichat(fault string) Request {
 	if fault != "" {
 		base += "/fault/" + fault
 	}
-	return Request{Messages: hi, BaseURL: base, MaxRetries: ptr(0)}
+	return Request{Messages: hi, Options: Options{BaseURL: base, MaxRetries: ptr(0)}}
 }
 
 func newClient(t *testing.T) *Client {
@@ -136,8 +136,8 @@ func TestErrorCodesMapToSentinels(t *testing.T) {
 		{"server", aichat("response-false"), ErrServer, CodeServer, 200},
 		{"protocol", aichat("not-json"), ErrProtocol, CodeProtocol, 200},
 		{"io", aichat("truncate"), ErrIO, CodeIO, 200},
-		{"invalid request", Request{Messages: hi, Provider: "nope"}, ErrInvalidRequest, CodeInvalidRequest, 0},
-		{"connect", Request{Messages: hi, BaseURL: "http://" + closedPort, MaxRetries: ptr(0), Proxy: ""}, ErrConnect, CodeConnect, 0},
+		{"invalid request", Request{Messages: hi, Options: Options{Provider: "nope"}}, ErrInvalidRequest, CodeInvalidRequest, 0},
+		{"connect", Request{Messages: hi, Options: Options{BaseURL: "http://" + closedPort, MaxRetries: ptr(0), Proxy: ""}}, ErrConnect, CodeConnect, 0},
 		{"timeout", func() Request { r := aichat("silence"); r.IdleTimeout = 200 * time.Millisecond; return r }(), ErrTimeout, CodeTimeout, 0},
 		{"too large", func() Request { r := aichat("size=5000"); r.MaxResponseBytes = 1000; return r }(), ErrTooLarge, CodeTooLarge, 200},
 		{"stream cut", openai("cut,chunks=4", hi), ErrProtocol, CodeProtocol, 200},
@@ -313,7 +313,7 @@ func TestOptionsAreClientDefaults(t *testing.T) {
 }
 
 func TestDurationsBecomeMilliseconds(t *testing.T) {
-	js, _ := Request{Messages: hi, IdleTimeout: 1500 * time.Microsecond, Timeout: 2 * time.Second}.json()
+	js, _ := Request{Messages: hi, Options: Options{IdleTimeout: 1500 * time.Microsecond, Timeout: 2 * time.Second}}.json()
 	if !strings.Contains(string(js), `"idle_timeout_ms":2`) || !strings.Contains(string(js), `"timeout_ms":2000`) ||
 		strings.Contains(string(js), "connect_timeout_ms") {
 		t.Fatal(string(js))
@@ -321,7 +321,7 @@ func TestDurationsBecomeMilliseconds(t *testing.T) {
 }
 
 func TestCAFileIsPassedAsCaFile(t *testing.T) {
-	_, err := newClient(t).Complete(context.Background(), Request{Messages: hi, BaseURL: "https://127.0.0.1:9", CAFile: "/nonexistent.pem"})
+	_, err := newClient(t).Complete(context.Background(), Request{Messages: hi, Options: Options{BaseURL: "https://127.0.0.1:9", CAFile: "/nonexistent.pem"}})
 	if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "ca_file") {
 		t.Fatalf("err %v", err)
 	}

@@ -5,84 +5,135 @@ import (
 	"time"
 )
 
-// Message is one turn of the conversation.
+// Message is one turn of the conversation, in OpenAI's schema (every protocol takes it).
+// Content is a string, nil, or a []ContentPart (or any JSON-encodable list of parts). The
+// assistant message of a Result can be appended to Messages as it is.
 type Message struct {
 	Role    string `json:"role"`
-	Content string `json:"content"`
+	Content any    `json:"content"`
+	// Name optionally names the participant.
+	Name string `json:"name,omitempty"`
+	// ToolCalls are the calls an assistant message made.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolCallID is the call a "tool" message answers.
+	ToolCallID       string `json:"tool_call_id,omitempty"`
+	ReasoningContent string `json:"reasoning_content,omitempty"`
+	Refusal          string `json:"refusal,omitempty"`
+}
+
+// ContentPart is one part of a message's content: {Type: "text", Text: ...} or
+// {Type: "image_url", ImageURL: &ImageURL{URL: ...}}.
+type ContentPart struct {
+	Type     string    `json:"type"`
+	Text     string    `json:"text,omitempty"`
+	ImageURL *ImageURL `json:"image_url,omitempty"`
+}
+
+// ImageURL is an image by URL, or inline as a data: URL.
+type ImageURL struct {
+	URL    string `json:"url"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ToolCall is one call of a function tool, as an assistant message holds it.
+type ToolCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"` // "function"
+	Function FunctionCall `json:"function"`
+}
+
+// FunctionCall names the function and carries its arguments as JSON text.
+type FunctionCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// Tool is a tool the model may call: {Type: "function", Function: FunctionTool{...}}.
+type Tool struct {
+	Type     string       `json:"type"`
+	Function FunctionTool `json:"function"`
+}
+
+// FunctionTool describes a function; Parameters is its JSON Schema.
+type FunctionTool struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Parameters  any    `json:"parameters,omitempty"`
+	Strict      *bool  `json:"strict,omitempty"`
 }
 
 // Request is one completion: the conversation plus settings that override the client's.
-// Zero values mean "not set" (the client's value, else the library default); see the README's
-// request schema for each field.
 type Request struct {
-	Messages         []Message
-	Model            string
-	Stream           bool
-	Provider         string // "aichat" (default) or "openai"
-	BaseURL          string
-	APIKey           string
-	Proxy            string // "" = the environment's proxy settings
-	Temperature      *float64
-	TopP             *float64
-	PresencePenalty  *float64
-	FrequencyPenalty *float64
-	MaxTokens        *int
-	Headers          map[string]string
-	ExtraBody        map[string]any
-	ConnectTimeout   time.Duration
-	IdleTimeout      time.Duration // longest silence while waiting or between reads
-	Timeout          time.Duration // the whole call
-	MaxRetries       *int
-	MaxResponseBytes int64
-	CAFile           string // PEM certificates trusted instead of the built-in roots
+	Messages []Message
+	Options
 }
 
-// Options are a client's defaults: the fields of Request without Messages.
+// Options are settings: a client's defaults, or a request's own (embedded in Request). Zero
+// values mean "not set" (the client's value, else the library default); see the README's
+// request schema for each field.
 type Options struct {
-	Model            string
-	Stream           bool
-	Provider         string
-	BaseURL          string
-	APIKey           string
-	Proxy            string
-	Temperature      *float64
-	TopP             *float64
-	PresencePenalty  *float64
-	FrequencyPenalty *float64
-	MaxTokens        *int
-	Headers          map[string]string
-	ExtraBody        map[string]any
-	ConnectTimeout   time.Duration
-	IdleTimeout      time.Duration
-	Timeout          time.Duration
-	MaxRetries       *int
-	MaxResponseBytes int64
-	CAFile           string // PEM certificates trusted instead of the built-in roots
+	Model             string
+	Stream            bool
+	Provider          string // "aichat" (default) or "openai"
+	BaseURL           string
+	APIKey            string
+	Proxy             string // "" = the environment's proxy settings
+	Temperature       *float64
+	TopP              *float64
+	PresencePenalty   *float64
+	FrequencyPenalty  *float64
+	MaxTokens         *int
+	Headers           map[string]string
+	ExtraBody         map[string]any
+	ConnectTimeout    time.Duration
+	IdleTimeout       time.Duration // longest silence while waiting or between reads
+	Timeout           time.Duration // the whole call
+	MaxRetries        *int
+	MaxResponseBytes  int64
+	CAFile            string // PEM certificates trusted instead of the built-in roots
+	Tools             []Tool
+	ToolChoice        any // "auto", "none", "required", or {"type":"function","function":{"name":...}}
+	ParallelToolCalls *bool
+	ResponseFormat    any // e.g. map[string]any{"type": "json_object"}
+	Stop              any // a string or a []string
+	Seed              *int64
+	ReasoningEffort   string
+	N                 int   // choices to generate; events carry each one's index
+	IncludeUsage      *bool // with Stream, ask for token usage (library default: true)
 }
 
-// wire is the C library's JSON schema; unset fields are left out so the library's own
-// defaults and the client's apply.
+// wire is the C library's JSON schema, the one place where each setting is named for it;
+// unset fields are left out so the library's own defaults and the client's apply.
 type wire struct {
-	Messages         *[]Message        `json:"messages,omitempty"`
-	Model            string            `json:"model,omitempty"`
-	Stream           bool              `json:"stream,omitempty"`
-	Provider         string            `json:"provider,omitempty"`
-	BaseURL          string            `json:"base_url,omitempty"`
-	APIKey           string            `json:"api_key,omitempty"`
-	Proxy            string            `json:"proxy,omitempty"`
-	Temperature      *float64          `json:"temperature,omitempty"`
-	TopP             *float64          `json:"top_p,omitempty"`
-	PresencePenalty  *float64          `json:"presence_penalty,omitempty"`
-	FrequencyPenalty *float64          `json:"frequency_penalty,omitempty"`
-	MaxTokens        *int              `json:"max_tokens,omitempty"`
-	Headers          map[string]string `json:"headers,omitempty"`
-	ExtraBody        map[string]any    `json:"extra_body,omitempty"`
-	ConnectTimeoutMs int64             `json:"connect_timeout_ms,omitempty"`
-	IdleTimeoutMs    int64             `json:"idle_timeout_ms,omitempty"`
-	TimeoutMs        int64             `json:"timeout_ms,omitempty"`
-	MaxRetries       *int              `json:"max_retries,omitempty"`
-	MaxResponseBytes int64             `json:"max_response_bytes,omitempty"`
-	CAFile           string            `json:"ca_file,omitempty"`
+	Messages          *[]Message        `json:"messages,omitempty"`
+	Model             string            `json:"model,omitempty"`
+	Stream            bool              `json:"stream,omitempty"`
+	Provider          string            `json:"provider,omitempty"`
+	BaseURL           string            `json:"base_url,omitempty"`
+	APIKey            string            `json:"api_key,omitempty"`
+	Proxy             string            `json:"proxy,omitempty"`
+	Temperature       *float64          `json:"temperature,omitempty"`
+	TopP              *float64          `json:"top_p,omitempty"`
+	PresencePenalty   *float64          `json:"presence_penalty,omitempty"`
+	FrequencyPenalty  *float64          `json:"frequency_penalty,omitempty"`
+	MaxTokens         *int              `json:"max_tokens,omitempty"`
+	Headers           map[string]string `json:"headers,omitempty"`
+	ExtraBody         map[string]any    `json:"extra_body,omitempty"`
+	ConnectTimeoutMs  int64             `json:"connect_timeout_ms,omitempty"`
+	IdleTimeoutMs     int64             `json:"idle_timeout_ms,omitempty"`
+	TimeoutMs         int64             `json:"timeout_ms,omitempty"`
+	MaxRetries        *int              `json:"max_retries,omitempty"`
+	MaxResponseBytes  int64             `json:"max_response_bytes,omitempty"`
+	CAFile            string            `json:"ca_file,omitempty"`
+	Tools             []Tool            `json:"tools,omitempty"`
+	ToolChoice        any               `json:"tool_choice,omitempty"`
+	ParallelToolCalls *bool             `json:"parallel_tool_calls,omitempty"`
+	ResponseFormat    any               `json:"response_format,omitempty"`
+	Stop              any               `json:"stop,omitempty"`
+	Seed              *int64            `json:"seed,omitempty"`
+	ReasoningEffort   string            `json:"reasoning_effort,omitempty"`
+	N                 int               `json:"n,omitempty"`
+	IncludeUsage      *bool             `json:"include_usage,omitempty"`
 }
 
 // millis rounds up, so a positive duration below 1 ms is not mistaken for "unset".
@@ -100,17 +151,14 @@ func (o Options) wire() wire {
 		FrequencyPenalty: o.FrequencyPenalty, MaxTokens: o.MaxTokens, Headers: o.Headers, ExtraBody: o.ExtraBody,
 		ConnectTimeoutMs: millis(o.ConnectTimeout), IdleTimeoutMs: millis(o.IdleTimeout), TimeoutMs: millis(o.Timeout),
 		MaxRetries: o.MaxRetries, MaxResponseBytes: o.MaxResponseBytes, CAFile: o.CAFile,
+		Tools: o.Tools, ToolChoice: o.ToolChoice, ParallelToolCalls: o.ParallelToolCalls,
+		ResponseFormat: o.ResponseFormat, Stop: o.Stop, Seed: o.Seed, ReasoningEffort: o.ReasoningEffort, N: o.N,
+		IncludeUsage: o.IncludeUsage,
 	}
 }
 
 func (r Request) json() ([]byte, error) {
-	w := Options{
-		Model: r.Model, Stream: r.Stream, Provider: r.Provider, BaseURL: r.BaseURL, APIKey: r.APIKey, Proxy: r.Proxy,
-		Temperature: r.Temperature, TopP: r.TopP, PresencePenalty: r.PresencePenalty,
-		FrequencyPenalty: r.FrequencyPenalty, MaxTokens: r.MaxTokens, Headers: r.Headers, ExtraBody: r.ExtraBody,
-		ConnectTimeout: r.ConnectTimeout, IdleTimeout: r.IdleTimeout, Timeout: r.Timeout, MaxRetries: r.MaxRetries,
-		MaxResponseBytes: r.MaxResponseBytes, CAFile: r.CAFile,
-	}.wire()
+	w := r.Options.wire()
 	messages := r.Messages
 	if messages == nil {
 		messages = []Message{}

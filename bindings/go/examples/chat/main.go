@@ -32,7 +32,7 @@ func main() {
 	defer stop()
 	req := aichat.Request{
 		Messages: []aichat.Message{{Role: "user", Content: message}},
-		BaseURL:  *baseURL, Provider: *provider, Model: *model, Stream: !*noStream,
+		Options:  aichat.Options{BaseURL: *baseURL, Provider: *provider, Model: *model, Stream: !*noStream},
 	}
 	for chunk, err := range aichat.Stream(ctx, req) {
 		if err != nil {

@@ -1,0 +1,151 @@
+package aichat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+var weather = []Tool{{Type: "function", Function: FunctionTool{
+	Name:       "get_weather",
+	Parameters: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}},
+}}}
+
+func withTools(r Request) Request {
+	r.Tools = weather
+	return r
+}
+
+func TestEventsComeInOrderWithToolCallAndUsage(t *testing.T) {
+	var kinds []EventKind
+	var args strings.Builder
+	var usage *Usage
+	for e, err := range newClient(t).Events(context.Background(), withTools(openai("", hi))) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, e.Kind)
+		switch e.Kind {
+		case EventToolCall:
+			if e.ID != "call_aichat_0" || e.Name != "get_weather" || e.Index != 0 {
+				t.Errorf("tool call %+v", e)
+			}
+		case EventToolArguments:
+			args.WriteString(e.Text)
+		case EventUsage:
+			usage = e.Usage
+		}
+	}
+	if kinds[0] != EventResponse || kinds[len(kinds)-1] != EventMessage {
+		t.Errorf("kinds %v", kinds)
+	}
+	if args.String() != `{"city":"Hi"}` {
+		t.Errorf("arguments %q", args.String())
+	}
+	if usage == nil || *usage != (Usage{9, 12, 21, 3, 4}) {
+		t.Errorf("usage %+v", usage)
+	}
+}
+
+func TestRunGathersTheWholeAnswer(t *testing.T) {
+	c := newClient(t)
+	r, err := c.Run(context.Background(), openai("reasoning", hi))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Text != "You said: Hi" || r.Reasoning != "The user wrote something; I will quote it back." {
+		t.Errorf("text %q reasoning %q", r.Text, r.Reasoning)
+	}
+	if r.FinishReason != "stop" || r.RequestID != "req-aichat-test" || r.ResponseID != "chatcmpl-aichat-test" {
+		t.Errorf("result %+v", r)
+	}
+	if r.Message.Role != "assistant" || r.Message.Content != "You said: Hi" || r.Message.ReasoningContent != r.Reasoning {
+		t.Errorf("message %+v", r.Message)
+	}
+	refused, err := c.Run(context.Background(), openai("refusal", hi))
+	if err != nil || refused.Refusal != "I can't help with that." || refused.Message.Content != nil {
+		t.Errorf("refusal %+v %v", refused, err)
+	}
+}
+
+func TestToolRoundTrip(t *testing.T) {
+	c := newClient(t)
+	req := withTools(openai("", []Message{{Role: "user", Content: "Paris"}}))
+	first, err := c.Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.FinishReason != "tool_calls" || len(first.ToolCalls) != 1 || first.ToolCalls[0].Function.Arguments != `{"city":"Paris"}` {
+		t.Fatalf("first turn %+v", first)
+	}
+	req.Messages = append(req.Messages, first.Message,
+		Message{Role: "tool", ToolCallID: first.ToolCalls[0].ID, Content: "sunny"})
+	second, err := c.Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Text != "The tool returned: sunny" {
+		t.Errorf("second turn %q", second.Text)
+	}
+}
+
+func TestRichMessagesAndNewFieldsReachTheServer(t *testing.T) {
+	req := openai("echo", []Message{
+		{Role: "user", Content: []ContentPart{{Type: "text", Text: "What is this?"},
+			{Type: "image_url", ImageURL: &ImageURL{URL: "data:image/png;base64,AAAA"}}}},
+	})
+	req.Tools, req.ToolChoice, req.Stop, req.Seed, req.N = weather, "auto", []string{"END"}, ptr[int64](7), 1
+	req.ReasoningEffort, req.ParallelToolCalls, req.IncludeUsage = "low", ptr(false), ptr(false)
+	req.ResponseFormat = map[string]any{"type": "json_object"}
+	text, err := newClient(t).Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen struct{ Body map[string]any }
+	if err := json.Unmarshal([]byte(text), &seen); err != nil {
+		t.Fatal(err)
+	}
+	b := seen.Body
+	part := b["messages"].([]any)[0].(map[string]any)["content"].([]any)[1].(map[string]any)
+	if part["image_url"].(map[string]any)["url"] != "data:image/png;base64,AAAA" {
+		t.Errorf("content part %v", part)
+	}
+	if b["tool_choice"] != "auto" || b["seed"] != 7.0 || b["n"] != 1.0 || b["reasoning_effort"] != "low" ||
+		b["parallel_tool_calls"] != false || b["stream_options"] != nil || b["tools"] == nil {
+		t.Errorf("body %v", b)
+	}
+}
+
+func TestEventsBreakAndPanicStopTheCall(t *testing.T) {
+	c := newClient(t)
+	n := 0
+	for range c.Events(context.Background(), openai("chunks=1000", hi)) {
+		n++
+		if n == 3 {
+			break
+		}
+	}
+	if n != 3 {
+		t.Errorf("n %d", n)
+	}
+	defer func() {
+		if r := recover(); r != "in the loop" {
+			t.Errorf("recovered %v", r)
+		}
+	}()
+	for range c.Events(context.Background(), openai("chunks=1000", hi)) {
+		panic("in the loop")
+	}
+}
+
+func TestEventsReportFailuresAsErrors(t *testing.T) {
+	var last error
+	for _, err := range newClient(t).Events(context.Background(), openai("error-event", hi)) {
+		last = err
+	}
+	if !errors.Is(last, ErrServer) {
+		t.Errorf("error %v", last)
+	}
+}
