@@ -13,7 +13,7 @@ import (
 func main() {
 	req := aichat.Request{
 		Messages: []aichat.Message{{Role: "user", Content: "from an installed library"}},
-		Provider: "openai", BaseURL: os.Args[1] + "/v1", Stream: true,
+		Options:  aichat.Options{Provider: "openai", BaseURL: os.Args[1] + "/v1", Stream: true},
 	}
 	text, err := aichat.Complete(context.Background(), req)
 	if err != nil {
@@ -22,6 +22,11 @@ func main() {
 	}
 	if text != "You said: from an installed library" {
 		fmt.Fprintf(os.Stderr, "unexpected answer %q\n", text)
+		os.Exit(1)
+	}
+	result, err := aichat.Run(context.Background(), req)
+	if err != nil || result.Text != text || result.FinishReason != "stop" || result.Usage == nil {
+		fmt.Fprintf(os.Stderr, "unexpected result %+v (%v)\n", result, err)
 		os.Exit(1)
 	}
 	fmt.Println("go consumer: ok:", text)
