@@ -1,5 +1,33 @@
-/** One turn of the conversation. */
-export type Message = { role: string; content: string };
+/** One part of a message's content (OpenAI's schema). */
+export type ContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string; detail?: string } }
+  | { type: string; [field: string]: unknown };
+
+/** A call of a function tool, as an assistant message holds it. */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** One turn of the conversation (OpenAI's schema); any other field is sent as written. */
+export interface Message {
+  role: string;
+  content?: string | ContentPart[] | null;
+  name?: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+  reasoning_content?: string;
+  refusal?: string;
+  [field: string]: unknown;
+}
+
+/** A tool the model may call. */
+export interface Tool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+}
 
 /** Settings of a request, or a client's defaults. camelCase here; the C schema's names on the wire. */
 export interface Options {
@@ -25,6 +53,52 @@ export interface Options {
   maxResponseBytes?: number;
   /** PEM file whose certificates are trusted instead of the built-in roots. */
   caFile?: string;
+  tools?: Tool[];
+  toolChoice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+  parallelToolCalls?: boolean;
+  responseFormat?: Record<string, unknown>;
+  stop?: string | string[];
+  seed?: number;
+  reasoningEffort?: string;
+  /** How many choices to generate; events carry each one's `choice`. */
+  n?: number;
+  /** With `stream`, ask for token usage (default true). */
+  includeUsage?: boolean;
+}
+
+/** Token counts; null where the server did not say. */
+export interface Usage {
+  promptTokens: number | null;
+  completionTokens: number | null;
+  totalTokens: number | null;
+  cachedTokens: number | null;
+  reasoningTokens: number | null;
+}
+
+/** One piece of an answer, as events() yields it: 'response' first, 'message' last. */
+export type Event =
+  | { type: 'response'; id: string; model: string; requestId: string }
+  | { type: 'text' | 'reasoning' | 'refusal'; choice: number; text: string }
+  | { type: 'tool_call'; choice: number; index: number; id: string; name: string }
+  | { type: 'tool_arguments'; choice: number; index: number; text: string }
+  | { type: 'finish'; choice: number; reason: string; rawReason: string }
+  | { type: 'usage'; usage: Usage }
+  | { type: 'message'; choice: number; message: Message; json: string };
+
+/** The whole answer of choice 0, as run() gathers it. */
+export interface Result {
+  text: string;
+  reasoning: string;
+  refusal: string;
+  toolCalls: ToolCall[];
+  /** 'stop', 'length', 'tool_calls', 'content_filter' or the server's word; null if none came. */
+  finishReason: string | null;
+  usage: Usage | null;
+  responseId: string;
+  model: string;
+  requestId: string;
+  /** The assistant message: push it onto `messages` for the next turn. */
+  message: Message;
 }
 
 export interface Request extends Options {
@@ -52,6 +126,10 @@ export class Client {
   createCompletion(req: Request | Message[], opts?: CallOptions): AsyncIterable<string>;
   /** The whole text of one completion. */
   complete(req: Request | Message[], opts?: CallOptions): Promise<string>;
+  /** Every event of one completion as it arrives; `break` stops the request. */
+  events(req: Request | Message[], opts?: CallOptions): AsyncIterable<Event>;
+  /** The whole answer of one completion. */
+  run(req: Request | Message[], opts?: CallOptions): Promise<Result>;
   /** Releases the native client once its running requests have ended. Idempotent. */
   close(): void;
 }
@@ -60,3 +138,7 @@ export class Client {
 export function createCompletion(req: Request | Message[], opts?: CallOptions): AsyncIterable<string>;
 /** Client.complete on a process-wide client with library defaults. */
 export function complete(req: Request | Message[], opts?: CallOptions): Promise<string>;
+/** Client.events on a process-wide client with library defaults. */
+export function events(req: Request | Message[], opts?: CallOptions): AsyncIterable<Event>;
+/** Client.run on a process-wide client with library defaults. */
+export function run(req: Request | Message[], opts?: CallOptions): Promise<Result>;

@@ -1,6 +1,6 @@
 'use strict';
-// The Node binding: requests become the library's JSON, its chunks an async iterator, its
-// status codes AichatError. The native call never runs on the event loop's thread: chunks are
+// The Node binding: requests become the library's JSON, its chunks and events async iterators,
+// its status codes AichatError. The native call never runs on the event loop's thread: chunks are
 // pulled in batches (aichat_stream_next) on koffi's worker threads, so a stream costs one
 // thread hop per batch, not per chunk.
 
@@ -39,6 +39,8 @@ const WIRE_NAMES = {
   frequencyPenalty: 'frequency_penalty', maxTokens: 'max_tokens', extraBody: 'extra_body',
   connectTimeoutMs: 'connect_timeout_ms', idleTimeoutMs: 'idle_timeout_ms', timeoutMs: 'timeout_ms',
   maxRetries: 'max_retries', maxResponseBytes: 'max_response_bytes', caFile: 'ca_file',
+  toolChoice: 'tool_choice', parallelToolCalls: 'parallel_tool_calls', responseFormat: 'response_format',
+  reasoningEffort: 'reasoning_effort', includeUsage: 'include_usage',
 };
 
 function toWire(fields) {
@@ -53,22 +55,64 @@ function requestJson(req) {
   return JSON.stringify(Array.isArray(req) ? { messages: req } : toWire(req));
 }
 
-/** Calls aichat_stream_next on a worker thread; resolves with the batch's chunks, decoded. */
-function nextBatch(native, stream) {
+/** How a stream is opened and pulled: for its text, or for its events. */
+const TEXT = { open: 'streamOpen', next: 'streamNext', decode: decodeBatch };
+const EVENTS = { open: 'streamOpenEvents', next: 'streamNextEvents', decode: decodeEvents };
+
+/** Pulls the next batch on a worker thread; resolves with its items, decoded. */
+function nextBatch(native, kind, stream) {
   return new Promise((resolve, reject) => {
     const out = {};
     const error = [null];
-    native.streamNext.async(stream, WAIT_MS, out, error, (err, status) => {
+    native[kind.next].async(stream, WAIT_MS, out, error, (err, status) => {
       // Nothing here may throw into koffi: every outcome settles the promise.
       try {
         if (err) return reject(err);
         if (status !== 0) return reject(takeError(native, error[0]));
-        resolve({ chunks: decodeBatch(native, out), finished: out.finished });
+        resolve({ items: kind.decode(native, out), finished: out.finished });
       } catch (e) {
         reject(e);
       }
     });
   });
+}
+
+/** The event kinds' names (AichatEventKind), as the `type` of the objects events() yields. */
+const EVENT_TYPES = [undefined, 'response', 'text', 'reasoning', 'tool_call', 'tool_arguments', 'refusal',
+  'finish', 'usage', 'message'];
+
+/** Token counts with null where the server did not say (-1 in C). */
+function usageOf(u) {
+  const n = (v) => (Number(v) < 0 ? null : Number(v));
+  return {
+    promptTokens: n(u.prompt_tokens), completionTokens: n(u.completion_tokens), totalTokens: n(u.total_tokens),
+    cachedTokens: n(u.cached_tokens), reasoningTokens: n(u.reasoning_tokens),
+  };
+}
+
+/** The events of one batch as plain objects (valid until the next call: decode at once). */
+function decodeEvents(native, out) {
+  const count = Number(out.count);
+  if (count === 0) return [];
+  const raw = native.decode(out.items, 'AichatEvent', count);
+  const events = [];
+  for (const e of raw) {
+    const type = EVENT_TYPES[e.kind];
+    if (type === undefined) continue; // a kind added by a newer library
+    const len = Number(e.text_len);
+    const text = len > 0 ? Buffer.from(native.view(e.text, len)).toString('utf8') : '';
+    const choice = e.choice;
+    switch (type) {
+      case 'response': events.push({ type, id: e.id, model: e.name, requestId: text }); break;
+      case 'tool_call': events.push({ type, choice, index: e.index, id: e.id, name: e.name }); break;
+      case 'tool_arguments': events.push({ type, choice, index: e.index, text }); break;
+      case 'finish': events.push({ type, choice, reason: text, rawReason: e.name }); break;
+      case 'usage': events.push({ type, usage: usageOf(native.decode(e.usage, 'AichatUsage')) }); break;
+      case 'message': events.push({ type, choice, message: JSON.parse(text), json: text }); break;
+      default: events.push({ type, choice, text });
+    }
+  }
+  return events;
 }
 
 /** The chunks of one batch (valid until the next call on its stream: decode at once). */
@@ -122,7 +166,38 @@ class Client {
   /** Streams one completion: each chunk as it arrives. `break` stops the request. */
   createCompletion(req, opts = {}) {
     const client = this;
-    return { [Symbol.asyncIterator]: () => client.#run(req, opts.signal) };
+    return { [Symbol.asyncIterator]: () => client.#run(TEXT, req, opts.signal) };
+  }
+
+  /** Streams one completion's events (plain objects with a `type`): 'response' first, 'message' last. */
+  events(req, opts = {}) {
+    const client = this;
+    return { [Symbol.asyncIterator]: () => client.#run(EVENTS, req, opts.signal) };
+  }
+
+  /** One completion's whole answer (choice 0): text, reasoning, tool calls, finish reason, usage, message. */
+  async run(req, opts = {}) {
+    const result = {
+      text: '', reasoning: '', refusal: '', toolCalls: [], finishReason: null, usage: null,
+      responseId: '', model: '', requestId: '', message: null,
+    };
+    for await (const e of this.events(req, opts)) {
+      if (e.choice !== undefined && e.choice !== 0) continue;
+      switch (e.type) {
+        case 'response': Object.assign(result, { responseId: e.id, model: e.model, requestId: e.requestId }); break;
+        case 'text': result.text += e.text; break;
+        case 'reasoning': result.reasoning += e.text; break;
+        case 'refusal': result.refusal += e.text; break;
+        case 'finish': result.finishReason = e.reason; break;
+        case 'usage': result.usage = e.usage; break;
+        case 'message':
+          result.message = e.message;
+          result.toolCalls = e.message.tool_calls ?? [];
+          break;
+        default:
+      }
+    }
+    return result;
   }
 
   /** One completion's whole text. */
@@ -147,13 +222,13 @@ class Client {
     }
   }
 
-  async *#run(req, signal) {
+  async *#run(kind, req, signal) {
     const native = this.#native;
     signal?.throwIfAborted();
     if (this.#closed) throw new AichatError(1, 'AICHAT_ERROR_INVALID_ARGUMENT', 'the client is closed', 0);
     const cancel = native.cancelNew();
     const error = [null];
-    const stream = native.streamOpen(this.#handle, requestJson(req), cancel, error);
+    const stream = native[kind.open](this.#handle, requestJson(req), cancel, error);
     if (!stream) {
       native.cancelFree(cancel);
       throw takeError(native, error[0]);
@@ -164,10 +239,10 @@ class Client {
     let pending = null;
     try {
       for (;;) {
-        pending = nextBatch(native, stream);
+        pending = nextBatch(native, kind, stream);
         const batch = await unlessAborted(pending, signal);
         pending = null;
-        for (const chunk of batch.chunks) yield chunk;
+        for (const item of batch.items) yield item;
         if (batch.finished) return;
       }
     } finally {
@@ -202,4 +277,14 @@ function complete(req, opts) {
   return getDefault().complete(req, opts);
 }
 
-module.exports = { Client, AichatError, createCompletion, complete };
+/** Client.events on a process-wide client with library defaults. */
+function events(req, opts) {
+  return getDefault().events(req, opts);
+}
+
+/** Client.run on a process-wide client with library defaults. */
+function run(req, opts) {
+  return getDefault().run(req, opts);
+}
+
+module.exports = { Client, AichatError, createCompletion, complete, events, run };

@@ -37,6 +37,28 @@ function load() {
     count: 'size_t',
     finished: 'bool',
   });
+  koffi.struct('AichatUsage', {
+    prompt_tokens: 'int64_t',
+    completion_tokens: 'int64_t',
+    total_tokens: 'int64_t',
+    cached_tokens: 'int64_t',
+    reasoning_tokens: 'int64_t',
+  });
+  koffi.struct('AichatEvent', {
+    kind: 'int',
+    choice: 'uint32_t',
+    index: 'uint32_t',
+    text: 'const uint8_t *',
+    text_len: 'size_t',
+    id: 'const char *',
+    name: 'const char *',
+    usage: 'const AichatUsage *',
+  });
+  koffi.struct('AichatEvents', {
+    items: 'const AichatEvent *',
+    count: 'size_t',
+    finished: 'bool',
+  });
   api = {
     statusName: lib.func('const char *aichat_status_name(int status)'),
     clientNew: lib.func('AichatClient *aichat_client_new(const char *options_json, _Out_ AichatError **error)'),
@@ -49,6 +71,11 @@ function load() {
     // Called with .async only: it blocks for up to wait_ms.
     streamNext: lib.func('int aichat_stream_next(AichatStream *stream, uint32_t wait_ms, ' +
       '_Out_ AichatChunks *chunks, _Out_ AichatError **error)'),
+    streamOpenEvents: lib.func('AichatStream *aichat_client_stream_open_events(const AichatClient *client, ' +
+      'const char *request_json, const AichatCancel *cancel, _Out_ AichatError **error)'),
+    // Called with .async only: it blocks for up to wait_ms.
+    streamNextEvents: lib.func('int aichat_stream_next_events(AichatStream *stream, uint32_t wait_ms, ' +
+      '_Out_ AichatEvents *events, _Out_ AichatError **error)'),
     streamFree: lib.func('void aichat_stream_free(AichatStream *stream)'),
     errorCode: lib.func('int aichat_error_code(const AichatError *error)'),
     errorMessage: lib.func('const char *aichat_error_message(const AichatError *error)'),

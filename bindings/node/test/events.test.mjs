@@ -1,0 +1,119 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, AichatError, events, run } from '../index.js';
+import { startServer } from './server.mjs';
+
+let server;
+let client;
+before(async () => {
+  server = await startServer();
+  client = new Client({ proxy: '', maxRetries: 0 });
+});
+after(() => {
+  client.close();
+  server.stop();
+});
+
+const hi = [{ role: 'user', content: 'Hi' }];
+const tools = [{
+  type: 'function',
+  function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+}];
+const openai = (spec, messages = hi, extra = {}) => ({
+  provider: 'openai', stream: true, messages, baseUrl: `${spec ? server.fault(spec) : server.url}/v1`, ...extra,
+});
+
+async function collect(iterable) {
+  const items = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+test('events come in order: response, text, finish, usage, message', async () => {
+  const evs = await collect(client.events(openai('')));
+  assert.deepEqual(evs[0], { type: 'response', id: 'chatcmpl-aichat-test', model: 'gpt-3.5-turbo', requestId: 'req-aichat-test' });
+  assert.equal(evs.filter((e) => e.type === 'text').map((e) => e.text).join(''), 'You said: Hi');
+  const finish = evs.find((e) => e.type === 'finish');
+  assert.deepEqual(finish, { type: 'finish', choice: 0, reason: 'stop', rawReason: 'stop' });
+  assert.deepEqual(evs.at(-2), {
+    type: 'usage',
+    usage: { promptTokens: 9, completionTokens: 12, totalTokens: 21, cachedTokens: 3, reasoningTokens: 4 },
+  });
+  assert.equal(evs.at(-1).type, 'message');
+  assert.deepEqual(evs.at(-1).message, { role: 'assistant', content: 'You said: Hi' });
+});
+
+test('a streamed tool call: its call, then its argument fragments', async () => {
+  const evs = await collect(client.events(openai('', hi, { tools })));
+  const call = evs.find((e) => e.type === 'tool_call');
+  assert.deepEqual(call, { type: 'tool_call', choice: 0, index: 0, id: 'call_aichat_0', name: 'get_weather' });
+  const args = evs.filter((e) => e.type === 'tool_arguments');
+  assert.ok(args.length >= 2);
+  assert.equal(args.map((e) => e.text).join(''), '{"city":"Hi"}');
+  assert.ok(evs.indexOf(call) < evs.indexOf(args[0]));
+});
+
+test('run gathers the whole answer, and the tool round trip works', async () => {
+  const req = openai('', [{ role: 'user', content: 'Paris' }], { tools });
+  const first = await client.run(req);
+  assert.equal(first.finishReason, 'tool_calls');
+  assert.equal(first.requestId, 'req-aichat-test');
+  assert.deepEqual(first.toolCalls, [
+    { id: 'call_aichat_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+  ]);
+  req.messages.push(first.message, { role: 'tool', tool_call_id: first.toolCalls[0].id, content: 'sunny' });
+  const second = await client.run(req);
+  assert.equal(second.text, 'The tool returned: sunny');
+  assert.equal(second.usage.totalTokens, 21);
+});
+
+test('reasoning and refusal', async () => {
+  const thought = await run(openai('reasoning', hi, { proxy: '' }));
+  assert.equal(thought.reasoning, 'The user wrote something; I will quote it back.');
+  assert.equal(thought.message.reasoning_content, thought.reasoning);
+  const refused = await client.run(openai('refusal'));
+  assert.equal(refused.refusal, "I can't help with that.");
+  assert.equal(refused.message.content, null);
+});
+
+test('parallel calls keep their arguments apart; n choices are told apart', async () => {
+  const both = await client.run(openai('parallel-tools', hi, { tools: [...tools, tools[0]] }));
+  assert.equal(both.toolCalls.length, 2);
+  for (const call of both.toolCalls) assert.equal(call.function.arguments, '{"city":"Hi"}');
+  const evs = await collect(client.events(openai('', hi, { n: 2 })));
+  const text = (choice) => evs.filter((e) => e.type === 'text' && e.choice === choice).map((e) => e.text).join('');
+  assert.equal(text(0), 'You said: Hi');
+  assert.equal(text(1), 'You said: Hi');
+  assert.deepEqual(evs.slice(-2).map((e) => [e.type, e.choice]), [['message', 0], ['message', 1]]);
+});
+
+test('new fields reach the server under their wire names', async () => {
+  const text = await client.complete(openai('echo', hi, {
+    tools, toolChoice: 'required', parallelToolCalls: false, stop: ['END'], seed: 3, reasoningEffort: 'low',
+    responseFormat: { type: 'json_object' }, includeUsage: false,
+  }));
+  const { body } = JSON.parse(text);
+  assert.equal(body.tool_choice, 'required');
+  assert.equal(body.parallel_tool_calls, false);
+  assert.deepEqual(body.stop, ['END']);
+  assert.equal(body.seed, 3);
+  assert.equal(body.reasoning_effort, 'low');
+  assert.deepEqual(body.response_format, { type: 'json_object' });
+  assert.equal(body.stream_options, undefined);
+});
+
+test('break stops the request; abort and failures reject', async () => {
+  let n = 0;
+  for await (const _ of client.events(openai('chunks=100000'))) if (++n === 3) break;
+  assert.equal(n, 3);
+  await assert.rejects(collect(client.events(openai('error-event'))), (e) => e instanceof AichatError && e.code === 'AICHAT_ERROR_SERVER');
+  const controller = new AbortController();
+  const pending = collect(client.events(openai('silence'), { signal: controller.signal }));
+  setTimeout(() => controller.abort(new Error('stop now')), 50);
+  await assert.rejects(pending, /stop now/);
+});
+
+test('package-level events use the default client', async () => {
+  const evs = await collect(events(openai('', hi, { proxy: '' })));
+  assert.equal(evs[0].type, 'response');
+});
