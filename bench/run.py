@@ -28,6 +28,13 @@ def start_server():
     return server, server.stdout.readline().strip()
 
 
+def baseline_lib():
+    """A build of the library from before the change being measured (bench/baseline.sh), if any:
+    its directory, for LD_LIBRARY_PATH."""
+    path = os.environ.get("AICHAT_BENCH_BASELINE_LIB")
+    return path if path and (Path(path) / "libaichat.so.0").exists() else None
+
+
 def figures(cmd, env=None):
     """Runs a program that prints `key=value ...`; returns the values as floats."""
     out = subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True,
@@ -39,12 +46,12 @@ def median(cmd, key, rounds=ROUNDS, env=None):
     return statistics.median(figures(cmd, env)[key] for _ in range(rounds))
 
 
-def paired(cmd, baseline, key, rounds=ROUNDS):
+def paired(cmd, baseline, key, rounds=ROUNDS, baseline_env=None):
     """Runs `cmd` and `baseline` alternately (so drift in the machine's load hits both alike);
     returns their medians and the median of the per-round ratios."""
     ours, theirs, ratios = [], [], []
     for _ in range(rounds):
-        a, b = figures(cmd)[key], figures(baseline)[key]
+        a, b = figures(cmd)[key], figures(baseline, baseline_env)[key]
         ours.append(a)
         theirs.append(b)
         ratios.append(a / b)
@@ -93,6 +100,16 @@ def main():
             f"libcurl counting `data:` lines {raw:,.0f}; openai Python SDK {sdk:,.0f}",
             f"{c_ratio:.2f}x libcurl; {c / sdk:.1f}x SDK", ">= 0.5x libcurl and >= 20x SDK",
             c_ratio >= 0.5 and c >= 20 * sdk)
+        events, text, events_ratio = paired([aichat, "events", url, n], [aichat, "stream", url, n], "per_second")
+        row("2a'. the same stream through the event API, TEXT events (events/s)", f"{events:,.0f}",
+            f"text API {text:,.0f}", f"{events_ratio:.2f}x text API", ">= 0.9x text API", events_ratio >= 0.9)
+        old = baseline_lib()
+        if old:
+            now, before, before_ratio = paired([aichat, "stream", url, n], [aichat, "stream", url, n], "per_second",
+                                               baseline_env={"LD_LIBRARY_PATH": old})
+            rev = os.environ.get("AICHAT_BENCH_BASELINE_REV", "the baseline build")
+            row(f"2a''. the text API against the library at {rev} (chunks/s)", f"{now:,.0f}", f"{rev}: {before:,.0f}",
+                f"{before_ratio:.2f}x", ">= 0.95x (no slower)", before_ratio >= 0.95)
         row("2b. the same to a Go `range` loop (chunks/s)", f"{go:,.0f}", f"C {c:,.0f}", f"{go / c:.2f}x C",
             ">= 0.5x C", go >= 0.5 * c)
         row("2c. the same to a Node `for await` loop (chunks/s)", f"{node:,.0f}", f"C {c:,.0f}", f"{node / c:.2f}x C",

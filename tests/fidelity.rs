@@ -1,5 +1,5 @@
 //! The aichat provider puts on the wire exactly what the original Python provider did
-//! (shared/reference/aichat-wire-protocol.md). The test server's `echo` fault sends back the
+//! (gpt4free's `Aichat` provider: its headers and body are restated below as the spec). The test server's `echo` fault sends back the
 //! request as it arrived.
 
 mod common;

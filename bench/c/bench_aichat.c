@@ -4,6 +4,7 @@
  *
  *   bench_aichat overhead    BASE_URL N          N sequential one-shot aichat completions
  *   bench_aichat stream      BASE_URL N          one openai stream of N chunks, counted
+ *   bench_aichat events      BASE_URL N          the same stream through the event API, TEXT events counted
  *   bench_aichat latency     BASE_URL N          N chunks 1 ms apart, server-stamped: p50/p99
  *   bench_aichat concurrency BASE_URL THREADS N  THREADS threads share a client, N calls each
  *   bench_aichat memory      BASE_URL BYTES      stream BYTES of text, discard it: peak RSS
@@ -84,6 +85,32 @@ static void stream(const char *base, long n) {
     double dt = now_s() - t;
     if ((long)chunks != n) {
         fprintf(stderr, "got %zu chunks of %ld\n", chunks, n);
+        exit(1);
+    }
+    printf("chunks=%zu seconds=%.4f per_second=%.1f\n", chunks, dt, chunks / dt);
+    aichat_client_free(client);
+}
+
+static int count_text_event(const AichatEvent *event, void *user_data) {
+    if (event->kind == AICHAT_EVENT_TEXT) ++*(size_t *)user_data;
+    return 0;
+}
+
+static void events(const char *base, long n) {
+    char url[1024];
+    snprintf(url, sizeof url, "%s/fault/chunks=%ld/v1", base, n);
+    AichatClient *client = client_for(url);
+    const char *req = "{\"provider\":\"openai\",\"stream\":true,\"messages\":[]}";
+    size_t chunks = 0;
+    AichatError *error = NULL;
+    double t = now_s();
+    if (aichat_client_create_completion_events(client, req, count_text_event, &chunks, NULL, &error) != AICHAT_OK) {
+        fprintf(stderr, "request failed: %s\n", aichat_error_message(error));
+        exit(1);
+    }
+    double dt = now_s() - t;
+    if ((long)chunks != n) {
+        fprintf(stderr, "got %zu text events of %ld\n", chunks, n);
         exit(1);
     }
     printf("chunks=%zu seconds=%.4f per_second=%.1f\n", chunks, dt, chunks / dt);
@@ -178,6 +205,7 @@ int main(int argc, char **argv) {
     const char *mode = argv[1], *base = argv[2];
     if (strcmp(mode, "overhead") == 0) overhead(base, atol(argv[3]));
     else if (strcmp(mode, "stream") == 0) stream(base, atol(argv[3]));
+    else if (strcmp(mode, "events") == 0) events(base, atol(argv[3]));
     else if (strcmp(mode, "latency") == 0) latency(base, atol(argv[3]));
     else if (strcmp(mode, "concurrency") == 0 && argc == 5) concurrency(base, atoi(argv[3]), atol(argv[4]));
     else if (strcmp(mode, "memory") == 0) memory(base, atol(argv[3]));

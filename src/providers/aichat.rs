@@ -1,5 +1,5 @@
 //! The Aichat provider: exactly the request gpt4free's `Aichat` sent to chat-gpt.org
-//! (`shared/reference/aichat-wire-protocol.md`), and its one-shot JSON answer.
+//! (restated in `tests/fidelity.rs`), and its one-shot JSON answer.
 
 use std::borrow::Cow;
 
