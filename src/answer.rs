@@ -98,6 +98,11 @@ impl<'s> Assembler<'s> {
         self.mode
     }
 
+    /// Whether RESPONSE was sent (so a decoder need not read the id and model again).
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
     /// Sets the request id RESPONSE will carry (from the answer's headers).
     pub fn set_request_id(&mut self, request_id: &str) {
         self.request_id = request_id.to_string();

@@ -4,6 +4,8 @@
 //! makes its `Stop` current on its thread with [`enter`]; connections come from a shared pool,
 //! so the `Stop` can't live in the connection itself.
 //!
+//! Writes are sliced by the TCP transport itself (`crate::tcp`), which owns the socket.
+//!
 //! What this does not reach: the TCP connect and the DNS lookup, which block until they finish
 //! or `connect_timeout_ms` passes.
 
@@ -17,8 +19,8 @@ use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTi
 use crate::cancel::CancelToken;
 use crate::error::Error;
 
-/// Longest a blocked read goes without looking at the current call's `Stop`.
-const SLICE: Duration = Duration::from_millis(5);
+/// Longest a blocked read or write goes without looking at the current call's `Stop`.
+pub(crate) const SLICE: Duration = Duration::from_millis(5);
 
 /// Why a call should stop: its cancel token fired, or its caller abandoned it.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +78,11 @@ fn current_is_set() -> Option<bool> {
     CURRENT.with(|c| c.borrow().as_ref().map(Stop::is_set))
 }
 
+/// Whether the call running on this thread should stop now.
+pub(crate) fn stop_is_set() -> bool {
+    current_is_set() == Some(true)
+}
+
 /// Wraps each new connection (below TLS, so handshakes are covered too) in [`Interruptible`].
 #[derive(Debug, Default)]
 pub struct InterruptConnector;
@@ -93,7 +100,7 @@ impl<In: Transport> Connector<In> for InterruptConnector {
 pub struct Interruptible<T>(T);
 
 /// The error an interrupted wait returns; the transport reports the `Stop`'s reason instead.
-fn interrupted() -> ureq::Error {
+pub(crate) fn interrupted() -> ureq::Error {
     ureq::Error::Io(std::io::Error::other("aichat: the call was stopped"))
 }
 

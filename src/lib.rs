@@ -18,6 +18,7 @@ pub mod providers;
 pub mod request;
 pub mod resolver;
 pub mod sse;
+pub mod tcp;
 pub mod transport;
 
 pub use cancel::CancelToken;

@@ -3,19 +3,19 @@
 //! text content only.
 
 use crate::error::Error;
-use crate::request::{Content, Message};
+use crate::request::Message;
 
 pub fn compose(messages: &[Message]) -> Result<String, Error> {
     let mut prompt = String::new();
     for (i, m) in messages.iter().enumerate() {
-        let Content::Text(content) = m.content() else {
+        let Some(content) = m.text() else {
             return Err(Error::invalid_request(format!(
                 "invalid request: `messages[{i}].content` must be a string for the aichat provider"
             )));
         };
         prompt.push_str(m.role());
         prompt.push_str(": ");
-        prompt.push_str(content);
+        prompt.push_str(&content);
         prompt.push('\n');
     }
     prompt.push_str("assistant:");

@@ -64,22 +64,23 @@ pub struct Message {
     content: Content,
 }
 
-/// What a message's `content` is.
-#[derive(Debug, Clone, PartialEq)]
+/// What a message's `content` is (its text is read on demand: most protocols send the message
+/// as written and never need it unescaped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Content {
     /// Absent or null (an assistant turn that only made tool calls).
     None,
-    Text(String),
+    Text,
     /// An array of content parts (text, images, audio, files).
     Parts,
 }
 
-/// The fields of a message this library reads; the rest is kept in the raw JSON.
+/// The fields of a message this library reads, borrowed; the rest is kept in the raw JSON.
 #[derive(Deserialize)]
-struct MessageShape {
+struct MessageShape<'a> {
     role: String,
-    #[serde(default)]
-    content: Option<Box<RawValue>>,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
 }
 
 impl Message {
@@ -89,7 +90,7 @@ impl Message {
         let quoted = |s: &str| serde_json::to_string(s).expect("a string serializes");
         let raw = format!(r#"{{"role":{},"content":{}}}"#, quoted(&role), quoted(&content));
         let raw = Json(RawValue::from_string(raw).expect("two JSON strings make a JSON object"));
-        Message { raw, role, content: Content::Text(content) }
+        Message { raw, role, content: Content::Text }
     }
 
     /// Checks message `i` of a request (errors name `messages[i].<field>`).
@@ -108,23 +109,34 @@ impl Message {
         if shape.role.is_empty() {
             return Err(at(".role", " must be a non-empty string"));
         }
-        let content = match shape.content.as_deref().map(RawValue::get) {
+        let content = match shape.content.map(RawValue::get) {
             None | Some("null") => Content::None,
-            Some(text) if text.starts_with('"') => {
-                Content::Text(serde_json::from_str(text).expect("a JSON string parses as a string"))
-            }
+            Some(text) if text.starts_with('"') => Content::Text,
             Some(parts) if parts.starts_with('[') => Content::Parts,
             Some(_) => return Err(at(".content", " must be a string, null, or an array of content parts")),
         };
-        Ok(Message { raw, role: shape.role, content })
+        let role = shape.role;
+        Ok(Message { raw, role, content })
     }
 
     pub fn role(&self) -> &str {
         &self.role
     }
 
-    pub fn content(&self) -> &Content {
-        &self.content
+    pub fn content(&self) -> Content {
+        self.content
+    }
+
+    /// The text of a string `content`, unescaped; `None` for any other content.
+    pub fn text(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Text {
+            content: String,
+        }
+        if self.content != Content::Text {
+            return None;
+        }
+        serde_json::from_str::<Text>(self.raw.get()).ok().map(|t| t.content)
     }
 
     /// The message exactly as the caller wrote it.
@@ -591,7 +603,7 @@ mod tests {
         let raw = r#"{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}],"name":null,"zeta":1,"alpha":2}"#;
         let r = Request::from_json(&format!("[{raw}]")).unwrap();
         assert_eq!(r.messages[0].raw().get(), raw);
-        assert_eq!(r.messages[0].content(), &Content::None);
+        assert_eq!(r.messages[0].content(), Content::None);
         assert_eq!(r.messages[0].role(), "assistant");
     }
 
@@ -602,9 +614,11 @@ mod tests {
                 {"role":"user","content":[{"type":"text","text":"b"},{"type":"image_url","image_url":{"url":"data:,"}}]}]"#,
         )
         .unwrap();
-        assert_eq!(r.messages[0].content(), &Content::Text("a".into()));
-        assert_eq!(r.messages[1].content(), &Content::None);
-        assert_eq!(r.messages[2].content(), &Content::Parts);
+        assert_eq!(r.messages[0].content(), Content::Text);
+        assert_eq!(r.messages[0].text().as_deref(), Some("a"));
+        assert_eq!(r.messages[1].content(), Content::None);
+        assert_eq!(r.messages[2].content(), Content::Parts);
+        assert_eq!(r.messages[2].text(), None);
     }
 
     #[test]

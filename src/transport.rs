@@ -7,13 +7,14 @@ use std::io::{ErrorKind as IoKind, Read};
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::tls::{RootCerts, TlsConfig};
-use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector, SocksConnector, TcpConnector};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector, SocksConnector};
 use ureq::{Agent, BodyReader, Proxy};
 
 use crate::error::{Error, ErrorKind, server_text};
 use crate::interrupt::{InterruptConnector, Stop};
 use crate::request::{ProxySetting, Resolved};
 use crate::resolver::CachingResolver;
+use crate::tcp::TcpConnector;
 
 /// How much of a non-2xx answer's body is read to find the server's own error text.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -50,11 +51,12 @@ impl Transport {
             .max_redirects_will_error(false)
             .user_agent(concat!("aichat/", env!("CARGO_PKG_VERSION")))
             .build();
-        // ureq's default chain, with the interruptible layer between TCP and TLS.
+        // ureq's default chain with our TCP transport (sliced writes) and the interruptible
+        // layer (sliced reads) between TCP and TLS.
         let connector =
             ().chain(SocksConnector::default())
                 .chain(ConnectProxyConnector::default())
-                .chain(TcpConnector::default())
+                .chain(TcpConnector)
                 .chain(InterruptConnector)
                 .chain(RustlsConnector::default());
         Transport { agent: Agent::with_parts(config, connector, CachingResolver::default()) }
@@ -399,6 +401,10 @@ fn map_error(e: ureq::Error, host: &str, t: &TimeoutsMs, phase: Phase) -> Error 
         U::Timeout(T::Global | T::PerCall) => {
             Error::new(ErrorKind::Timeout, format!("the call to {host} took longer than timeout_ms={}", t.total))
         }
+        U::Timeout(T::PerWrite) => Error::new(
+            ErrorKind::Timeout,
+            format!("{host} took none of the request for longer than idle_timeout_ms={}", t.idle),
+        ),
         U::Timeout(_) => idle_timeout(),
         U::HostNotFound => Error::new(ErrorKind::Connect, format!("host not found: {host}")),
         U::ConnectionFailed => Error::new(ErrorKind::Connect, format!("could not connect to {host}")),
@@ -516,5 +522,10 @@ mod tests {
         assert_eq!(e.message(), "h sent nothing for longer than idle_timeout_ms=7");
         let e = map_error(ureq::Error::Timeout(ureq::Timeout::Global), "h", &T79, Phase::Body);
         assert_eq!(e.message(), "the call to h took longer than timeout_ms=9");
+        let e = map_error(ureq::Error::Timeout(ureq::Timeout::PerWrite), "h", &T79, Phase::Request);
+        assert_eq!(
+            (e.kind(), e.message()),
+            (ErrorKind::Timeout, "h took none of the request for longer than idle_timeout_ms=7")
+        );
     }
 }

@@ -66,3 +66,37 @@ fn untriggered_token_changes_nothing() {
     assert_eq!(out.status, AichatStatus::AICHAT_OK);
     assert_eq!(out.text(), "You said: Hi");
 }
+
+/// A request body large enough to fill the socket buffers of a peer that does not read.
+fn huge_request(base_url: &str, extra: &str) -> String {
+    let big = format!(r#"[{{"role":"user","content":"{}"}}]"#, "x".repeat(48 * 1024 * 1024));
+    request(base_url, &big, extra)
+}
+
+#[test]
+fn trigger_stops_a_call_blocked_writing_its_body() {
+    let server = aichat_testserver::RawServer::start(aichat_testserver::Raw::NeverRead).unwrap();
+    let client = ClientHandle::new(None);
+    let cancel = CancelHandle::new();
+    // The idle timeout is far away: only the cancel can end this call in time.
+    let req = huge_request(&server.base_url(), r#""idle_timeout_ms":20000,"max_retries":0"#);
+    let (out, returned_after) = thread::scope(|s| {
+        let call = s.spawn(|| {
+            let out = complete_with(Some(&client), &req, Some(&cancel), None);
+            (out, Instant::now())
+        });
+        // Once connected, the client is writing; a moment more and the socket buffers are full.
+        let waiting = Instant::now();
+        while server.accepted() == 0 && waiting.elapsed() < Duration::from_secs(60) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        thread::sleep(Duration::from_millis(300));
+        unsafe { aichat_cancel_trigger(cancel.0) };
+        let triggered_at = Instant::now();
+        let (out, returned_at) = call.join().unwrap();
+        (out, returned_at.saturating_duration_since(triggered_at))
+    });
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CANCELLED, "{}", out.message);
+    // The contract is 100 ms; the margin is for a loaded machine, far below the idle timeout.
+    assert!(returned_after < Duration::from_millis(1000), "returned {returned_after:?} after the trigger");
+}

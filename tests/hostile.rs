@@ -104,12 +104,32 @@ fn server_that_never_reads_hits_the_idle_timeout() {
     let out = aichat(&server.base_url());
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_TIMEOUT, "{}", out.message);
     assert!(started.elapsed() < Duration::from_secs(3));
-    // A large request fills the socket buffers: the write side times out too.
+}
+
+#[test]
+fn a_write_to_a_server_that_never_reads_ends_after_one_idle_timeout() {
+    let server = RawServer::start(Raw::NeverRead).unwrap();
+    // A large request fills the socket buffers: the write side times out too, after one
+    // idle_timeout_ms without progress (not one per partial write).
     let big = format!(r#"[{{"role":"user","content":"{}"}}]"#, "x".repeat(20 * 1024 * 1024));
-    let started = Instant::now();
-    let out = complete(&ClientHandle::new(None), &request(&server.base_url(), &big, SHORT));
+    let req = request(&server.base_url(), &big, SHORT);
+    let (out, connected_at, returned_at) = std::thread::scope(|s| {
+        let call = s.spawn(|| (complete(&ClientHandle::new(None), &req), Instant::now()));
+        // Measured from the connection: building a 20 MiB request is slow under sanitizers.
+        let waiting = Instant::now();
+        while server.accepted() == 0 && waiting.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let connected_at = Instant::now();
+        let (out, returned_at) = call.join().unwrap();
+        (out, connected_at, returned_at)
+    });
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_TIMEOUT, "{}", out.message);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(out.message.contains("took none of the request"), "{}", out.message);
+    let took = returned_at.saturating_duration_since(connected_at);
+    // 500 ms of idle_timeout_ms, with room for a loaded machine; before writes were sliced this
+    // took several idle timeouts.
+    assert!(took < Duration::from_millis(2500), "took {took:?} after connecting");
 }
 
 #[test]

@@ -143,46 +143,247 @@ pub enum Flow {
     Done,
 }
 
-/// One streamed chunk: only the fields this library reads; everything else is skipped unparsed.
-#[derive(Deserialize)]
-struct StreamChunk<'a> {
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    object: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    choices: Option<Vec<StreamChoice<'a>>>,
-    #[serde(borrow, default)]
-    usage: Option<&'a RawValue>,
-    #[serde(default)]
-    error: Option<Value>,
-    /// vLLM's mid-stream error object carries its text here.
-    #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
+/// A JSON string borrowed from the event when it has no escapes. (serde's own `Option<Cow<str>>`
+/// always allocates: this type is why a chunk costs no allocation.)
+#[derive(Debug, Default)]
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(Visitor(std::marker::PhantomData))
+    }
 }
 
-#[derive(Deserialize)]
-struct StreamChoice<'a> {
-    #[serde(default)]
-    index: Option<u32>,
-    #[serde(borrow, default)]
-    delta: Option<Delta<'a>>,
-    #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A chunk's top-level fields. `choices` is decoded as it is read, straight into the
+/// assembler (no chunk is built and moved around: this is the hot path of a stream), unless it
+/// comes before the `id` and `model` that the first RESPONSE needs; then it is kept raw and
+/// decoded after. Once RESPONSE was sent, `id` and `model` are skipped.
+#[derive(Default)]
+struct Head<'a> {
+    id: Option<Str<'a>>,
+    model: Option<Str<'a>>,
+    object: Option<Str<'a>>,
+    /// vLLM's mid-stream error object carries its text here.
+    message: Option<&'a RawValue>,
+    error: Option<&'a RawValue>,
+    usage: Option<&'a RawValue>,
+    deferred_choices: Option<&'a RawValue>,
+}
+
+/// The keys of a chunk and of a choice that the decoder reads; any other is `Other`. Matched
+/// as identifiers (no string is built for a key).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Id,
+    Model,
+    Object,
+    Message,
+    Error,
+    Usage,
+    Choices,
+    Index,
+    Delta,
+    FinishReason,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "id" => Key::Id,
+                    "model" => Key::Model,
+                    "object" => Key::Object,
+                    "message" => Key::Message,
+                    "error" => Key::Error,
+                    "usage" => Key::Usage,
+                    "choices" => Key::Choices,
+                    "index" => Key::Index,
+                    "delta" => Key::Delta,
+                    "finish_reason" => Key::FinishReason,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(Visitor)
+    }
+}
+
+/// Decodes a chunk, feeding its choices to `out`. An error of the assembler (a stopped sink)
+/// aborts the parse and is kept in `failure`, so it is not mistaken for bad JSON.
+struct ChunkSeed<'o, 's, 'f> {
+    out: &'o mut Assembler<'s>,
+    failure: &'f mut Option<Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ChunkSeed<'_, '_, '_> {
+    type Value = Head<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Head<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ChunkSeed<'_, '_, '_> {
+    type Value = Head<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a chat.completion.chunk object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Head<'de>, A::Error> {
+        let mut head = Head::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Id | Key::Model if self.out.started() => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Key::Id => head.id = map.next_value()?,
+                Key::Model => head.model = map.next_value()?,
+                Key::Object => head.object = map.next_value()?,
+                Key::Message => head.message = map.next_value()?,
+                Key::Error => head.error = map.next_value()?,
+                Key::Usage => head.usage = map.next_value()?,
+                Key::Choices
+                    if (self.out.started() || head.id.is_some() && head.model.is_some()) && head.error.is_none() =>
+                {
+                    let started = self.out.start(head.id.as_deref().unwrap_or(""), head.model.as_deref().unwrap_or(""));
+                    if let Err(e) = started {
+                        *self.failure = Some(e);
+                        return Err(serde::de::Error::custom("stopped"));
+                    }
+                    map.next_value_seed(ChoicesSeed { out: &mut *self.out, failure: &mut *self.failure })?;
+                }
+                Key::Choices => head.deferred_choices = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(head)
+    }
+}
+
+/// `choices`: each choice decoded and handed to the assembler in order (null means none).
+struct ChoicesSeed<'o, 's, 'f> {
+    out: &'o mut Assembler<'s>,
+    failure: &'f mut Option<Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ChoicesSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ChoicesSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of choices or null")
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut position = 0u32;
+        while seq
+            .next_element_seed(ChoiceSeed { out: &mut *self.out, failure: &mut *self.failure, position })?
+            .is_some()
+        {
+            position = position.saturating_add(1);
+        }
+        Ok(())
+    }
+}
+
+/// One choice, read into locals and handed to the assembler when its object ends.
+struct ChoiceSeed<'o, 's, 'f> {
+    out: &'o mut Assembler<'s>,
+    failure: &'f mut Option<Error>,
+    /// Its place in `choices`: its number when it has no `index`.
+    position: u32,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ChoiceSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ChoiceSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a choice object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut index: Option<u32> = None;
+        let mut delta: Option<Delta> = None;
+        let mut finish: Option<Str> = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Index => index = map.next_value()?,
+                Key::Delta => delta = map.next_value()?,
+                Key::FinishReason => finish = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let number = index.unwrap_or(self.position);
+        match apply_choice(number, delta.as_ref(), finish.as_deref(), self.out) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                *self.failure = Some(e);
+                Err(serde::de::Error::custom("stopped"))
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct Delta<'a> {
     #[serde(borrow, default)]
-    content: Option<Cow<'a, str>>,
+    content: Option<Str<'a>>,
     #[serde(borrow, default)]
-    reasoning_content: Option<Cow<'a, str>>,
+    reasoning_content: Option<Str<'a>>,
     #[serde(borrow, default)]
-    reasoning: Option<Cow<'a, str>>,
+    reasoning: Option<Str<'a>>,
     #[serde(borrow, default)]
-    refusal: Option<Cow<'a, str>>,
+    refusal: Option<Str<'a>>,
     #[serde(borrow, default)]
     tool_calls: Option<Vec<ToolDelta<'a>>>,
 }
@@ -192,7 +393,7 @@ struct ToolDelta<'a> {
     #[serde(default)]
     index: Option<u32>,
     #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Str<'a>>,
     #[serde(borrow, default)]
     function: Option<FunctionDelta<'a>>,
 }
@@ -200,7 +401,7 @@ struct ToolDelta<'a> {
 #[derive(Deserialize)]
 struct FunctionDelta<'a> {
     #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Str<'a>>,
     /// A string fragment, as the spec says; a few servers send the whole arguments object.
     #[serde(borrow, default)]
     arguments: Option<&'a RawValue>,
@@ -227,50 +428,78 @@ pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> 
     if data == "[DONE]" {
         return Ok(Flow::Done);
     }
-    let chunk: StreamChunk = serde_json::from_str(data).map_err(|e| {
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_str(data);
+    let parsed = serde::de::DeserializeSeed::deserialize(ChunkSeed { out: &mut *out, failure: &mut failure }, &mut de)
+        .and_then(|head| de.end().map(|()| head));
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let head = parsed.map_err(|e| {
         Error::protocol(format!("a stream event is not a chat.completion.chunk ({e}): {}", server_text(data)))
     })?;
-    if let Some(error) = chunk.error.filter(|e| !e.is_null()) {
+    if let Some(error) = head.error.filter(|e| e.get() != "null") {
+        let error: Value = serde_json::from_str(error.get()).unwrap_or(Value::Null);
         return Err(Error::new(
             ErrorKind::Server,
             format!("the server reported an error mid-stream: {}", error_message(&error)),
         ));
     }
-    if chunk.object.as_deref() == Some("error") {
-        let text = server_text(chunk.message.as_deref().unwrap_or("no message"));
+    if head.object.as_deref() == Some("error") {
+        let message = head.message.and_then(|m| serde_json::from_str::<String>(m.get()).ok());
+        let text = server_text(message.as_deref().unwrap_or("no message"));
         return Err(Error::new(ErrorKind::Server, format!("the server reported an error mid-stream: {text}")));
     }
-    out.start(chunk.id.as_deref().unwrap_or(""), chunk.model.as_deref().unwrap_or(""))?;
-    for (position, choice) in chunk.choices.into_iter().flatten().enumerate() {
-        let number = choice.index.unwrap_or(position as u32);
-        if let Some(delta) = choice.delta {
-            // Some servers send the same reasoning under both names: take one.
-            let reasoning = delta.reasoning_content.filter(|r| !r.is_empty()).or(delta.reasoning);
-            out.reasoning(number, reasoning.as_deref().unwrap_or(""))?;
-            out.text(number, delta.content.as_deref().unwrap_or(""))?;
-            out.refusal(number, delta.refusal.as_deref().unwrap_or(""))?;
-            for (k, call) in delta.tool_calls.into_iter().flatten().enumerate() {
-                let function = call.function.as_ref();
-                let arguments = function.and_then(|f| f.arguments).map(arguments_text).transpose()?;
-                out.tool_call(
-                    number,
-                    ToolFragment {
-                        key: call.index.unwrap_or(k as u32),
-                        id: call.id.as_deref(),
-                        name: function.and_then(|f| f.name.as_deref()),
-                        arguments: arguments.as_deref(),
-                    },
-                )?;
-            }
+    out.start(head.id.as_deref().unwrap_or(""), head.model.as_deref().unwrap_or(""))?;
+    if let Some(choices) = head.deferred_choices {
+        let mut failure = None;
+        let mut de = serde_json::Deserializer::from_str(choices.get());
+        let parsed =
+            serde::de::DeserializeSeed::deserialize(ChoicesSeed { out: &mut *out, failure: &mut failure }, &mut de);
+        if let Some(e) = failure {
+            return Err(e);
         }
-        if let Some(raw) = choice.finish_reason.as_deref() {
-            out.finish(number, finish_reason(raw), raw)?;
-        }
+        parsed.map_err(|e| {
+            Error::protocol(format!("a stream event's `choices` is not valid ({e}): {}", server_text(data)))
+        })?;
     }
-    if let Some(usage) = chunk.usage {
+    if let Some(usage) = head.usage {
         out.usage(usage_of(&serde_json::from_str(usage.get()).unwrap_or(Value::Null)));
     }
     Ok(Flow::More)
+}
+
+/// Hands one streamed choice to the assembler: reasoning, text, refusal, tool calls, finish.
+fn apply_choice(
+    number: u32,
+    delta: Option<&Delta<'_>>,
+    finish: Option<&str>,
+    out: &mut Assembler<'_>,
+) -> Result<(), Error> {
+    if let Some(delta) = delta {
+        // Some servers send the same reasoning under both names: take one.
+        let reasoning = delta.reasoning_content.as_ref().filter(|r| !r.is_empty()).or(delta.reasoning.as_ref());
+        out.reasoning(number, reasoning.map_or("", |r| &**r))?;
+        out.text(number, delta.content.as_deref().unwrap_or(""))?;
+        out.refusal(number, delta.refusal.as_deref().unwrap_or(""))?;
+        for (k, call) in delta.tool_calls.iter().flatten().enumerate() {
+            let function = call.function.as_ref();
+            let arguments = function.and_then(|f| f.arguments).map(arguments_text).transpose()?;
+            out.tool_call(
+                number,
+                ToolFragment {
+                    key: call.index.unwrap_or(k as u32),
+                    id: call.id.as_deref(),
+                    name: function.and_then(|f| f.name.as_deref()),
+                    arguments: arguments.as_deref(),
+                },
+            )?;
+        }
+    }
+    if let Some(raw) = finish {
+        out.finish(number, finish_reason(raw), raw)?;
+    }
+    Ok(())
 }
 
 /// Token counts from a `usage` object; a count that is missing or not a number is unknown.

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -27,6 +27,7 @@ pub enum Raw {
 pub struct RawServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl RawServer {
@@ -36,10 +37,13 @@ impl RawServer {
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
         thread::spawn(move || {
             while !stopped.load(Ordering::Acquire) {
                 match listener.accept() {
                     Ok((stream, _)) => {
+                        counter.fetch_add(1, Ordering::AcqRel);
                         let behaviour = behaviour.clone();
                         let stopped = stopped.clone();
                         thread::spawn(move || answer(stream, &behaviour, &stopped));
@@ -48,11 +52,17 @@ impl RawServer {
                 }
             }
         });
-        Ok(RawServer { addr, stop })
+        Ok(RawServer { addr, stop, accepted })
     }
 
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many connections were accepted so far (a client that connected is past building
+    /// its request).
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::Acquire)
     }
 }
 
