@@ -71,8 +71,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The generated header is committed: a build must leave it unchanged.
+# The generated header is committed: a build must leave it unchanged; and it declares only
+# aichat names.
 header-check: build
+	scripts/check-header-names.sh include/aichat.h
 	@if git rev-parse --git-dir >/dev/null 2>&1; then \
 	  git diff --exit-code -- include/aichat.h || { echo "include/aichat.h is out of date: commit the regenerated header"; exit 1; }; \
 	fi

@@ -29,11 +29,6 @@
 
 #define AICHAT_VERSION_PATCH 0
 
-// Largest SSE line or event; smaller when `max_response_bytes` is.
-#define MAX_EVENT_BYTES (1024 * 1024)
-
-#define DEFAULT_MAX_RETRIES 2
-
 // The result of a call. The numbers are stable: a code is never renumbered or reused.
 // A program that stores or receives a status as an integer should pass unknown values to
 // `aichat_status_name`, which names them `"AICHAT_UNKNOWN"`.

@@ -22,5 +22,5 @@ cd "$tmp/app"
 PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" CGO_LDFLAGS="-Wl,-rpath,$tmp/prefix/lib" \
   go build -tags aichat_pkgconfig -o app .
 # The binary must use the installed library, not the build tree's.
-ldd ./app | grep -q "$tmp/prefix/lib/libaichat.so.0" || { echo "app is not linked to the installed library"; ldd ./app; exit 1; }
+ldd ./app | grep "$tmp/prefix/lib/libaichat.so.0" >/dev/null || { echo "app is not linked to the installed library"; ldd ./app; exit 1; }
 "$repo/scripts/with-testserver.sh" "$repo/target/release/aichat-testserver" sh -c './app "$AICHAT_TEST_BASE_URL"'

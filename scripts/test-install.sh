@@ -3,6 +3,7 @@
 # and fully static) and with CMake's find_package, and run the programs against the local test
 # server. Also checks the installed layout, the soname and the exported symbols.
 set -euo pipefail
+# (No `grep -q` after a pipe: with pipefail, grep quitting early can fail the writer with SIGPIPE.)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,7 +23,7 @@ prefix="$tmp/prefix"
 make -C "$repo" --no-print-directory install PREFIX="$prefix" >/dev/null
 lib="$prefix/lib/libaichat.so.0.1.0"
 echo "== soname and exported symbols"
-readelf -d "$lib" | grep -q 'Library soname: \[libaichat.so.0\]' || fail "soname is not libaichat.so.0"
+readelf -d "$lib" | grep 'Library soname: \[libaichat.so.0\]' >/dev/null || fail "soname is not libaichat.so.0"
 leaked=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^aichat_' || true)
 [ -z "$leaked" ] || fail "symbols other than aichat_* exported: $(echo "$leaked" | head -5)"
 echo "ok: soname libaichat.so.0, $(nm -D --defined-only "$lib" | wc -l) symbols, all aichat_*"
@@ -35,13 +36,13 @@ check_chat() { # BINARY: the C example must stream the expected answer
 echo "== C with pkg-config (shared)"
 cc -std=c11 -Wall -Wextra -Werror "$repo/bindings/c/examples/chat.c" $(pkg-config --cflags --libs aichat) \
   -Wl,-rpath,"$prefix/lib" -o "$tmp/chat_shared"
-ldd "$tmp/chat_shared" | grep -q "$prefix/lib/libaichat.so.0" || fail "not linked to the installed library"
+ldd "$tmp/chat_shared" | grep "$prefix/lib/libaichat.so.0" >/dev/null || fail "not linked to the installed library"
 check_chat "$tmp/chat_shared"
 echo "ok"
 echo "== C with pkg-config --static (fully static executable)"
 cc -std=c11 -Wall -Wextra -Werror "$repo/bindings/c/examples/chat.c" $(pkg-config --cflags --libs --static aichat) \
   -static -o "$tmp/chat_static" 2>"$tmp/ld.log" || { cat "$tmp/ld.log"; fail "static link"; }
-file "$tmp/chat_static" | grep -q 'statically linked' || fail "not statically linked"
+file "$tmp/chat_static" | grep 'statically linked' >/dev/null || fail "not statically linked"
 check_chat "$tmp/chat_static"
 echo "ok"
 
