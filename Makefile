@@ -21,7 +21,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-rust test-rust-asan test-c test-go test-go-consumer test-node test-install lint header-check install bench soak fuzz clean
+.PHONY: all build demo test test-setup test-rust test-rust-asan test-c test-go test-go-consumer test-node test-install lint header-check install bench soak fuzz clean
 
 all: build
 
@@ -65,7 +65,11 @@ demo: $(BUILD)/chat
 	    "What time is it?"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-install test-c
+test: test-setup lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-install test-c
+
+# Installs what the tests need and is missing (Debian packages); npm packages come with test-node.
+test-setup:
+	scripts/setup-test.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -301,7 +301,8 @@ struct AichatStream *aichat_client_stream_open_events(const struct AichatClient 
 // Waits up to `wait_ms` milliseconds for chunks, then returns in `*chunks` every chunk that is
 // already there, in order (`count` 0 if none arrived in time; `finished` 1 at the normal end).
 // On failure, returns its status with `*error` set, once every chunk that arrived before the
-// failure was returned by earlier calls; later calls return the same status again.
+// failure was returned by earlier calls; later calls return the same status again. `*chunks`
+// is emptied first (count 0, `text` "", `ends` NULL), so a failure leaves no stale pointer.
 //
 // # Safety
 // `stream` is NULL or an unfreed stream; `chunks` is NULL or writable; `error` is NULL or

@@ -63,17 +63,20 @@ impl Transport {
     }
 
     /// Sends the request and returns once the answer's status and headers have arrived,
-    /// retrying as the retry policy says (README): connection failures, timeouts before an
-    /// answer, and 408, 409, 429 and 5xx answers, up to `max_retries` more attempts, waiting as
-    /// `Retry-After`/`retry-after-ms` ask (up to 60 s) or with exponential back-off. A retryable
-    /// answer on the last attempt is returned as is, for the provider to report.
+    /// retrying as the retry policy says (README): failures before the whole request was sent
+    /// (connecting, a timeout while connecting or writing), and 408, 409, 429 and 5xx answers,
+    /// up to `max_retries` more attempts, waiting as `Retry-After`/`retry-after-ms` ask (up to
+    /// 60 s) or with exponential back-off. A request the server may have received whole is not
+    /// sent again unless the server answered one of those statuses. Every attempt and wait fits
+    /// in what is left of the one `timeout_ms`. A retryable answer on the last attempt is
+    /// returned as is, for the provider to report.
     pub fn send(&self, req: &HttpRequest, r: &Resolved, stop: &Stop) -> Result<HttpResponse, Error> {
         let deadline = Instant::now() + r.timeout;
         let has_time = |wait: Duration| Instant::now() + wait < deadline;
         let mut attempt = 0;
         loop {
             let last = attempt >= r.max_retries;
-            match self.send_once(req, r, stop) {
+            match self.send_once(req, r, stop, deadline) {
                 Ok(response) if last || !retryable_status(response.status) => return Ok(response),
                 Ok(mut response) => {
                     let wait = match response.retry_after {
@@ -87,30 +90,46 @@ impl Transport {
                     response.drain(ERROR_BODY_LIMIT as usize);
                     sleep_unless_stopped(wait, stop)?;
                 }
-                Err(e) if !last && retryable_error(&e) => {
+                Err(Failed { error, unsent: true }) if !last => {
                     let wait = backoff(attempt);
                     if !has_time(wait) {
-                        return Err(e);
+                        return Err(error);
                     }
                     sleep_unless_stopped(wait, stop)?;
                 }
-                Err(e) => return Err(e),
+                Err(Failed { error, .. }) => return Err(error),
             }
             attempt += 1;
         }
     }
 
-    fn send_once(&self, req: &HttpRequest, r: &Resolved, stop: &Stop) -> Result<HttpResponse, Error> {
+    fn send_once(
+        &self,
+        req: &HttpRequest,
+        r: &Resolved,
+        stop: &Stop,
+        deadline: Instant,
+    ) -> Result<HttpResponse, Failed> {
         if let Some(reason) = stop.reason() {
-            return Err(reason);
+            return Err(Failed::final_(reason));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let timeouts = TimeoutsMs::of(r);
+            return Err(Failed::final_(map_error(
+                ureq::Error::Timeout(ureq::Timeout::Global),
+                &host_of(&req.url),
+                &timeouts,
+                Phase::Request,
+            )));
         }
         let host = host_of(&req.url);
         let proxy = match &r.proxy {
             ProxySetting::FromEnvironment => Proxy::try_from_env(),
             ProxySetting::None => None,
-            ProxySetting::Url(url) => {
-                Some(Proxy::new(url).map_err(|e| Error::invalid_request(format!("invalid `proxy`: {e}")))?)
-            }
+            ProxySetting::Url(url) => Some(
+                Proxy::new(url).map_err(|e| Failed::final_(Error::invalid_request(format!("invalid `proxy`: {e}"))))?,
+            ),
         };
         let mut builder = self.agent.post(&req.url);
         for (name, value) in &req.headers {
@@ -123,7 +142,8 @@ impl Transport {
             .timeout_recv_response(Some(r.idle_timeout))
             .timeout_per_read(Some(r.idle_timeout))
             .timeout_per_write(Some(r.idle_timeout))
-            .timeout_global(Some(r.timeout));
+            // What is left of the call's one deadline, not a fresh timeout_ms per attempt.
+            .timeout_global(Some(left));
         let builder = match &r.ca_certs {
             // Only these roots: a private CA, or a self-signed server the caller vouches for.
             Some(certs) => {
@@ -134,9 +154,10 @@ impl Transport {
         .build();
         let timeouts = TimeoutsMs::of(r);
         // A stopped call fails with the stop's reason, whatever the interrupted read reported.
-        let response = builder
-            .send(&req.body[..])
-            .map_err(|e| stop.reason().unwrap_or_else(|| map_error(e, &host, &timeouts, Phase::Request)))?;
+        let response = builder.send(&req.body[..]).map_err(|e| match stop.reason() {
+            Some(reason) => Failed::final_(reason),
+            None => Failed { unsent: unsent(&e), error: map_error(e, &host, &timeouts, Phase::Request) },
+        })?;
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
         let content_type = header("content-type").unwrap_or("").trim().to_ascii_lowercase();
         let retry_after = parse_retry_after(header("retry-after-ms"), header("retry-after"), SystemTime::now());
@@ -308,8 +329,33 @@ fn retryable_status(status: u16) -> bool {
 }
 
 /// Failures before any answer arrived: nothing was delivered, so trying again is safe.
-fn retryable_error(e: &Error) -> bool {
-    matches!(e.kind(), ErrorKind::Connect | ErrorKind::Timeout)
+/// A failed attempt, and whether the request surely did not reach the server whole: only then
+/// is it sent again, so that a server can't act on (and bill) one request twice.
+struct Failed {
+    error: Error,
+    unsent: bool,
+}
+
+impl Failed {
+    /// A failure that is never retried.
+    fn final_(error: Error) -> Failed {
+        Failed { error, unsent: false }
+    }
+}
+
+/// Whether an attempt failed before the whole request was written: while resolving,
+/// connecting (TLS and proxy included) or writing it. Waiting for the answer's head means the
+/// server has it all.
+fn unsent(e: &ureq::Error) -> bool {
+    use ureq::Error as U;
+    use ureq::Timeout as T;
+    match e {
+        U::Timeout(T::Resolve | T::Connect | T::SendRequest | T::SendBody | T::PerWrite) => true,
+        U::HostNotFound | U::ConnectionFailed | U::ConnectProxyFailed(_) => true,
+        U::Tls(_) | U::Rustls(_) | U::Pem(_) => true,
+        U::Io(io) => is_connect_error(io),
+        _ => false,
+    }
 }
 
 /// 0.5 s doubling per attempt up to 8 s, less up to a quarter at random so that many clients

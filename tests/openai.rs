@@ -247,3 +247,17 @@ fn aichat_provider_rejects_openai_only_fields() {
     let out = run(&request(&server.base_url(), HI, r#""extra_body":{"stop":"x"}"#));
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_INVALID_REQUEST);
 }
+
+#[test]
+fn an_answer_of_another_media_type_is_read_as_what_was_asked() {
+    let server = Server::start().unwrap();
+    for media in ["text%2Fplain", "none", "application%2Foctet-stream"] {
+        let streamed = run(&openai(&server.fault_url(&format!("content-type={media}")), HI, r#""stream":true"#));
+        assert_eq!(streamed.status, AichatStatus::AICHAT_OK, "{media}: {}", streamed.message);
+        assert_eq!(streamed.text(), "You said: Hi", "{media}");
+        assert!(streamed.chunks.len() > 1, "{media}: read as SSE, piece by piece");
+        let whole = run(&openai(&server.fault_url(&format!("content-type={media}")), HI, ""));
+        assert_eq!(whole.status, AichatStatus::AICHAT_OK, "{media}: {}", whole.message);
+        assert_eq!(whole.text(), "You said: Hi", "{media}");
+    }
+}

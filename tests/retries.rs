@@ -131,3 +131,27 @@ fn cancel_interrupts_a_back_off_wait_at_once() {
     assert!(late < Duration::from_millis(100), "{late:?}");
     assert_eq!(server.attempts("i"), 1);
 }
+
+#[test]
+fn timeout_ms_is_the_whole_call_across_attempts_and_waits() {
+    let server = Server::start().unwrap();
+    // Each attempt takes 1 s, then asks to be retried after 1.5 s: the second attempt starts at
+    // 2.5 s and must end when the call's 3 s are over, not 3 s after it started.
+    let (out, elapsed) = run(&openai(
+        &server.fault_url("key=w,delay=1000,fail-first=10,status=503,retry-after-ms=1500"),
+        r#","timeout_ms":3000,"idle_timeout_ms":2000"#,
+    ));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_TIMEOUT, "{}", out.message);
+    assert!(out.message.contains("timeout_ms=3000"), "{}", out.message);
+    assert_eq!(server.attempts("w"), 2);
+    assert!(elapsed < Duration::from_millis(4500), "{elapsed:?}");
+}
+
+#[test]
+fn a_request_the_server_may_have_received_whole_is_not_sent_again() {
+    let server = Server::start().unwrap();
+    // The server got the request and stays silent: it may be running it, so it is not resent.
+    let (out, _) = run(&openai(&server.fault_url("key=x,silence"), r#","idle_timeout_ms":300"#));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_TIMEOUT, "{}", out.message);
+    assert_eq!(server.attempts("x"), 1);
+}

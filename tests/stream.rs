@@ -176,3 +176,26 @@ fn bad_arguments() {
     assert_eq!(status, AichatStatus::AICHAT_ERROR_INVALID_ARGUMENT);
     unsafe { aichat_stream_free(ptr::null_mut()) };
 }
+
+#[test]
+fn a_failed_pull_leaves_no_stale_pointer() {
+    let server = Server::start().unwrap();
+    let client = ClientHandle::new(None);
+    let req = format!(
+        r#"{{"provider":"openai","stream":true,"messages":[],"base_url":"{}/v1","proxy":"","max_retries":0}}"#,
+        server.fault_url("error-event")
+    );
+    let stream = open(&client, &req, None).unwrap();
+    let mut status = AichatStatus::AICHAT_OK;
+    let mut chunks = AichatChunks { text: ptr::null(), text_len: 0, ends: ptr::null(), count: 0, finished: false };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status == AichatStatus::AICHAT_OK && Instant::now() < deadline {
+        // What a previous batch left: it must not survive a failure.
+        static ENDS: [usize; 1] = [5];
+        chunks = AichatChunks { text: c"stale".as_ptr(), text_len: 5, ends: ENDS.as_ptr(), count: 1, finished: false };
+        status = unsafe { aichat_stream_next(stream.0, 100, &mut chunks, ptr::null_mut()) };
+    }
+    assert_eq!(status, AichatStatus::AICHAT_ERROR_SERVER);
+    assert_eq!((chunks.count, chunks.text_len, chunks.ends.is_null()), (0, 0, true));
+    assert_eq!(unsafe { std::ffi::CStr::from_ptr(chunks.text) }.to_bytes(), b"");
+}

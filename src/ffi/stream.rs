@@ -121,7 +121,8 @@ unsafe fn open(
 /// Waits up to `wait_ms` milliseconds for chunks, then returns in `*chunks` every chunk that is
 /// already there, in order (`count` 0 if none arrived in time; `finished` 1 at the normal end).
 /// On failure, returns its status with `*error` set, once every chunk that arrived before the
-/// failure was returned by earlier calls; later calls return the same status again.
+/// failure was returned by earlier calls; later calls return the same status again. `*chunks`
+/// is emptied first (count 0, `text` "", `ends` NULL), so a failure leaves no stale pointer.
 ///
 /// # Safety
 /// `stream` is NULL or an unfreed stream; `chunks` is NULL or writable; `error` is NULL or
@@ -138,6 +139,8 @@ pub unsafe extern "C" fn aichat_stream_next(
         let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
         // SAFETY: forwarded from this function's contract.
         let out = unsafe { chunks.as_mut() }.ok_or_else(|| null_argument("chunks"))?;
+        // Whatever happens next, the caller keeps no pointer from an earlier batch.
+        *out = AichatChunks { text: c"".as_ptr(), text_len: 0, ends: std::ptr::null(), count: 0, finished: false };
         stream.expect_mode(Mode::Text)?;
         let finished = fill(&mut stream.call, &mut stream.deferred, &mut stream.text, wait_ms)?;
         let text = &stream.text;
@@ -171,6 +174,7 @@ pub unsafe extern "C" fn aichat_stream_next_events(
         let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
         // SAFETY: forwarded from this function's contract.
         let out = unsafe { events.as_mut() }.ok_or_else(|| null_argument("events"))?;
+        *out = AichatEvents { items: std::ptr::null(), count: 0, finished: false };
         stream.expect_mode(Mode::Events)?;
         let finished = fill(&mut stream.call, &mut stream.deferred, &mut stream.events, wait_ms)?;
         let items = &stream.events.items;

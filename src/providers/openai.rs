@@ -95,8 +95,7 @@ pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, out: &mut Assembler
     }
     let status = response.status();
     out.set_request_id(response.request_id());
-    // Decide by what the server sent, not by what was asked: some servers ignore `stream`.
-    let result = if response.content_type().starts_with("text/event-stream") {
+    let result = if is_sse(response.content_type(), r.stream) {
         let cap = MAX_EVENT_BYTES.min(usize::try_from(r.max_response_bytes).unwrap_or(usize::MAX));
         read_stream(&mut response, cap, out)
     } else {
@@ -104,6 +103,20 @@ pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, out: &mut Assembler
         decode_answer(&body, out)
     };
     result.map_err(|e| if e.http_status() == 0 { e.with_http_status(status) } else { e })
+}
+
+/// Whether the answer is an SSE stream. Its media type decides when it names SSE or JSON: some
+/// servers ignore `stream`. Any other type (`text/plain` from a static server or a gateway that
+/// rewrote it, or none) is read as what was asked for, as the official SDKs do.
+fn is_sse(content_type: &str, stream_asked: bool) -> bool {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if media == "text/event-stream" {
+        true
+    } else if media == "application/json" || media.ends_with("+json") {
+        false
+    } else {
+        stream_asked
+    }
 }
 
 /// Feeds the SSE body through the framer, decoding each event as it is complete.
@@ -700,6 +713,17 @@ mod tests {
         let req = build_request(&resolved(&format!(r#"{{"provider":"openai","messages":{messages}}}"#))).unwrap();
         let text = String::from_utf8(req.body).unwrap();
         assert!(text.contains(&format!(r#""messages":{messages}"#)), "{text}");
+    }
+
+    #[test]
+    fn the_media_type_decides_unless_it_says_neither_sse_nor_json() {
+        assert!(is_sse("text/event-stream; charset=utf-8", false));
+        assert!(!is_sse("application/json", true));
+        assert!(!is_sse("application/problem+json", true));
+        for other in ["text/plain", "", "application/octet-stream"] {
+            assert!(is_sse(other, true), "{other}");
+            assert!(!is_sse(other, false), "{other}");
+        }
     }
 
     #[test]

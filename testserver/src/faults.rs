@@ -21,6 +21,8 @@ use crate::respond::{Body, json_error, with_header};
 /// - `redirect`: a 302 to the same route without the fault prefix.
 /// - `gzip`: the answer body gzip-compressed, with `Content-Encoding: gzip`.
 /// - `bad-utf8`: the answer's text holds a byte that is not UTF-8 (0xFF).
+/// - `content-type=T`: a 200 answer says `Content-Type: T` (`none`: no such header), whatever
+///   its body is.
 ///
 /// Aichat only: `no-message`, `response-false`.
 ///
@@ -79,6 +81,7 @@ pub struct Faults {
     pub refusal: bool,
     pub tool_style: ToolStyle,
     pub usage_every_chunk: bool,
+    pub content_type: Option<String>,
 }
 
 /// Where streamed reasoning goes.
@@ -155,6 +158,7 @@ impl Faults {
                 "whole-tool-call" => f.tool_style = ToolStyle::Whole,
                 "reused-index" => f.tool_style = ToolStyle::ReusedIndex,
                 "usage-every-chunk" => f.usage_every_chunk = true,
+                "content-type" => f.content_type = Some(value.replace("%2F", "/")),
                 _ => return Err(format!("unknown fault {name:?}")),
             }
         }

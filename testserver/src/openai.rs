@@ -32,7 +32,15 @@ pub const REASONING: &str = "The user wrote something; I will quote it back.";
 pub const REFUSAL: &str = "I can't help with that.";
 
 pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
-    with_header(answer_body(req, faults), "x-request-id", REQUEST_ID)
+    let mut response = with_header(answer_body(req, faults), "x-request-id", REQUEST_ID);
+    match faults.content_type.as_deref() {
+        Some("none") => {
+            response.headers_mut().remove("content-type");
+        }
+        Some(media) => response = with_header(response, "content-type", media),
+        None => {}
+    }
+    response
 }
 
 fn answer_body(req: &Captured, faults: &Faults) -> Response<Body> {
