@@ -163,6 +163,8 @@ def write_report(rows):
         "",
         "```sh",
         "make bench   # installs libcurl's headers (apt) and requests + openai (a venv in target/bench)",
+        "# row 2a'' compares with an earlier revision built by bench/baseline.sh:",
+        "bench/baseline.sh REV && AICHAT_BENCH_BASELINE_LIB=target/bench/baseline AICHAT_BENCH_BASELINE_REV=REV make bench",
         "```",
         "",
         "The workloads are `bench/c/bench_aichat.c` (the library through its C ABI), `bench/c/bench_curl.c` "
