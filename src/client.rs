@@ -12,12 +12,14 @@
 //! Either way the caller chooses a [`Mode`]: the text of choice 0, or every event.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::answer::{Assembler, Mode};
 use crate::cancel::CancelToken;
+use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::interrupt::{self, Stop};
@@ -34,15 +36,29 @@ enum Queued {
     End(Result<(), Error>),
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Client {
     defaults: Settings,
     transport: Transport,
+    /// The environment as it was when the client was made: calls never read it.
+    env: Arc<Env>,
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::new(Settings::default())
+    }
 }
 
 impl Client {
+    /// A client with these defaults; the environment variables it will use are read now.
     pub fn new(defaults: Settings) -> Client {
-        Client { defaults, transport: Transport::new() }
+        Client::with_env(defaults, Env::capture())
+    }
+
+    /// A client that sees `env` instead of the process's environment.
+    pub fn with_env(defaults: Settings, env: Env) -> Client {
+        Client { defaults, transport: Transport::new(), env: Arc::new(env) }
     }
 
     /// A client from options JSON (`None` for library defaults).
@@ -117,7 +133,7 @@ impl Client {
     /// The request merged with this client's defaults, and its stop; fails at once when the
     /// token has already fired.
     fn prepare(&self, request: Request, cancel: Option<&CancelToken>) -> Result<(Resolved, Stop), Error> {
-        let resolved = Resolved::new(request, &self.defaults)?;
+        let resolved = Resolved::with_env(request, &self.defaults, &self.env)?;
         let stop = Stop::new(cancel.cloned());
         match stop.reason() {
             Some(reason) => Err(reason),

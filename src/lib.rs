@@ -9,6 +9,7 @@
 pub mod answer;
 pub mod cancel;
 pub mod client;
+pub mod env;
 pub mod error;
 pub mod event;
 pub mod ffi;

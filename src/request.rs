@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use ureq::tls::{Certificate, PemItem, parse_pem};
 
+use crate::env::Env;
 use crate::error::Error;
 use crate::providers::Provider;
 
@@ -400,27 +401,18 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The proxy a call goes through, the environment's already applied (see `Env::proxy_for`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProxySetting {
-    /// Use `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` as the original client did.
-    FromEnvironment,
     None,
     Url(String),
 }
 
 impl Resolved {
-    /// Merges a request over client defaults over the environment and library defaults, and
-    /// checks what only the merged result can tell (fields the chosen provider does not take).
-    pub fn new(request: Request, client: &Settings) -> Result<Resolved, Error> {
-        Self::with_env(request, client, &|name| std::env::var(name).ok())
-    }
-
-    /// As `new`, reading environment variables through `env` (tests pass their own).
-    pub fn with_env(
-        request: Request,
-        client: &Settings,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Resolved, Error> {
+    /// Merges a request over client defaults over the environment (as the client captured it)
+    /// and library defaults, and checks what only the merged result can tell (fields the chosen
+    /// provider does not take).
+    pub fn with_env(request: Request, client: &Settings, env: &Env) -> Result<Resolved, Error> {
         let s = request.settings.or(client);
         let provider = s.provider.as_deref().and_then(Provider::from_name).unwrap_or_default();
         for (field, set) in [
@@ -442,7 +434,7 @@ impl Resolved {
                 )));
             }
         }
-        let env_nonempty = |name: &str| env(name).filter(|v| !v.is_empty());
+        let env_nonempty = |name: &str| env.get(name).map(str::to_string);
         let base_url = match (s.base_url, provider.base_url_env()) {
             (Some(url), _) => url,
             (None, Some(var)) => match env_nonempty(var) {
@@ -465,6 +457,19 @@ impl Resolved {
             }
         }
         let ca_certs = s.ca_file.as_deref().map(read_ca_file).transpose()?.map(Arc::new);
+        let proxy = match s.proxy {
+            Some(p) if p.is_empty() => ProxySetting::None,
+            Some(p) => ProxySetting::Url(p),
+            None => match env.proxy_for(&base_url) {
+                Some(p) if ureq::Proxy::new(p).is_err() => {
+                    return Err(Error::invalid_request(
+                        "invalid proxy in the environment (http_proxy, https_proxy or all_proxy): not a proxy URL",
+                    ));
+                }
+                Some(p) => ProxySetting::Url(p.to_string()),
+                None => ProxySetting::None,
+            },
+        };
         let ms = |v: Option<u64>, d: Duration| v.map(Duration::from_millis).unwrap_or(d);
         Ok(Resolved {
             messages: request.messages,
@@ -477,11 +482,7 @@ impl Resolved {
             frequency_penalty: s.frequency_penalty,
             base_url: base_url.trim_end_matches('/').to_string(),
             headers: s.headers.unwrap_or_default().into_iter().collect(),
-            proxy: match s.proxy {
-                None => ProxySetting::FromEnvironment,
-                Some(p) if p.is_empty() => ProxySetting::None,
-                Some(p) => ProxySetting::Url(p),
-            },
+            proxy,
             connect_timeout: ms(s.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
             idle_timeout: ms(s.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
             timeout: ms(s.timeout_ms, DEFAULT_TIMEOUT),
@@ -721,7 +722,7 @@ mod tests {
         let client =
             Settings::options_from_json(r#"{"model":"client","base_url":"http://c/","timeout_ms":5}"#).unwrap();
         let req = Request::from_json(r#"{"messages":[],"model":"request"}"#).unwrap();
-        let r = Resolved::new(req, &client).unwrap();
+        let r = Resolved::with_env(req, &client, &Env::default()).unwrap();
         assert_eq!(r.model, "request");
         assert_eq!(r.base_url, "http://c");
         assert_eq!(r.timeout, Duration::from_millis(5));
@@ -730,12 +731,12 @@ mod tests {
 
     #[test]
     fn library_defaults_apply() {
-        let r = Resolved::new(Request::from_json("[]").unwrap(), &Settings::default()).unwrap();
+        let r = Resolved::with_env(Request::from_json("[]").unwrap(), &Settings::default(), &Env::default()).unwrap();
         assert_eq!(r.provider, Provider::Aichat);
         assert_eq!(r.base_url, "https://chat-gpt.org");
         assert_eq!(r.model, "gpt-3.5-turbo");
         assert!(!r.stream);
-        assert_eq!(r.proxy, ProxySetting::FromEnvironment);
+        assert_eq!(r.proxy, ProxySetting::None, "no proxy variable set");
         assert_eq!(r.connect_timeout, Duration::from_millis(10_000));
         assert_eq!(r.idle_timeout, Duration::from_millis(60_000));
         assert_eq!(r.timeout, Duration::from_millis(600_000));
@@ -744,18 +745,27 @@ mod tests {
 
     #[test]
     fn empty_proxy_turns_proxies_off() {
-        let r =
-            Resolved::new(Request::from_json(r#"{"messages":[],"proxy":""}"#).unwrap(), &Settings::default()).unwrap();
+        let r = resolve(r#"{"messages":[],"proxy":""}"#, "{}", &[("HTTPS_PROXY", "http://p:1")]).unwrap();
         assert_eq!(r.proxy, ProxySetting::None);
     }
 
     fn resolve(json: &str, client: &str, env: &[(&str, &str)]) -> Result<Resolved, Error> {
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Resolved::with_env(
             Request::from_json(json).unwrap(),
             &Settings::options_from_json(client).unwrap(),
-            &move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            &Env::from_pairs(env.iter().map(|(k, v)| (*k, v.to_string()))),
         )
+    }
+
+    #[test]
+    fn the_environment_proxy_is_chosen_for_the_base_url() {
+        let env = [("https_proxy", "http://p:1"), ("NO_PROXY", "internal.example")];
+        let r = resolve(r#"{"messages":[],"base_url":"https://api.example"}"#, "{}", &env).unwrap();
+        assert_eq!(r.proxy, ProxySetting::Url("http://p:1".into()));
+        let r = resolve(r#"{"messages":[],"base_url":"https://internal.example"}"#, "{}", &env).unwrap();
+        assert_eq!(r.proxy, ProxySetting::None);
+        let e = resolve("[]", "{}", &[("HTTPS_PROXY", "::not a url::")]).unwrap_err();
+        assert!(e.message().starts_with("invalid proxy in the environment"), "{}", e.message());
     }
 
     #[test]

@@ -125,7 +125,6 @@ impl Transport {
         }
         let host = host_of(&req.url);
         let proxy = match &r.proxy {
-            ProxySetting::FromEnvironment => Proxy::try_from_env(),
             ProxySetting::None => None,
             ProxySetting::Url(url) => Some(
                 Proxy::new(url).map_err(|e| Failed::final_(Error::invalid_request(format!("invalid `proxy`: {e}"))))?,

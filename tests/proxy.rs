@@ -35,11 +35,28 @@ fn environment_proxy_is_honoured_unless_turned_off_or_excluded() {
     let out = call(r#","proxy":"""#);
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CONNECT, "\"\" turns proxies off: {}", out.message);
 
+    // A client reads the environment when it is made, not on each call.
+    let made_before = ClientHandle::new(None);
     unsafe { std::env::set_var("NO_PROXY", "no-such-host.invalid") };
+    let req = format!(r#"{{"messages":{HI},"base_url":"{UNREACHABLE}","max_retries":0}}"#);
+    let out = complete(&made_before, &req);
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "the client made before NO_PROXY was set: {}", out.message);
     let out = call("");
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CONNECT, "NO_PROXY excludes the host: {}", out.message);
+
+    // In a CGI program HTTP_PROXY may come from a client's `Proxy:` header: it is ignored.
+    unsafe {
+        std::env::remove_var("NO_PROXY");
+        std::env::set_var("REQUEST_METHOD", "GET");
+    }
+    let out = call("");
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CONNECT, "HTTP_PROXY under CGI: {}", out.message);
+    unsafe { std::env::set_var("http_proxy", proxy.base_url()) };
+    let out = call("");
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "http_proxy under CGI: {}", out.message);
     unsafe {
         std::env::remove_var("HTTP_PROXY");
-        std::env::remove_var("NO_PROXY");
+        std::env::remove_var("http_proxy");
+        std::env::remove_var("REQUEST_METHOD");
     }
 }

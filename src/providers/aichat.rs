@@ -119,7 +119,8 @@ mod tests {
     use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
-        Resolved::new(Request::from_json(json).unwrap(), &Settings::default()).unwrap()
+        Resolved::with_env(Request::from_json(json).unwrap(), &Settings::default(), &crate::env::Env::default())
+            .unwrap()
     }
 
     fn build_request_ok(r: &Resolved) -> HttpRequest {

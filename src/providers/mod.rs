@@ -31,6 +31,9 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every provider.
+    pub const ALL: &'static [Provider] = &[Provider::Aichat, Provider::OpenAi];
+
     /// The accepted values of the `provider` field, for error messages.
     pub const NAMES: &'static [&'static str] = &["aichat", "openai"];
 

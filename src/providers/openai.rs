@@ -602,7 +602,8 @@ mod tests {
     use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
-        Resolved::with_env(Request::from_json(json).unwrap(), &Settings::default(), &|_| None).unwrap()
+        Resolved::with_env(Request::from_json(json).unwrap(), &Settings::default(), &crate::env::Env::default())
+            .unwrap()
     }
 
     fn body(req: &HttpRequest) -> Value {
