@@ -23,7 +23,8 @@ use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::interrupt::{self, Stop};
-use crate::request::{Request, Resolved, Secret, Settings};
+use crate::request::{Request, Resolved, Settings};
+use crate::secret;
 use crate::transport::Transport;
 
 /// How often a pulled call's waiting caller looks at its cancel token.
@@ -105,7 +106,7 @@ impl Client {
     ) -> Result<(), Error> {
         let (resolved, stop) = self.prepare(request, cancel)?;
         let _scope = interrupt::enter(&stop);
-        drive(&resolved, &self.transport, &stop, mode, sink).map_err(|e| redact(e, &resolved.api_key))
+        drive(&resolved, &self.transport, &stop, mode, sink)
     }
 
     /// Starts one completion on a library thread and returns at once; its events (only choice
@@ -116,7 +117,6 @@ impl Client {
         let call = Call {
             deadline: Instant::now() + resolved.timeout,
             timeout_ms: resolved.timeout.as_millis(),
-            api_key: resolved.api_key.clone(),
             events,
             mode,
             stop: AbandonOnDrop(stop.clone()),
@@ -143,19 +143,14 @@ impl Client {
 }
 
 /// Runs the provider into an assembler of `mode` feeding `sink`, then ends the answer. A sink
-/// that returns false ends it with `Error::stopped_by_sink()`.
+/// that returns false ends it with `Error::stopped_by_sink()`. The call's secrets are masked
+/// out of every server text while it runs, and out of its error at the end.
 fn drive(r: &Resolved, transport: &Transport, stop: &Stop, mode: Mode, sink: &mut EventSink<'_>) -> Result<(), Error> {
+    let secrets = r.secrets();
+    let _masked = secret::scope(secrets.clone());
     let mut out = Assembler::new(mode, sink);
-    r.provider.run(r, transport, stop, &mut out)?;
-    out.end()
-}
-
-/// Masks the API key in a message: a server may quote it back.
-fn redact(e: Error, api_key: &Option<Secret>) -> Error {
-    match api_key {
-        Some(key) => e.redacted(key.expose()),
-        None => e,
-    }
+    let result = r.provider.run(r, transport, stop, &mut out).and_then(|()| out.end());
+    result.map_err(|e| secrets.iter().fold(e, |e, s| e.redacted(s)))
 }
 
 /// What [`Call::next`] found.
@@ -175,8 +170,6 @@ pub struct Call {
     mode: Mode,
     deadline: Instant,
     timeout_ms: u128,
-    /// Masked out of error messages.
-    api_key: Option<Secret>,
     stop: AbandonOnDrop,
     ended: bool,
 }
@@ -192,10 +185,9 @@ impl Call {
     /// `ErrorKind::Cancelled` once the cancel token fired, and with `ErrorKind::Timeout` past
     /// `timeout_ms`.
     pub fn next(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
-        self.next_inner(wait).map_err(|e| {
+        self.next_inner(wait).inspect_err(|_| {
             self.ended = true;
             self.stop.0.abandon();
-            redact(e, &self.api_key)
         })
     }
 

@@ -101,18 +101,26 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Cuts text a server sent to at most `MAX_SERVER_TEXT` bytes on a character boundary, with
-/// control characters replaced so the message stays one readable line.
+/// Text a server sent, made fit for a message: the call's secrets masked (before anything is
+/// cut, so no part of one survives), control and bidirectional-override characters replaced
+/// (so the message stays one line and reads as it is: no log spoofing), and cut to at most
+/// `MAX_SERVER_TEXT` bytes on a character boundary.
 pub fn server_text(text: &str) -> String {
+    let masked = crate::secret::mask(text.trim());
     let mut out = String::new();
-    for c in text.trim().chars() {
+    for c in masked.chars() {
         if out.len() + c.len_utf8() > MAX_SERVER_TEXT {
             out.push('…');
             break;
         }
-        out.push(if c.is_control() { ' ' } else { c });
+        out.push(if c.is_control() || is_bidi_control(c) { ' ' } else { c });
     }
     out
+}
+
+/// The characters that change the direction text is shown in (Unicode's bidi controls).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -130,6 +138,21 @@ mod tests {
     #[test]
     fn server_text_replaces_control_characters() {
         assert_eq!(server_text(" a\nb\r\tc "), "a b  c");
+    }
+
+    #[test]
+    fn server_text_neutralises_bidi_overrides() {
+        assert_eq!(server_text("user\u{202E}gnp.exe\u{2066}x\u{200F}"), "user gnp.exe x ");
+    }
+
+    #[test]
+    fn server_text_masks_secrets_before_cutting() {
+        let _scope = crate::secret::scope(vec!["sk-abcdefghijklmnopqrstuvwxyz".into()]);
+        for at in 480..MAX_SERVER_TEXT {
+            let text = format!("{}sk-abcdefghijklmnopqrstuvwxyz tail", "x".repeat(at));
+            let shown = server_text(&text);
+            assert!(!shown.contains("sk-abc"), "key at {at}: {shown}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod prompt;
 pub mod providers;
 pub mod request;
 pub mod resolver;
+pub mod secret;
 pub mod sse;
 pub mod tcp;
 pub mod transport;

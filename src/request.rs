@@ -15,6 +15,8 @@ use ureq::tls::{Certificate, PemItem, parse_pem};
 use crate::env::Env;
 use crate::error::Error;
 use crate::providers::Provider;
+pub use crate::secret::Secret;
+use crate::secret::{self, is_secret_header, without_userinfo};
 
 /// Largest request or options JSON accepted, so a runaway caller gets an error instead of a
 /// multi-gigabyte allocation.
@@ -160,13 +162,13 @@ pub struct Settings {
     pub frequency_penalty: Option<f64>,
     pub provider: Option<String>,
     pub base_url: Option<String>,
-    pub headers: Option<BTreeMap<String, String>>,
+    pub headers: Option<Headers>,
     pub proxy: Option<String>,
     pub connect_timeout_ms: Option<u64>,
     pub idle_timeout_ms: Option<u64>,
     pub timeout_ms: Option<u64>,
     pub max_response_bytes: Option<u64>,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub max_tokens: Option<u64>,
     pub extra_body: Option<Map<String, Value>>,
     pub max_retries: Option<u32>,
@@ -299,11 +301,11 @@ impl Settings {
             return bad("ca_file", "must be the path of a PEM file");
         }
         if let Some(key) = &self.api_key {
-            if key.is_empty() || !is_header_safe_key(key) {
+            if key.expose().is_empty() || !is_header_safe_key(key.expose()) {
                 return bad("api_key", "must be non-empty, without CR, LF or control characters");
             }
         }
-        for (name, value) in self.headers.iter().flatten() {
+        for (name, value) in self.headers.iter().flat_map(|h| &h.0) {
             if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return bad("headers", &format!("has an invalid header name {name:?}"));
             }
@@ -360,7 +362,7 @@ pub struct Resolved {
     pub frequency_penalty: Option<f64>,
     /// Without a trailing slash; the provider's default when unset.
     pub base_url: String,
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     pub proxy: ProxySetting,
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
@@ -385,19 +387,34 @@ pub struct Resolved {
     pub include_usage: bool,
 }
 
-/// A credential: never printed, not even by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// Extra request headers. `Debug` masks the values of credential headers (`authorization`,
+/// `x-api-key`, ...).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Headers(pub BTreeMap<String, String>);
 
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown =
+            self.0.iter().map(|(name, value)| (name, if is_secret_header(name) { secret::MASK } else { value }));
+        f.debug_map().entries(shown).finish()
     }
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
+impl Resolved {
+    /// Every credential this call carries, to be masked out of messages: the API key, the
+    /// values of credential headers, the proxy's password.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut found: Vec<String> = self.api_key.iter().map(|k| k.expose().to_string()).collect();
+        for (name, value) in &self.headers.0 {
+            if is_secret_header(name) {
+                found.extend(secret::header_secrets(value).map(str::to_string));
+            }
+        }
+        if let ProxySetting::Url(url) = &self.proxy {
+            found.extend(secret::userinfo_secrets(url).into_iter().map(str::to_string));
+        }
+        found
     }
 }
 
@@ -448,11 +465,11 @@ impl Resolved {
         };
         let api_key = match (s.api_key, provider.api_key_env()) {
             (Some(key), _) => Some(key),
-            (None, Some(var)) => env_nonempty(var),
+            (None, Some(var)) => env_nonempty(var).map(Secret::new),
             (None, None) => None,
         };
         if let Some(key) = &api_key {
-            if !is_header_safe_key(key) {
+            if !is_header_safe_key(key.expose()) {
                 return Err(Error::invalid_request("invalid request: the API key has CR, LF or control characters"));
             }
         }
@@ -481,13 +498,13 @@ impl Resolved {
             presence_penalty: s.presence_penalty,
             frequency_penalty: s.frequency_penalty,
             base_url: base_url.trim_end_matches('/').to_string(),
-            headers: s.headers.unwrap_or_default().into_iter().collect(),
+            headers: s.headers.unwrap_or_default(),
             proxy,
             connect_timeout: ms(s.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
             idle_timeout: ms(s.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
             timeout: ms(s.timeout_ms, DEFAULT_TIMEOUT),
             max_response_bytes: s.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
-            api_key: api_key.map(Secret),
+            api_key,
             max_tokens: s.max_tokens,
             extra_body: s.extra_body,
             max_retries: s.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
@@ -555,16 +572,22 @@ fn parse_json<'de, T: Deserialize<'de>>(json: &'de str, what: &str) -> Result<T,
 }
 
 fn check_base_url(url: &str) -> Result<(), String> {
-    let uri: ureq::http::Uri = url.parse().map_err(|_| format!("is not a URL: {url:?}"))?;
+    let shown = without_userinfo(url);
+    let uri: ureq::http::Uri = url.parse().map_err(|_| format!("is not a URL: {shown:?}"))?;
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
-        _ => return Err(format!("must start with http:// or https://, got {url:?}")),
+        _ => return Err(format!("must start with http:// or https://, got {shown:?}")),
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(format!(
+            "must not hold a user name or password ({shown:?}): give the key as `api_key` or in `headers`"
+        ));
     }
     if uri.host().is_none_or(str::is_empty) {
-        return Err(format!("has no host: {url:?}"));
+        return Err(format!("has no host: {shown:?}"));
     }
     if uri.query().is_some() {
-        return Err(format!("must not have a query string: {url:?}"));
+        return Err(format!("must not have a query string: {shown:?}"));
     }
     Ok(())
 }
@@ -798,6 +821,34 @@ mod tests {
         let req = r#"{"messages":[],"provider":"openai","api_key":"sk-req"}"#;
         assert_eq!(key(resolve(req, r#"{"api_key":"sk-client"}"#, &env)), Some("sk-req".into()));
         assert_eq!(key(resolve("[]", "{}", &env)), None, "aichat sends no key");
+    }
+
+    #[test]
+    fn a_base_url_with_credentials_is_refused_without_showing_them() {
+        let m = err(r#"{"messages":[],"base_url":"https://user:pw-secret@api.example/v1"}"#);
+        assert!(m.contains("must not hold a user name or password"), "{m}");
+        assert!(m.contains("https://***@api.example/v1") && !m.contains("pw-secret"), "{m}");
+        let e = resolve(r#"{"messages":[],"provider":"openai"}"#, "{}", &[("OPENAI_BASE_URL", "http://u:pw-env@h/v1")])
+            .unwrap_err();
+        assert!(!e.message().contains("pw-env"), "{}", e.message());
+    }
+
+    #[test]
+    fn credentials_are_never_printed_by_debug_and_are_listed_as_secrets() {
+        let json = r#"{"messages":[],"provider":"openai","api_key":"sk-secret","proxy":"http://u:proxy-pw@p:1",
+                       "headers":{"X-Api-Key":"hdr-secret","Authorization":"Bearer tok-secret","x-trace":"visible"}}"#;
+        let settings = Settings::options_from_json(&json.replace(r#""messages":[],"#, "")).unwrap();
+        let r = resolve(json, "{}", &[]).unwrap();
+        for shown in [format!("{r:?}"), format!("{settings:?}")] {
+            for secret in ["sk-secret", "hdr-secret", "tok-secret"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("visible"));
+        }
+        let secrets = r.secrets();
+        for secret in ["sk-secret", "hdr-secret", "Bearer tok-secret", "tok-secret", "u:proxy-pw", "proxy-pw"] {
+            assert!(secrets.iter().any(|s| s == secret), "{secret} not in {secrets:?}");
+        }
     }
 
     #[test]

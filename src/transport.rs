@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorKind, server_text};
 use crate::interrupt::{InterruptConnector, Stop};
 use crate::request::{ProxySetting, Resolved};
 use crate::resolver::CachingResolver;
+use crate::secret::{self, is_secret_header};
 use crate::tcp::TcpConnector;
 
 /// How much of a non-2xx answer's body is read to find the server's own error text.
@@ -22,12 +23,38 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 /// One request header; the providers' fixed ones are borrowed, not copied per request.
 pub type Header = (Cow<'static, str>, Cow<'static, str>);
 
-/// What a provider wants sent: always a POST with a body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a provider wants sent: always a POST with a body. `Debug` masks credential headers,
+/// and their values are wiped from memory when the request is dropped.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<Header>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<_> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name, if is_secret_header(name) { secret::MASK } else { value }))
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &format_args!("{} bytes", self.body.len()))
+            .finish()
+    }
+}
+
+impl Drop for HttpRequest {
+    fn drop(&mut self) {
+        for (name, value) in &mut self.headers {
+            if let (true, Cow::Owned(value)) = (is_secret_header(name), value) {
+                zeroize::Zeroize::zeroize(value);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

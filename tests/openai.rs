@@ -261,3 +261,56 @@ fn an_answer_of_another_media_type_is_read_as_what_was_asked() {
         assert_eq!(whole.text(), "You said: Hi", "{media}");
     }
 }
+
+#[test]
+fn secret_headers_and_proxy_passwords_never_appear_in_a_message() {
+    let server = Server::start().unwrap();
+    // A server whose error text quotes the request, headers included.
+    let out = run(&openai(
+        &server.fault_url("status=401,echo"),
+        HI,
+        r#""headers":{"X-Api-Key":"hdr-secret-123","Authorization":"Bearer tok-secret-456","Cookie":"session=c-secret-789"}"#,
+    ));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_HTTP_STATUS);
+    for secret in ["hdr-secret-123", "tok-secret-456", "c-secret-789"] {
+        assert!(!out.message.contains(secret), "{secret} in {}", out.message);
+    }
+    assert!(out.message.contains("***"), "{}", out.message);
+    let out = run(
+        r#"{"provider":"openai","messages":[],"base_url":"http://127.0.0.1:9/v1","proxy":"http://user:proxy-pw-789@127.0.0.1:1","max_retries":0}"#,
+    );
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CONNECT, "{}", out.message);
+    assert!(!out.message.contains("proxy-pw-789"), "{}", out.message);
+}
+
+#[test]
+fn a_key_is_masked_before_the_server_text_is_cut() {
+    let server = Server::start().unwrap();
+    let key = "sk-abcdefghijklmnopqrstuvwxyz0123456789";
+    // The server quotes the body before the headers: padding in the message moves the key's
+    // place in its text across the 512-byte cut.
+    for pad in (0..400).step_by(3) {
+        let messages = format!(r#"[{{"role":"user","content":"{}"}}]"#, "p".repeat(pad));
+        let out = run(&openai(&server.fault_url("status=401,echo"), &messages, &format!(r#""api_key":"{key}""#)));
+        assert_eq!(out.status, AichatStatus::AICHAT_ERROR_HTTP_STATUS);
+        assert!(!out.message.contains(&key[..6]), "padding {pad}: {}", out.message);
+    }
+}
+
+#[test]
+fn a_base_url_with_a_password_is_refused_and_not_shown() {
+    let out = run(r#"{"provider":"openai","messages":[],"base_url":"https://me:url-pw-123@api.example/v1"}"#);
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_INVALID_REQUEST);
+    assert!(out.message.contains("must not hold a user name or password"), "{}", out.message);
+    assert!(!out.message.contains("url-pw-123"), "{}", out.message);
+}
+
+#[test]
+fn bidi_overrides_in_server_text_are_neutralised() {
+    let server = Server::start().unwrap();
+    let out =
+        run(&openai(&server.fault_url("status=400,echo"), r#"[{"role":"user","content":"a\u202eb\u2066c"}]"#, ""));
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_HTTP_STATUS);
+    assert!(out.message.contains("a b c"), "{}", out.message);
+    assert!(!out.message.contains(['\u{202e}', '\u{2066}']), "{}", out.message);
+}

@@ -7,17 +7,17 @@ pub mod openai;
 use crate::answer::Assembler;
 use crate::error::Error;
 use crate::interrupt::Stop;
-use crate::request::Resolved;
+use crate::request::{Headers, Resolved};
 use std::borrow::Cow;
 
 use crate::transport::{Header, Transport};
 
 /// A provider's own headers with the caller's `headers` on top: one with the same name
 /// (case-insensitively) replaces the provider's.
-fn with_extra_headers(base: Vec<Header>, extra: &[(String, String)]) -> Vec<Header> {
+fn with_extra_headers(base: Vec<Header>, extra: &Headers) -> Vec<Header> {
     let mut headers: Vec<Header> =
-        base.into_iter().filter(|(name, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(name))).collect();
-    headers.extend(extra.iter().map(|(name, value)| (Cow::Owned(name.clone()), Cow::Owned(value.clone()))));
+        base.into_iter().filter(|(name, _)| !extra.0.keys().any(|e| e.eq_ignore_ascii_case(name))).collect();
+    headers.extend(extra.0.iter().map(|(name, value)| (Cow::Owned(name.clone()), Cow::Owned(value.clone()))));
     headers
 }
 

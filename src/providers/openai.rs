@@ -704,7 +704,7 @@ mod tests {
         assert_eq!(b["reasoning_effort"], "high");
         assert_eq!(b["n"], 2);
         assert_eq!(b["response_format"], json!({"type":"json_object"}));
-        let text = String::from_utf8(req.body).unwrap();
+        let text = String::from_utf8(req.body.clone()).unwrap();
         assert_eq!(text.matches("\"seed\"").count(), 1, "{text}");
     }
 
@@ -712,7 +712,7 @@ mod tests {
     fn messages_go_out_byte_for_byte() {
         let messages = r#"[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}],"zeta":null},{"role":"tool","tool_call_id":"c","content":"42"}]"#;
         let req = build_request(&resolved(&format!(r#"{{"provider":"openai","messages":{messages}}}"#))).unwrap();
-        let text = String::from_utf8(req.body).unwrap();
+        let text = String::from_utf8(req.body.clone()).unwrap();
         assert!(text.contains(&format!(r#""messages":{messages}"#)), "{text}");
     }
 
