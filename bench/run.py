@@ -22,8 +22,8 @@ PYTHON = BIN / "venv" / "bin" / "python"
 ROUNDS = int(os.environ.get("AICHAT_BENCH_ROUNDS", "5"))
 
 
-def start_server():
-    server = subprocess.Popen([ROOT / "target" / "release" / "aichat-testserver", "0"],
+def start_server(*args):
+    server = subprocess.Popen([ROOT / "target" / "release" / "aichat-testserver", "0", *args],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     return server, server.stdout.readline().strip()
 
@@ -89,6 +89,17 @@ def main():
         row("1. request overhead: 2,000 sequential aichat completions (req/s)", f"{ours:,.0f}",
             f"libcurl {floor:,.0f}; Python requests {python:,.0f}",
             f"{ratio:.2f}x libcurl; {ours / python:.1f}x Python", ">= 0.9x libcurl", ratio >= 0.9)
+        cert = BIN / "tls-cert.pem"
+        tls_server, tls_url = start_server("--tls", str(cert))
+        try:
+            tls, plain, tls_ratio = paired([aichat, "overhead", tls_url, n, cert], [aichat, "overhead", url, n],
+                                           "per_second")
+        finally:
+            tls_server.terminate()
+            tls_server.wait()
+        row("1b. the same over HTTPS, the server's certificate trusted through `ca_file` (req/s)", f"{tls:,.0f}",
+            f"plain HTTP {plain:,.0f}", f"{tls_ratio:.2f}x plain HTTP", "connections reused (>= 0.5x plain HTTP)",
+            tls_ratio >= 0.5)
 
         # 2. Streaming throughput.
         n = 200_000

@@ -23,7 +23,7 @@ use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::interrupt::{self, Stop};
-use crate::request::{Request, Resolved, Settings};
+use crate::request::{Request, Resolved, Settings, TlsRoots};
 use crate::secret;
 use crate::transport::Transport;
 
@@ -62,13 +62,19 @@ impl Client {
         Client { defaults, transport: Transport::new(), env: Arc::new(env) }
     }
 
-    /// A client from options JSON (`None` for library defaults).
+    /// A client from options JSON (`None` for library defaults). A `ca_file` among them is read
+    /// now, once: a bad one fails here.
     pub fn from_options_json(json: Option<&str>) -> Result<Client, Error> {
         let defaults = match json {
             Some(json) => Settings::options_from_json(json)?,
             None => Settings::default(),
         };
-        Ok(Client::new(defaults))
+        let ca_file = defaults.ca_file.clone();
+        let client = Client::new(defaults);
+        if let Some(path) = ca_file {
+            client.transport.agent(&TlsRoots::File(path))?;
+        }
+        Ok(client)
     }
 
     /// Runs one completion on this thread, handing each piece of choice 0's text to `sink` as

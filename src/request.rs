@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::sync::Arc;
 use ureq::tls::{Certificate, PemItem, parse_pem};
 
 use crate::env::Env;
@@ -173,6 +172,8 @@ pub struct Settings {
     pub extra_body: Option<Map<String, Value>>,
     pub max_retries: Option<u32>,
     pub ca_file: Option<String>,
+    /// `"webpki"` (the built-in Mozilla roots) or `"system"` (the operating system's trust store).
+    pub tls_roots: Option<String>,
     /// The functions the model may call (OpenAI's `tools` array).
     pub tools: Option<Json>,
     /// `"auto"`, `"none"`, `"required"` or an object naming a function.
@@ -229,6 +230,7 @@ impl Settings {
             extra_body,
             max_retries,
             ca_file,
+            tls_roots,
             tools,
             tool_choice,
             parallel_tool_calls,
@@ -299,6 +301,9 @@ impl Settings {
         }
         if self.ca_file.as_deref() == Some("") {
             return bad("ca_file", "must be the path of a PEM file");
+        }
+        if let Some(roots) = self.tls_roots.as_deref().filter(|r| !matches!(*r, "webpki" | "system")) {
+            return bad("tls_roots", &format!("is {roots:?}; accepted values: webpki, system"));
         }
         if let Some(key) = &self.api_key {
             if key.expose().is_empty() || !is_header_safe_key(key.expose()) {
@@ -373,8 +378,8 @@ pub struct Resolved {
     pub max_tokens: Option<u64>,
     pub extra_body: Option<Map<String, Value>>,
     pub max_retries: u32,
-    /// Certificates to trust instead of the built-in roots (from `ca_file`).
-    pub ca_certs: Option<Arc<Vec<Certificate<'static>>>>,
+    /// Whom TLS certificates are checked against.
+    pub tls: TlsRoots,
     pub tools: Option<Json>,
     pub tool_choice: Option<Json>,
     pub parallel_tool_calls: Option<bool>,
@@ -416,6 +421,18 @@ impl Resolved {
         }
         found
     }
+}
+
+/// The certificates a call's TLS connections are checked against. `ca_file` wins over
+/// `tls_roots`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TlsRoots {
+    /// The Mozilla roots built into the library.
+    WebPki,
+    /// The operating system's trust store (corporate proxies, private CAs installed system wide).
+    System,
+    /// Only the certificates of this PEM file.
+    File(String),
 }
 
 /// The proxy a call goes through, the environment's already applied (see `Env::proxy_for`).
@@ -473,7 +490,11 @@ impl Resolved {
                 return Err(Error::invalid_request("invalid request: the API key has CR, LF or control characters"));
             }
         }
-        let ca_certs = s.ca_file.as_deref().map(read_ca_file).transpose()?.map(Arc::new);
+        let tls = match (s.ca_file, s.tls_roots.as_deref()) {
+            (Some(path), _) => TlsRoots::File(path),
+            (None, Some("system")) => TlsRoots::System,
+            (None, _) => TlsRoots::WebPki,
+        };
         let proxy = match s.proxy {
             Some(p) if p.is_empty() => ProxySetting::None,
             Some(p) => ProxySetting::Url(p),
@@ -508,7 +529,7 @@ impl Resolved {
             max_tokens: s.max_tokens,
             extra_body: s.extra_body,
             max_retries: s.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-            ca_certs,
+            tls,
             tools: s.tools,
             tool_choice: s.tool_choice,
             parallel_tool_calls: s.parallel_tool_calls,
@@ -529,7 +550,7 @@ fn is_header_safe_key(key: &str) -> bool {
 }
 
 /// The certificates of a PEM file (other PEM items are ignored).
-fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>, Error> {
+pub fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>, Error> {
     let bad = |why: String| Error::invalid_request(format!("invalid `ca_file` {path:?}: {why}"));
     let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
     let mut certs = Vec::new();
@@ -890,6 +911,18 @@ mod tests {
     #[test]
     fn extra_body_must_be_an_object() {
         assert!(err(r#"{"messages":[],"extra_body":[1]}"#).contains("`extra_body`"));
+    }
+
+    #[test]
+    fn tls_roots_are_webpki_system_or_a_file() {
+        assert_eq!(resolve("[]", "{}", &[]).unwrap().tls, TlsRoots::WebPki);
+        assert_eq!(resolve(r#"{"messages":[],"tls_roots":"system"}"#, "{}", &[]).unwrap().tls, TlsRoots::System);
+        let both = resolve(r#"{"messages":[],"tls_roots":"system","ca_file":"/x.pem"}"#, "{}", &[]).unwrap();
+        assert_eq!(both.tls, TlsRoots::File("/x.pem".into()));
+        assert!(
+            err(r#"{"messages":[],"tls_roots":"mine"}"#)
+                .contains("`tls_roots` is \"mine\"; accepted values: webpki, system")
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! and every ureq error turned into the library's error kinds with the host named.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::{ErrorKind as IoKind, Read};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::tls::{RootCerts, TlsConfig};
@@ -12,7 +14,7 @@ use ureq::{Agent, BodyReader, Proxy};
 
 use crate::error::{Error, ErrorKind, server_text};
 use crate::interrupt::{InterruptConnector, Stop};
-use crate::request::{ProxySetting, Resolved};
+use crate::request::{ProxySetting, Resolved, TlsRoots, read_ca_file};
 use crate::resolver::CachingResolver;
 use crate::secret::{self, is_secret_header};
 use crate::tcp::TcpConnector;
@@ -57,36 +59,34 @@ impl Drop for HttpRequest {
     }
 }
 
-#[derive(Debug, Clone)]
+/// HTTP for one client: an agent per trust choice (`TlsRoots`), each with its own connection
+/// pool, made when a call first needs it. ureq pools a connection only for calls whose TLS
+/// settings are the agent's own, so one agent per choice is what lets calls with a `ca_file`
+/// or the system roots reuse connections; and a `ca_file` is read once per client, not per call.
+#[derive(Debug, Clone, Default)]
 pub struct Transport {
-    agent: Agent,
-}
-
-impl Default for Transport {
-    fn default() -> Self {
-        Self::new()
-    }
+    agents: Arc<Mutex<HashMap<TlsRoots, Agent>>>,
 }
 
 impl Transport {
     pub fn new() -> Transport {
-        let config = Agent::config_builder()
-            // Read the status ourselves, so the server's error body is not lost.
-            .http_status_as_error(false)
-            // A redirected POST would become a GET or leak headers elsewhere: never follow.
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .user_agent(concat!("aichat/", env!("CARGO_PKG_VERSION")))
-            .build();
-        // ureq's default chain with our TCP transport (sliced writes) and the interruptible
-        // layer (sliced reads) between TCP and TLS.
-        let connector =
-            ().chain(SocksConnector::default())
-                .chain(ConnectProxyConnector::default())
-                .chain(TcpConnector)
-                .chain(InterruptConnector)
-                .chain(RustlsConnector::default());
-        Transport { agent: Agent::with_parts(config, connector, CachingResolver::default()) }
+        Transport::default()
+    }
+
+    /// The agent for these roots, made on first use (reading a `ca_file` then).
+    pub fn agent(&self, roots: &TlsRoots) -> Result<Agent, Error> {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(agent) = agents.get(roots) {
+            return Ok(agent.clone());
+        }
+        let root_certs = match roots {
+            TlsRoots::WebPki => RootCerts::WebPki,
+            TlsRoots::System => RootCerts::PlatformVerifier,
+            TlsRoots::File(path) => RootCerts::Specific(Arc::new(read_ca_file(path)?)),
+        };
+        let agent = new_agent(TlsConfig::builder().root_certs(root_certs).build());
+        agents.insert(roots.clone(), agent.clone());
+        Ok(agent)
     }
 
     /// Sends the request and returns once the answer's status and headers have arrived,
@@ -157,7 +157,8 @@ impl Transport {
                 Proxy::new(url).map_err(|e| Failed::final_(Error::invalid_request(format!("invalid `proxy`: {e}"))))?,
             ),
         };
-        let mut builder = self.agent.post(&req.url);
+        let agent = self.agent(&r.tls).map_err(Failed::final_)?;
+        let mut builder = agent.post(&req.url);
         for (name, value) in &req.headers {
             builder = builder.header(name.as_ref(), value.as_ref());
         }
@@ -170,14 +171,7 @@ impl Transport {
             .timeout_per_write(Some(r.idle_timeout))
             // What is left of the call's one deadline, not a fresh timeout_ms per attempt.
             .timeout_global(Some(left));
-        let builder = match &r.ca_certs {
-            // Only these roots: a private CA, or a self-signed server the caller vouches for.
-            Some(certs) => {
-                builder.tls_config(TlsConfig::builder().root_certs(RootCerts::new_with_certs(certs)).build())
-            }
-            None => builder,
-        }
-        .build();
+        let builder = builder.build();
         let timeouts = TimeoutsMs::of(r);
         // A stopped call fails with the stop's reason, whatever the interrupted read reported.
         let response = builder.send(&req.body[..]).map_err(|e| match stop.reason() {
@@ -202,6 +196,27 @@ impl Transport {
             body: response.into_body().into_reader(),
         })
     }
+}
+
+/// An agent with the library's settings and `tls`: ureq's default connector chain with our TCP
+/// transport (sliced writes) and the interruptible layer (sliced reads) between TCP and TLS.
+fn new_agent(tls: TlsConfig) -> Agent {
+    let config = Agent::config_builder()
+        // Read the status ourselves, so the server's error body is not lost.
+        .http_status_as_error(false)
+        // A redirected POST would become a GET or leak headers elsewhere: never follow.
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(concat!("aichat/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls)
+        .build();
+    let connector =
+        ().chain(SocksConnector::default())
+            .chain(ConnectProxyConnector::default())
+            .chain(TcpConnector)
+            .chain(InterruptConnector)
+            .chain(RustlsConnector::default());
+    Agent::with_parts(config, connector, CachingResolver::default())
 }
 
 /// Where servers put the id of a request, most common first: OpenAI, Anthropic, OpenRouter.

@@ -114,3 +114,19 @@ fn cancel_reaches_a_silent_tls_handshake_within_100ms() {
     assert!(late < Duration::from_millis(100), "{late:?}");
     holder.join().unwrap();
 }
+
+#[test]
+fn ca_file_is_read_once_per_client_and_its_connections_are_reused() {
+    let (server, cert) = Server::start_tls().unwrap();
+    let ca = ca_file(cert.cert_pem());
+    let client = ClientHandle::new(Some(&format!(r#"{{"ca_file":"{}","proxy":"","max_retries":0}}"#, ca.as_str())));
+    for _ in 0..20 {
+        let out = complete(&client, &request(&server.base_url(), HI, ""));
+        assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    }
+    assert_eq!(server.connections(), 1, "20 sequential calls on one client share one connection");
+    // Read when the client was made: the file may go away afterwards.
+    drop(ca);
+    let out = complete(&client, &request(&server.base_url(), HI, ""));
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+}

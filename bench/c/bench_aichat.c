@@ -2,7 +2,8 @@
  * The C side of the benchmark harness (bench/run.py): fixed workloads through libaichat
  * against the local test server. Each mode prints one line of `key=value` figures.
  *
- *   bench_aichat overhead    BASE_URL N          N sequential one-shot aichat completions
+ *   bench_aichat overhead    BASE_URL N [CA]     N sequential one-shot aichat completions (over
+ *                                                HTTPS with CA as ca_file when given)
  *   bench_aichat stream      BASE_URL N          one openai stream of N chunks, counted
  *   bench_aichat events      BASE_URL N          the same stream through the event API, TEXT events counted
  *   bench_aichat latency     BASE_URL N          N chunks 1 ms apart, server-stamped: p50/p99
@@ -38,9 +39,15 @@ static int count_chunk(const char *chunk, size_t len, void *user_data) {
     return 0;
 }
 
+static const char *ca_file = NULL;
+
 static AichatClient *client_for(const char *base_url) {
-    char options[1024];
-    snprintf(options, sizeof options, "{\"base_url\":\"%s\",\"proxy\":\"\",\"max_retries\":0}", base_url);
+    char options[2048];
+    if (ca_file)
+        snprintf(options, sizeof options, "{\"base_url\":\"%s\",\"proxy\":\"\",\"max_retries\":0,\"ca_file\":\"%s\"}",
+                 base_url, ca_file);
+    else
+        snprintf(options, sizeof options, "{\"base_url\":\"%s\",\"proxy\":\"\",\"max_retries\":0}", base_url);
     AichatError *error = NULL;
     AichatClient *client = aichat_client_new(options, &error);
     if (!client) {
@@ -203,7 +210,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *mode = argv[1], *base = argv[2];
-    if (strcmp(mode, "overhead") == 0) overhead(base, atol(argv[3]));
+    if (strcmp(mode, "overhead") == 0) {
+        if (argc == 5) ca_file = argv[4];
+        overhead(base, atol(argv[3]));
+    }
     else if (strcmp(mode, "stream") == 0) stream(base, atol(argv[3]));
     else if (strcmp(mode, "events") == 0) events(base, atol(argv[3]));
     else if (strcmp(mode, "latency") == 0) latency(base, atol(argv[3]));

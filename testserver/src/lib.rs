@@ -38,6 +38,7 @@ use tokio_rustls::TlsAcceptor;
 #[derive(Debug, Default)]
 pub struct State {
     attempts: Mutex<HashMap<String, u64>>,
+    connections: std::sync::atomic::AtomicU64,
 }
 
 impl State {
@@ -52,6 +53,11 @@ impl State {
     pub fn attempts(&self, key: &str) -> u64 {
         self.attempts.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied().unwrap_or(0)
     }
+
+    /// How many connections were accepted.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// Serves connections from `listener` until `stop` is notified; over TLS when `tls` is given.
@@ -62,6 +68,7 @@ pub async fn serve(listener: TcpListener, stop: Arc<Notify>, state: Arc<State>, 
             _ = stop.notified() => return,
         };
         let Ok((stream, _)) = accepted else { continue };
+        state.connections.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         let tls = tls.clone();
@@ -176,6 +183,11 @@ impl Server {
     /// How many requests arrived with the fault `key=KEY`.
     pub fn attempts(&self, key: &str) -> u64 {
         self.state.attempts(key)
+    }
+
+    /// How many connections the server accepted (pooled calls share one).
+    pub fn connections(&self) -> u64 {
+        self.state.connections()
     }
 
     /// The base URL that makes the server inject `spec` (see [`Faults`]).

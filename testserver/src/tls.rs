@@ -31,7 +31,8 @@ impl SelfSigned {
         &self.cert_pem
     }
 
-    pub(crate) fn acceptor(&self) -> io::Result<TlsAcceptor> {
+    /// A TLS acceptor that presents this certificate.
+    pub fn acceptor(&self) -> io::Result<TlsAcceptor> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone()));
         let config = ServerConfig::builder_with_provider(provider)
