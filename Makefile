@@ -15,6 +15,13 @@ SERVER    := $(LIBDIR)/aichat-testserver
 WITH_SERVER := scripts/with-testserver.sh $(SERVER)
 LINK_SHARED = -L$(LIBDIR) -laichat -Wl,-rpath,$(abspath $(LIBDIR))
 
+# Shared libraries are named by platform: libaichat.so (with a soname) on Linux and the other
+# ELF systems, libaichat.dylib on macOS. Only Linux is tested here.
+ifeq ($(shell uname -s),Darwin)
+SHLIB     := libaichat.dylib
+else
+SHLIB     := libaichat.so
+endif
 PREFIX    ?= /usr/local
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
@@ -25,18 +32,19 @@ NPM       ?= npm
 
 all: build
 
+# AICHAT_GENERATE_HEADER: the build writes include/aichat.h (a plain cargo build does not).
 build:
-	$(CARGO) build --workspace $(CARGO_PROFILE_FLAG)
+	AICHAT_GENERATE_HEADER=1 $(CARGO) build --workspace $(CARGO_PROFILE_FLAG)
 	@# Programs linked in the build tree record the soname; give it a name there too.
-	ln -sf libaichat.so $(LIBDIR)/libaichat.so.$(SOMAJOR)
+	ln -sf $(SHLIB) $(LIBDIR)/$(SHLIB).$(SOMAJOR)
 
 # Installs the libraries (with the soname symlinks), the C and C++ headers, the pkg-config file
 # and the CMake package.
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/cmake/aichat
-	install -m 755 $(LIBDIR)/libaichat.so $(DESTDIR)$(PREFIX)/lib/libaichat.so.$(VERSION)
-	ln -sf libaichat.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libaichat.so.$(SOMAJOR)
-	ln -sf libaichat.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libaichat.so
+	install -m 755 $(LIBDIR)/$(SHLIB) $(DESTDIR)$(PREFIX)/lib/$(SHLIB).$(VERSION)
+	ln -sf $(SHLIB).$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SHLIB).$(SOMAJOR)
+	ln -sf $(SHLIB).$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/$(SHLIB)
 	install -m 644 $(LIBDIR)/libaichat.a $(DESTDIR)$(PREFIX)/lib/libaichat.a
 	install -m 644 include/aichat.h bindings/c/aichat.hpp $(DESTDIR)$(PREFIX)/include/
 	for f in aichatConfig aichatConfigVersion; do \
