@@ -14,13 +14,12 @@ pub mod error;
 pub mod event;
 pub mod ffi;
 pub mod interrupt;
+pub mod net;
 pub mod prompt;
 pub mod providers;
 pub mod request;
-pub mod resolver;
 pub mod secret;
 pub mod sse;
-pub mod tcp;
 pub mod transport;
 
 pub use cancel::CancelToken;

@@ -9,15 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::tls::{RootCerts, TlsConfig};
-use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector, SocksConnector};
 use ureq::{Agent, BodyReader, Proxy};
 
 use crate::error::{Error, ErrorKind, server_text};
-use crate::interrupt::{InterruptConnector, Stop};
+use crate::interrupt::Stop;
+use crate::net;
 use crate::request::{ProxySetting, Resolved, TlsRoots, read_ca_file};
-use crate::resolver::CachingResolver;
 use crate::secret::{self, is_secret_header};
-use crate::tcp::TcpConnector;
 
 /// How much of a non-2xx answer's body is read to find the server's own error text.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -198,8 +196,7 @@ impl Transport {
     }
 }
 
-/// An agent with the library's settings and `tls`: ureq's default connector chain with our TCP
-/// transport (sliced writes) and the interruptible layer (sliced reads) between TCP and TLS.
+/// An agent with the library's settings and `tls` (see `crate::net` for what it connects with).
 fn new_agent(tls: TlsConfig) -> Agent {
     let config = Agent::config_builder()
         // Read the status ourselves, so the server's error body is not lost.
@@ -210,13 +207,7 @@ fn new_agent(tls: TlsConfig) -> Agent {
         .user_agent(concat!("aichat/", env!("CARGO_PKG_VERSION")))
         .tls_config(tls)
         .build();
-    let connector =
-        ().chain(SocksConnector::default())
-            .chain(ConnectProxyConnector::default())
-            .chain(TcpConnector)
-            .chain(InterruptConnector)
-            .chain(RustlsConnector::default());
-    Agent::with_parts(config, connector, CachingResolver::default())
+    net::agent(config)
 }
 
 /// Where servers put the id of a request, most common first: OpenAI, Anthropic, OpenRouter.

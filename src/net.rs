@@ -1,24 +1,52 @@
-//! TCP connections whose writes can be stopped. ureq's own TCP transport writes a body with one
-//! blocking `write_all` under `SO_SNDTIMEO`: the timeout restarts after every partial write (so
-//! a peer that reads slowly, or stops, holds the call for several idle timeouts), and a cancel
-//! cannot reach it. Here a write waits in short slices: between them it looks at the current
-//! call's `Stop`, and it fails once no byte went out for the write timeout (`idle_timeout_ms`)
-//! or the call's whole deadline passed. Reads stay as ureq does them; the interruptible layer
-//! above (`crate::interrupt`) slices their waits.
+//! The network layer under ureq: everything the library plugs into ureq through its
+//! `unversioned` API, which ureq may change in any release (Cargo.toml pins ureq with `~` for
+//! that reason; a new ureq is taken after checking this file). Three parts:
 //!
-//! Every use of ureq's `unversioned` transport API is in this file and in `crate::interrupt`:
-//! ureq may change that API in any release, which is why Cargo.toml pins ureq's version.
+//! - the connector chain: ureq's own (SOCKS, HTTP CONNECT proxies, rustls) with ours in it;
+//! - TCP connections whose writes wait in short slices ([`SlicedTcp`]): ureq's TCP transport
+//!   writes a body with one `write_all` under `SO_SNDTIMEO`, whose timeout restarts after every
+//!   partial write (a peer that reads slowly, or stops, holds the call for several idle
+//!   timeouts) and which a cancel cannot reach. Between slices a write looks at the current
+//!   call's `Stop`, and it fails once no byte went out for the write timeout (`idle_timeout_ms`)
+//!   or the call's deadline passed;
+//! - a layer between TCP and TLS ([`Interruptible`]) whose waits for input are sliced the same
+//!   way, so a cancel reaches a silent server and a TLS handshake;
+//! - name resolution with a short cache ([`CachingResolver`]).
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use ureq::Agent;
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::time::Duration as UreqDuration;
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, ShutdownHandle, Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, RustlsConnector,
+    ShutdownHandle, SocksConnector, Transport,
 };
 
-use crate::interrupt::{SLICE, interrupted, stop_is_set};
+use crate::interrupt::{SLICE, current_is_set, stop_is_set};
+
+/// An agent with `config`: ureq's default connector chain with our TCP transport and the
+/// interruptible layer between TCP and TLS, and the caching resolver.
+pub fn agent(config: Config) -> Agent {
+    let connector =
+        ().chain(SocksConnector::default())
+            .chain(ConnectProxyConnector::default())
+            .chain(TcpConnector)
+            .chain(InterruptConnector)
+            .chain(RustlsConnector::default());
+    Agent::with_parts(config, connector, CachingResolver::default())
+}
+
+/// The error an interrupted wait returns; the transport reports the `Stop`'s reason instead.
+fn interrupted() -> ureq::Error {
+    ureq::Error::Io(std::io::Error::other("aichat: the call was stopped"))
+}
 
 /// Shortest connect budget an address gets when a host has several.
 const MIN_PER_ADDRESS: std::time::Duration = std::time::Duration::from_millis(10);
@@ -191,5 +219,105 @@ impl Transport for SlicedTcp {
             Ok(open)
         };
         probe().unwrap_or(false)
+    }
+}
+
+/// Wraps each new connection (below TLS, so handshakes are covered too) in [`Interruptible`].
+#[derive(Debug, Default)]
+pub struct InterruptConnector;
+
+impl<In: Transport> Connector<In> for InterruptConnector {
+    type Out = Interruptible<In>;
+
+    fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(Interruptible))
+    }
+}
+
+/// A transport whose waits for input end early when the current call's `Stop` is set.
+#[derive(Debug)]
+pub struct Interruptible<T>(T);
+
+impl<T: Transport> Transport for Interruptible<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.0.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        match current_is_set() {
+            None => return self.0.await_input(timeout),
+            Some(true) => return Err(interrupted()),
+            Some(false) => {}
+        }
+        let full = timeout.for_read();
+        let started = Instant::now();
+        loop {
+            let left = (!full.after.is_not_happening()).then(|| full.after.saturating_sub(started.elapsed()));
+            if left == Some(Duration::ZERO) {
+                return Err(ureq::Error::Timeout(full.reason));
+            }
+            let slice = left.map_or(SLICE, |l| l.min(SLICE));
+            let sliced =
+                NextTimeout { after: slice.into(), reason: full.reason, per_read: None, per_write: full.per_write };
+            match self.0.await_input(sliced) {
+                // Only the slice ran out: look at the Stop, then wait on.
+                Err(ureq::Error::Timeout(_)) if left.is_none_or(|l| l > slice) => {
+                    if current_is_set() == Some(true) {
+                        return Err(interrupted());
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.0.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.0.is_tls()
+    }
+}
+
+/// How long an answer is kept (libcurl's default DNS cache timeout).
+const TTL: Duration = Duration::from_secs(60);
+/// Names kept at most; past that the cache starts over.
+const MAX_ENTRIES: usize = 256;
+
+#[derive(Debug, Default)]
+pub struct CachingResolver {
+    inner: DefaultResolver,
+    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let key = format!("{:?} {:?} {:?}", uri.scheme_str(), uri.authority(), config.ip_family());
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, addrs)) = cache.get(&key) {
+            if at.elapsed() < TTL {
+                return Ok(addrs.clone());
+            }
+        }
+        drop(cache);
+        let host = uri.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+        // An IP literal resolves at once: no lookup thread, no timeout to enforce.
+        let timeout = if host.parse::<IpAddr>().is_ok() {
+            NextTimeout { after: UreqDuration::NotHappening, ..timeout }
+        } else {
+            timeout
+        };
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, (Instant::now(), addrs.clone()));
+        Ok(addrs)
     }
 }
