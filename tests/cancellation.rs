@@ -101,3 +101,35 @@ fn trigger_stops_a_call_blocked_writing_its_body() {
     // The contract is 100 ms; the margin is for a loaded machine, far below the idle timeout.
     assert!(returned_after < Duration::from_millis(1000), "returned {returned_after:?} after the trigger");
 }
+
+/// How many library request threads this process has (by their name).
+fn request_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "aichat-request")
+        .count()
+}
+
+#[test]
+fn freeing_a_stream_blocked_writing_its_body_ends_its_thread() {
+    let server = aichat_testserver::RawServer::start(aichat_testserver::Raw::NeverRead).unwrap();
+    let client = ClientHandle::new(None);
+    let req =
+        std::ffi::CString::new(huge_request(&server.base_url(), r#""idle_timeout_ms":20000,"max_retries":0"#)).unwrap();
+    let stream = unsafe { aichat_client_stream_open(client.0, req.as_ptr(), std::ptr::null(), std::ptr::null_mut()) };
+    assert!(!stream.is_null());
+    let waiting = Instant::now();
+    while server.accepted() == 0 && waiting.elapsed() < Duration::from_secs(60) {
+        thread::sleep(Duration::from_millis(10));
+    }
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(request_threads(), 1, "the stream's thread is writing");
+    unsafe { aichat_stream_free(stream) };
+    let freed = Instant::now();
+    while request_threads() > 0 && freed.elapsed() < Duration::from_secs(10) {
+        thread::sleep(Duration::from_millis(5));
+    }
+    // Slices of 5 ms: the thread notices at once; the margin is for a loaded machine.
+    assert!(freed.elapsed() < Duration::from_millis(1000), "the thread lived {:?} after the free", freed.elapsed());
+}
