@@ -26,12 +26,12 @@ pub fn request_json(text: &str) {
 
 const SSE_CAP: usize = 4096;
 
-fn sse_events(pieces: &[&[u8]]) -> (Vec<String>, bool) {
+fn sse_events(pieces: &[&[u8]]) -> (Vec<(String, String)>, bool) {
     let mut framer = Framer::new(SSE_CAP);
     let mut events = Vec::new();
     for piece in pieces {
-        let fed = framer.feed(piece, &mut |data| {
-            events.push(data.to_string());
+        let fed = framer.feed(piece, &mut |event, data| {
+            events.push((event.to_string(), data.to_string()));
             true
         });
         if fed.is_err() {

@@ -1,11 +1,15 @@
 //! A byte-level Server-Sent Events framer, following the WHATWG event-stream rules
 //! (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
 //!
-//! It only turns bytes into events' `data`: it knows nothing of JSON or of any provider.
+//! It only turns bytes into events (their `event` name and `data`): it knows nothing of JSON or
+//! of any provider.
 //! Bytes may arrive split anywhere; a line is decoded as UTF-8 only once it is complete, so a
 //! character split across two reads arrives whole.
 
 use std::borrow::Cow;
+
+/// Receives an event's name and data; returns `false` to stop.
+pub type OnEvent<'a> = dyn FnMut(&str, &str) -> bool + 'a;
 
 /// A line or an event's data grew past the framer's cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,8 @@ pub struct Framer {
     line: Vec<u8>,
     /// The event's data so far: each `data` line's value followed by `\n`.
     data: String,
+    /// The event's `event` field (its last one), "" when it has none.
+    event: String,
     /// Whether the stream's first bytes were looked at for a BOM.
     started: bool,
     /// The previous input ended with CR: a LF starting the next input belongs to it.
@@ -29,12 +35,13 @@ pub struct Framer {
 impl Framer {
     /// `cap` bounds one line and one event's data, in bytes.
     pub fn new(cap: usize) -> Framer {
-        Framer { line: Vec::new(), data: String::new(), started: false, after_cr: false, cap }
+        Framer { line: Vec::new(), data: String::new(), event: String::new(), started: false, after_cr: false, cap }
     }
 
-    /// Feeds the next bytes of the stream; calls `on_data` with each complete event's data, in
-    /// order. `on_data` returns `false` to stop: `feed` then returns at once with `Ok(false)`.
-    pub fn feed(&mut self, mut input: &[u8], on_data: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
+    /// Feeds the next bytes of the stream; calls `on_data` with each complete event's name (its
+    /// `event` field, "" when it has none) and data, in order. `on_data` returns `false` to stop:
+    /// `feed` then returns at once with `Ok(false)`.
+    pub fn feed(&mut self, mut input: &[u8], on_data: &mut OnEvent<'_>) -> Result<bool, TooLong> {
         if !self.started {
             // The BOM may itself be split across reads: wait for three bytes or a mismatch.
             let mut head = std::mem::take(&mut self.line);
@@ -59,7 +66,7 @@ impl Framer {
         self.feed_started(input, on_data)
     }
 
-    fn feed_started(&mut self, mut input: &[u8], on_data: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
+    fn feed_started(&mut self, mut input: &[u8], on_data: &mut OnEvent<'_>) -> Result<bool, TooLong> {
         while let Some(end) = memchr::memchr2(b'\n', b'\r', input) {
             let crlf_pending = input[end] == b'\r' && end + 1 == input.len();
             let skip = if input[end] == b'\r' && input.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
@@ -93,7 +100,7 @@ impl Framer {
     }
 
     /// Interprets one complete line (without its terminator).
-    fn line_done(&mut self, line: &[u8], on_data: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
+    fn line_done(&mut self, line: &[u8], on_data: &mut OnEvent<'_>) -> Result<bool, TooLong> {
         if line.is_empty() {
             return Ok(self.dispatch(on_data));
         }
@@ -107,8 +114,11 @@ impl Framer {
             }
             None => (line, &b""[..]),
         };
-        // `event`, `id`, `retry` and unknown fields carry nothing this library uses.
-        if field == b"data" {
+        // `id`, `retry` and unknown fields carry nothing this library uses.
+        if field == b"event" {
+            self.event.clear();
+            self.event.push_str(&String::from_utf8_lossy(value));
+        } else if field == b"data" {
             // The fast check first: nearly every line is valid UTF-8.
             let value: Cow<str> = match std::str::from_utf8(value) {
                 Ok(text) => Cow::Borrowed(text),
@@ -121,16 +131,13 @@ impl Framer {
         Ok(true)
     }
 
-    fn dispatch(&mut self, on_data: &mut dyn FnMut(&str) -> bool) -> bool {
+    fn dispatch(&mut self, on_data: &mut OnEvent<'_>) -> bool {
         // An event without data, or whose data is empty (`data` alone), is not dispatched:
         // nothing downstream can use an empty payload.
         let data = self.data.strip_suffix('\n').unwrap_or(&self.data);
-        if data.is_empty() {
-            self.data.clear();
-            return true;
-        }
-        let keep_going = on_data(data);
+        let keep_going = data.is_empty() || on_data(&self.event, data);
         self.data.clear();
+        self.event.clear();
         keep_going
     }
 }
@@ -145,7 +152,7 @@ mod tests {
         let mut events = Vec::new();
         let mut last = 0;
         for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
-            framer.feed(&input[last..cut], &mut |d| {
+            framer.feed(&input[last..cut], &mut |_, d| {
                 events.push(d.to_string());
                 true
             })?;
@@ -192,6 +199,24 @@ mod tests {
         assert_eq!(events(b"\xEF\xBB\xBFdata: a\n\n"), ["a"]);
         // A second BOM is part of the field name, so that line is an unknown field.
         assert_eq!(events(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: a\n\ndata: b\n\n"), ["b"]);
+    }
+
+    #[test]
+    fn the_event_name_comes_with_its_data_and_does_not_carry_over() {
+        let mut framer = Framer::new(1024);
+        let mut seen = Vec::new();
+        let input =
+            b"event: message_start\ndata: {}\n\nevent: ping\nevent: content_block_delta\ndata: x\n\ndata: y\n\n";
+        for piece in input.chunks(3) {
+            framer
+                .feed(piece, &mut |e, d| {
+                    seen.push((e.to_string(), d.to_string()));
+                    true
+                })
+                .unwrap();
+        }
+        let seen: Vec<(&str, &str)> = seen.iter().map(|(e, d)| (e.as_str(), d.as_str())).collect();
+        assert_eq!(seen, [("message_start", "{}"), ("content_block_delta", "x"), ("", "y")]);
     }
 
     #[test]
@@ -242,16 +267,16 @@ mod tests {
     fn line_over_the_cap_is_an_error() {
         let mut framer = Framer::new(16);
         let long = [b'a'; 17];
-        assert_eq!(framer.feed(&long, &mut |_| true), Err(TooLong { cap: 16 }));
+        assert_eq!(framer.feed(&long, &mut |_, _| true), Err(TooLong { cap: 16 }));
         let mut framer = Framer::new(16);
-        assert!(framer.feed(b"data: 0123456789", &mut |_| true).is_ok());
-        assert!(framer.feed(b"x", &mut |_| true).is_err());
+        assert!(framer.feed(b"data: 0123456789", &mut |_, _| true).is_ok());
+        assert!(framer.feed(b"x", &mut |_, _| true).is_err());
     }
 
     #[test]
     fn event_over_the_cap_is_an_error() {
         let mut framer = Framer::new(16);
-        let r = framer.feed(b"data: 0123456\ndata: 0123456\ndata: 0123456\n", &mut |_| true);
+        let r = framer.feed(b"data: 0123456\ndata: 0123456\ndata: 0123456\n", &mut |_, _| true);
         assert_eq!(r, Err(TooLong { cap: 16 }));
     }
 
@@ -259,7 +284,7 @@ mod tests {
     fn stopping_returns_false_and_delivers_no_more() {
         let mut framer = Framer::new(1024);
         let mut seen = Vec::new();
-        let r = framer.feed(b"data: a\n\ndata: b\n\n", &mut |d| {
+        let r = framer.feed(b"data: a\n\ndata: b\n\n", &mut |_, d| {
             seen.push(d.to_string());
             false
         });

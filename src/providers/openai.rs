@@ -132,7 +132,7 @@ fn read_stream(response: &mut HttpResponse, cap: usize, out: &mut Assembler<'_>)
                 response.host()
             )));
         }
-        let fed = framer.feed(&buf[..n], &mut |data| {
+        let fed = framer.feed(&buf[..n], &mut |_, data| {
             outcome = decode_event(data, out);
             matches!(outcome, Ok(Flow::More))
         });
