@@ -44,18 +44,7 @@ fn sse_events(pieces: &[&[u8]]) -> (Vec<(String, String)>, bool) {
 /// No panic on any bytes, and the events (or the size error) do not depend on how the stream
 /// is split into reads. The first byte says how many of the next bytes are cut positions.
 pub fn sse_framer(data: &[u8]) {
-    if data.is_empty() {
-        return;
-    }
-    let (cuts, stream) = data[1..].split_at(usize::from(data[0] % 8).min(data.len() - 1));
-    let mut pieces = Vec::new();
-    let mut rest = stream;
-    for &cut in cuts {
-        let (piece, tail) = rest.split_at(usize::from(cut).min(rest.len()));
-        pieces.push(piece);
-        rest = tail;
-    }
-    pieces.push(rest);
+    let (stream, pieces) = split_by_header(data);
     let whole = sse_events(&[stream]);
     let split = sse_events(&pieces);
     assert_eq!(whole.1, split.1, "the size cap depends on the split");
@@ -93,6 +82,51 @@ fn check_events(decode: impl FnOnce(&mut Assembler<'_>) -> Result<(), aichat::Er
     assert!(seen.last().is_some_and(|&(_, message)| message), "MESSAGE comes last");
     assert_eq!(seen.iter().filter(|&&(response, _)| response).count(), 1, "one RESPONSE");
     Ok(())
+}
+
+fn ndjson_lines(pieces: &[&[u8]]) -> (Vec<String>, bool) {
+    let mut framer = aichat::ndjson::Framer::new(SSE_CAP);
+    let mut lines = Vec::new();
+    for piece in pieces {
+        let fed = framer.feed(piece, &mut |line| {
+            lines.push(line.to_string());
+            true
+        });
+        if fed.is_err() {
+            return (lines, true);
+        }
+    }
+    (lines, false)
+}
+
+/// The NDJSON framer: no panic on any bytes, and the lines (or the size error) do not depend on
+/// how the stream is split into reads. The first byte says how many of the next are cuts.
+pub fn ndjson_framer(data: &[u8]) {
+    let (stream, pieces) = split_by_header(data);
+    let whole = ndjson_lines(&[stream]);
+    let split = ndjson_lines(&pieces);
+    assert_eq!(whole.1, split.1, "the size cap depends on the split");
+    if !whole.1 {
+        assert_eq!(whole.0, split.0, "the lines depend on the split");
+    }
+}
+
+/// `data` as a stream and the pieces it is cut into: the first byte says how many of the next
+/// bytes are cut positions.
+fn split_by_header(data: &[u8]) -> (&[u8], Vec<&[u8]>) {
+    if data.is_empty() {
+        return (data, vec![data]);
+    }
+    let (cuts, stream) = data[1..].split_at(usize::from(data[0] % 8).min(data.len() - 1));
+    let mut pieces = Vec::new();
+    let mut rest = stream;
+    for &cut in cuts {
+        let (piece, tail) = rest.split_at(usize::from(cut).min(rest.len()));
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces.push(rest);
+    (stream, pieces)
 }
 
 /// The aichat answer parser: the text, or a PROTOCOL or SERVER error with a short message.

@@ -38,6 +38,11 @@ fn sse_framer_corpus() {
 }
 
 #[test]
+fn ndjson_framer_corpus() {
+    assert!(replay("ndjson_framer", checks::ndjson_framer) >= 4);
+}
+
+#[test]
 fn aichat_answer_corpus() {
     assert!(replay("aichat_answer", checks::aichat_answer) >= 2);
 }

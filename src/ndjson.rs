@@ -1,0 +1,147 @@
+//! A byte-level newline-delimited JSON framer (Ollama's native API streams one JSON object a
+//! line). It only turns bytes into lines: it knows nothing of JSON or of any provider. Bytes
+//! may arrive split anywhere; a line is decoded as UTF-8 (invalid bytes become U+FFFD) only
+//! once it is complete, so a character split across two reads arrives whole. Lines end at LF;
+//! a CR before it is dropped; blank lines are skipped.
+
+use std::borrow::Cow;
+
+pub use crate::sse::TooLong;
+
+#[derive(Debug)]
+pub struct Framer {
+    /// The incomplete line carried over from earlier input.
+    line: Vec<u8>,
+    cap: usize,
+}
+
+impl Framer {
+    /// `cap` bounds one line, in bytes.
+    pub fn new(cap: usize) -> Framer {
+        Framer { line: Vec::new(), cap }
+    }
+
+    /// Feeds the next bytes of the stream; calls `on_line` with each complete, non-blank line,
+    /// in order. `on_line` returns `false` to stop: `feed` then returns at once with `Ok(false)`.
+    pub fn feed(&mut self, mut input: &[u8], on_line: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
+        while let Some(end) = memchr::memchr(b'\n', input) {
+            let keep_going = if self.line.is_empty() {
+                self.check_len(end)?;
+                deliver(&input[..end], on_line)
+            } else {
+                self.check_len(self.line.len() + end)?;
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(&input[..end]);
+                let keep_going = deliver(&line, on_line);
+                line.clear();
+                self.line = line;
+                keep_going
+            };
+            input = &input[end + 1..];
+            if !keep_going {
+                return Ok(false);
+            }
+        }
+        self.check_len(self.line.len() + input.len())?;
+        self.line.extend_from_slice(input);
+        Ok(true)
+    }
+
+    /// Whether bytes of an unfinished line are waiting (a stream that ends here was cut).
+    pub fn has_partial_line(&self) -> bool {
+        self.line.iter().any(|b| !b.is_ascii_whitespace())
+    }
+
+    fn check_len(&self, len: usize) -> Result<(), TooLong> {
+        // The line's LF is not counted; its CR may be.
+        if len > self.cap + 1 { Err(TooLong { cap: self.cap }) } else { Ok(()) }
+    }
+}
+
+fn deliver(line: &[u8], on_line: &mut dyn FnMut(&str) -> bool) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return true;
+    }
+    let text: Cow<str> = match std::str::from_utf8(line) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(line),
+    };
+    on_line(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_split(input: &[u8], cuts: &[usize]) -> Result<Vec<String>, TooLong> {
+        let mut framer = Framer::new(64);
+        let mut lines = Vec::new();
+        let mut last = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            framer.feed(&input[last..cut], &mut |l| {
+                lines.push(l.to_string());
+                true
+            })?;
+            last = cut;
+        }
+        Ok(lines)
+    }
+
+    /// The lines of `input`, checked to be the same for every split into two and three pieces.
+    fn lines(input: &[u8]) -> Vec<String> {
+        let whole = lines_split(input, &[]).unwrap();
+        for i in 0..=input.len() {
+            for j in i..=input.len() {
+                assert_eq!(lines_split(input, &[i, j]).unwrap(), whole, "split at {i},{j} of {input:?}");
+            }
+        }
+        whole
+    }
+
+    #[test]
+    fn one_object_a_line_lf_or_crlf_blank_lines_skipped() {
+        assert_eq!(lines(b"{\"a\":1}\n{\"b\":2}\r\n\n \r\n{\"c\":3}\n"), ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"]);
+    }
+
+    #[test]
+    fn a_line_without_its_newline_waits_and_counts_as_cut() {
+        let mut framer = Framer::new(64);
+        let mut seen = Vec::new();
+        framer
+            .feed(b"{\"a\":1}\n{\"done\":tr", &mut |l| {
+                seen.push(l.to_string());
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, ["{\"a\":1}"]);
+        assert!(framer.has_partial_line());
+    }
+
+    #[test]
+    fn a_character_split_across_reads_arrives_whole_and_bad_bytes_are_replaced() {
+        assert_eq!(lines("h\u{e9}llo\n".as_bytes()), ["h\u{e9}llo"]);
+        assert_eq!(lines(b"a\xffb\n"), ["a\u{fffd}b"]);
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_an_error_however_it_is_split() {
+        let long = [b'x'; 70];
+        assert!(lines_split(&long, &[]).is_err());
+        assert!(lines_split(&long, &[30]).is_err());
+        let mut ok = vec![b'y'; 64];
+        ok.push(b'\n');
+        assert_eq!(lines(&ok).len(), 1);
+    }
+
+    #[test]
+    fn stopping_returns_false_and_delivers_no_more() {
+        let mut framer = Framer::new(64);
+        let mut seen = 0;
+        let r = framer.feed(b"a\nb\n", &mut |_| {
+            seen += 1;
+            false
+        });
+        assert_eq!((r, seen), (Ok(false), 1));
+    }
+}
