@@ -23,6 +23,7 @@ use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::interrupt::{self, Stop};
+use crate::providers;
 use crate::request::{Request, Resolved, Settings, TlsRoots};
 use crate::secret;
 use crate::transport::Transport;
@@ -155,7 +156,7 @@ fn drive(r: &Resolved, transport: &Transport, stop: &Stop, mode: Mode, sink: &mu
     let secrets = r.secrets();
     let _masked = secret::scope(secrets.clone());
     let mut out = Assembler::new(mode, sink);
-    let result = r.provider.run(r, transport, stop, &mut out).and_then(|()| out.end());
+    let result = providers::driver::run(r.provider, r, transport, stop, &mut out).and_then(|()| out.end());
     result.map_err(|e| secrets.iter().fold(e, |e, s| e.redacted(s)))
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::providers::Provider;
+use crate::providers;
 
 /// The proxy variables, as curl reads them. `HTTP_PROXY` in upper case is left out of a CGI
 /// program's capture (`REQUEST_METHOD` set), where a client's `Proxy:` header arrives as
@@ -19,7 +19,7 @@ pub struct Env(HashMap<String, String>);
 impl Env {
     /// The process's variables that any provider or the proxy selection reads.
     pub fn capture() -> Env {
-        let names = Provider::ALL
+        let names = providers::REGISTRY
             .iter()
             .flat_map(|p| [p.base_url_env(), p.api_key_env()])
             .flatten()

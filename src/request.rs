@@ -13,7 +13,7 @@ use ureq::tls::{Certificate, PemItem, parse_pem};
 
 use crate::env::Env;
 use crate::error::Error;
-use crate::providers::Provider;
+use crate::providers::{self, Provider};
 pub use crate::secret::Secret;
 use crate::secret::{self, is_secret_header, without_userinfo};
 
@@ -247,8 +247,8 @@ impl Settings {
     fn validate(&self, what: &str) -> Result<(), Error> {
         let bad = |field: &str, why: &str| Err(Error::invalid_request(format!("invalid {what}: `{field}` {why}")));
         if let Some(p) = &self.provider {
-            if Provider::from_name(p).is_none() {
-                return bad("provider", &format!("is {p:?}; accepted values: {}", Provider::NAMES.join(", ")));
+            if providers::by_name(p).is_none() {
+                return bad("provider", &format!("is {p:?}; accepted values: {}", providers::names().join(", ")));
             }
         }
         if let Some(url) = &self.base_url {
@@ -448,7 +448,7 @@ impl Resolved {
     /// provider does not take).
     pub fn with_env(request: Request, client: &Settings, env: &Env) -> Result<Resolved, Error> {
         let s = request.settings.or(client);
-        let provider = s.provider.as_deref().and_then(Provider::from_name).unwrap_or_default();
+        let provider = s.provider.as_deref().and_then(providers::by_name).unwrap_or_else(providers::default_provider);
         for (field, set) in [
             ("extra_body", s.extra_body.is_some()),
             ("max_tokens", s.max_tokens.is_some()),
@@ -776,7 +776,7 @@ mod tests {
     #[test]
     fn library_defaults_apply() {
         let r = Resolved::with_env(Request::from_json("[]").unwrap(), &Settings::default(), &Env::default()).unwrap();
-        assert_eq!(r.provider, Provider::Aichat);
+        assert_eq!(r.provider.name(), "aichat");
         assert_eq!(r.base_url, "https://chat-gpt.org");
         assert_eq!(r.model, "gpt-3.5-turbo");
         assert!(!r.stream);

@@ -6,14 +6,13 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::answer::Assembler;
 use crate::error::{Error, ErrorKind, server_text};
-use crate::interrupt::Stop;
 use crate::prompt;
 use crate::request::Resolved;
-use crate::transport::{HttpRequest, Transport};
+use crate::transport::HttpRequest;
 
-use super::with_extra_headers;
-use crate::answer::Assembler;
+use super::{Decoder, Flow, Framing, Protocol, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://chat-gpt.org";
 
@@ -98,18 +97,67 @@ pub fn parse_answer(body: &[u8]) -> Result<String, Error> {
     }
 }
 
-/// The answer is one piece of text: RESPONSE (empty), TEXT, FINISH ("stop"), MESSAGE.
-pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, out: &mut Assembler<'_>) -> Result<(), Error> {
-    let mut response = transport.send(&build_request(r)?, r, stop)?;
-    if !response.is_success() {
-        return Err(response.status_error());
+/// `"provider": "aichat"`, the default.
+#[derive(Debug)]
+pub struct Aichat;
+
+impl Protocol for Aichat {
+    fn name(&self) -> &'static str {
+        "aichat"
     }
-    let body = response.read_to_end()?;
-    let text = parse_answer(&body).map_err(|e| e.with_http_status(response.status()))?;
-    out.set_request_id(response.request_id());
-    out.start("", "")?;
-    out.text(0, &text)?;
-    out.finish(0, "stop", "stop")
+
+    fn default_base_url(&self) -> &'static str {
+        DEFAULT_BASE_URL
+    }
+
+    fn accepts(&self, field: &str) -> bool {
+        // The original protocol has exactly five body fields.
+        !matches!(
+            field,
+            "extra_body"
+                | "max_tokens"
+                | "tools"
+                | "tool_choice"
+                | "parallel_tool_calls"
+                | "response_format"
+                | "stop"
+                | "seed"
+                | "reasoning_effort"
+                | "n"
+        )
+    }
+
+    fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
+        build_request(r)
+    }
+
+    fn framing(&self, _content_type: &str, _stream_asked: bool) -> Framing {
+        Framing::Json
+    }
+
+    fn decoder(&self) -> Box<dyn Decoder> {
+        Box::new(AichatDecoder)
+    }
+}
+
+/// The answer is one piece of text: RESPONSE (empty), TEXT, FINISH ("stop"), MESSAGE.
+struct AichatDecoder;
+
+impl Decoder for AichatDecoder {
+    fn frame(&mut self, _event: &str, _data: &str, _out: &mut Assembler<'_>) -> Result<Flow, Error> {
+        Err(Error::protocol("the aichat protocol answers with one JSON document, not a stream"))
+    }
+
+    fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> {
+        let text = parse_answer(body)?;
+        out.start("", "")?;
+        out.text(0, &text)?;
+        out.finish(0, "stop", "stop")
+    }
+
+    fn end_marker(&self) -> &'static str {
+        "the end of its JSON answer"
+    }
 }
 
 #[cfg(test)]

@@ -1,19 +1,101 @@
-//! The protocols the library speaks, one file each. A provider turns a resolved request into
-//! an HTTP request, and the HTTP answer into the pieces the [`Assembler`] makes events of.
+//! The protocols the library speaks, one file each, looked up by name in one registry. A
+//! protocol builds the HTTP request from a resolved call and decodes the answer's frames into
+//! the [`Assembler`]; the [`driver`] does everything they share (sending, status errors,
+//! framing, truncation, draining, the HTTP status on errors).
+//!
+//! Adding a protocol: a file here implementing [`Protocol`], a line in [`REGISTRY`], its route
+//! in the test server, its tests.
 
 pub mod aichat;
+pub mod driver;
 pub mod openai;
+
+use std::borrow::Cow;
 
 use crate::answer::Assembler;
 use crate::error::Error;
-use crate::interrupt::Stop;
 use crate::request::{Headers, Resolved};
-use std::borrow::Cow;
+use crate::transport::{Header, HttpRequest};
 
-use crate::transport::{Header, Transport};
+/// Every protocol, by name; the first is the default.
+pub static REGISTRY: &[&dyn Protocol] = &[&aichat::Aichat, &openai::OpenAi];
 
-/// A provider's own headers with the caller's `headers` on top: one with the same name
-/// (case-insensitively) replaces the provider's.
+/// A protocol, as a request names it in `provider`.
+pub type Provider = &'static dyn Protocol;
+
+/// The protocol named `name`.
+pub fn by_name(name: &str) -> Option<Provider> {
+    REGISTRY.iter().copied().find(|p| p.name() == name)
+}
+
+/// The protocol of a request that names none.
+pub fn default_provider() -> Provider {
+    REGISTRY[0]
+}
+
+/// The accepted values of the `provider` field, for error messages.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|p| p.name()).collect()
+}
+
+/// How an answer's body is cut into frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One JSON document.
+    Json,
+    /// Server-sent events (each with its `event` name).
+    Sse,
+    /// One JSON document a line.
+    Ndjson,
+}
+
+/// What a protocol is: its defaults, the request it sends, and how its answer is read.
+pub trait Protocol: std::fmt::Debug + Sync + 'static {
+    /// The value of the `provider` field that selects it.
+    fn name(&self) -> &'static str;
+    fn default_base_url(&self) -> &'static str;
+    /// The environment variable consulted for `base_url` when neither request nor client set it.
+    fn base_url_env(&self) -> Option<&'static str> {
+        None
+    }
+    /// The environment variable consulted for `api_key` when neither request nor client set it.
+    fn api_key_env(&self) -> Option<&'static str> {
+        None
+    }
+    /// Whether it takes an optional request field that not all protocols do.
+    fn accepts(&self, field: &str) -> bool {
+        let _ = field;
+        true
+    }
+    /// The HTTP request for a call; a conversation it cannot express is an error naming the field.
+    fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error>;
+    /// How to read an answer with this media type, for a call that asked for a stream or not.
+    fn framing(&self, content_type: &str, stream_asked: bool) -> Framing;
+    /// A decoder for one answer.
+    fn decoder(&self) -> Box<dyn Decoder>;
+}
+
+/// Whether a stream goes on after a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    More,
+    /// The protocol's end marker arrived: nothing more is read.
+    Done,
+}
+
+/// Turns one answer's frames into what the assembler makes events of.
+pub trait Decoder {
+    /// One frame of a stream: an SSE event (its name, "" when it has none, and its data) or an
+    /// NDJSON line (name "").
+    fn frame(&mut self, event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error>;
+    /// A whole answer.
+    fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error>;
+    /// What the end marker of a stream is, for the message when a stream ends without it.
+    fn end_marker(&self) -> &'static str;
+}
+
+/// A protocol's own headers with the caller's `headers` on top: one with the same name
+/// (case-insensitively) replaces the protocol's.
 fn with_extra_headers(base: Vec<Header>, extra: &Headers) -> Vec<Header> {
     let mut headers: Vec<Header> =
         base.into_iter().filter(|(name, _)| !extra.0.keys().any(|e| e.eq_ignore_ascii_case(name))).collect();
@@ -21,92 +103,43 @@ fn with_extra_headers(base: Vec<Header>, extra: &Headers) -> Vec<Header> {
     headers
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Provider {
-    /// The original chat-gpt.org `/api/text` protocol (gpt4free's `Aichat`).
-    #[default]
-    Aichat,
-    /// OpenAI-compatible `/chat/completions`, with SSE streaming.
-    OpenAi,
+/// Whether an answer is an SSE stream. Its media type decides when it names SSE or JSON: some
+/// servers ignore `stream`. Any other type (`text/plain` from a static server or a gateway that
+/// rewrote it, or none) is read as what was asked for, as the official SDKs do.
+pub fn sse_or_json(content_type: &str, stream_asked: bool) -> Framing {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let sse = if media == "text/event-stream" {
+        true
+    } else if media == "application/json" || media.ends_with("+json") {
+        false
+    } else {
+        stream_asked
+    };
+    if sse { Framing::Sse } else { Framing::Json }
 }
 
-impl Provider {
-    /// Every provider.
-    pub const ALL: &'static [Provider] = &[Provider::Aichat, Provider::OpenAi];
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// The accepted values of the `provider` field, for error messages.
-    pub const NAMES: &'static [&'static str] = &["aichat", "openai"];
-
-    pub fn from_name(name: &str) -> Option<Provider> {
-        match name {
-            "aichat" => Some(Provider::Aichat),
-            "openai" => Some(Provider::OpenAi),
-            _ => None,
+    #[test]
+    fn the_media_type_decides_unless_it_says_neither_sse_nor_json() {
+        assert_eq!(sse_or_json("text/event-stream; charset=utf-8", false), Framing::Sse);
+        assert_eq!(sse_or_json("application/json", true), Framing::Json);
+        assert_eq!(sse_or_json("application/problem+json", true), Framing::Json);
+        for other in ["text/plain", "", "application/octet-stream"] {
+            assert_eq!(sse_or_json(other, true), Framing::Sse, "{other}");
+            assert_eq!(sse_or_json(other, false), Framing::Json, "{other}");
         }
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Aichat => "aichat",
-            Provider::OpenAi => "openai",
-        }
-    }
-
-    pub fn default_base_url(self) -> &'static str {
-        match self {
-            Provider::Aichat => aichat::DEFAULT_BASE_URL,
-            Provider::OpenAi => openai::DEFAULT_BASE_URL,
-        }
-    }
-
-    /// The environment variable consulted for `base_url` when neither request nor client set it.
-    pub fn base_url_env(self) -> Option<&'static str> {
-        match self {
-            Provider::Aichat => None,
-            Provider::OpenAi => Some("OPENAI_BASE_URL"),
-        }
-    }
-
-    /// The environment variable consulted for `api_key` when neither request nor client set it.
-    pub fn api_key_env(self) -> Option<&'static str> {
-        match self {
-            Provider::Aichat => None,
-            Provider::OpenAi => Some("OPENAI_API_KEY"),
-        }
-    }
-
-    /// Whether the provider takes an optional request field that not all of them do.
-    pub fn accepts(self, field: &str) -> bool {
-        match self {
-            // The original protocol has exactly five body fields.
-            Provider::Aichat => !matches!(
-                field,
-                "extra_body"
-                    | "max_tokens"
-                    | "tools"
-                    | "tool_choice"
-                    | "parallel_tool_calls"
-                    | "response_format"
-                    | "stop"
-                    | "seed"
-                    | "reasoning_effort"
-                    | "n"
-            ),
-            Provider::OpenAi => true,
-        }
-    }
-
-    /// Runs one completion: sends the request, decodes the answer into `out`.
-    pub fn run(
-        self,
-        request: &Resolved,
-        transport: &Transport,
-        stop: &Stop,
-        out: &mut Assembler<'_>,
-    ) -> Result<(), Error> {
-        match self {
-            Provider::Aichat => aichat::run(request, transport, stop, out),
-            Provider::OpenAi => openai::run(request, transport, stop, out),
-        }
+    #[test]
+    fn the_registry_names_each_protocol_once() {
+        let names = names();
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(names, unique);
+        assert_eq!(default_provider().name(), "aichat");
+        assert!(by_name("openai").is_some() && by_name("nope").is_none());
     }
 }

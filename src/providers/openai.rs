@@ -11,20 +11,12 @@ use serde_json::{Map, Value};
 use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::event::Usage;
-use crate::interrupt::Stop;
 use crate::request::Resolved;
-use crate::sse::Framer;
-use crate::transport::{Header, HttpRequest, HttpResponse, Transport};
+use crate::transport::{Header, HttpRequest};
 
-use super::with_extra_headers;
+use super::{Decoder, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-
-/// Largest SSE line or event; smaller when `max_response_bytes` is.
-pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
-
-/// How much is read after `[DONE]` so the connection can go back to the pool.
-const DRAIN_AFTER_DONE: usize = 64 * 1024;
 
 /// The request body: the messages exactly as the caller wrote them, each field only when set,
 /// and `extra_body` over everything (a key it has replaces the library's own).
@@ -88,72 +80,55 @@ pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
     })
 }
 
-pub fn run(r: &Resolved, transport: &Transport, stop: &Stop, out: &mut Assembler<'_>) -> Result<(), Error> {
-    let mut response = transport.send(&build_request(r)?, r, stop)?;
-    if !response.is_success() {
-        return Err(response.status_error());
-    }
-    let status = response.status();
-    out.set_request_id(response.request_id());
-    let result = if is_sse(response.content_type(), r.stream) {
-        let cap = MAX_EVENT_BYTES.min(usize::try_from(r.max_response_bytes).unwrap_or(usize::MAX));
-        read_stream(&mut response, cap, out)
-    } else {
-        let body = response.read_to_end()?;
-        decode_answer(&body, out)
-    };
-    result.map_err(|e| if e.http_status() == 0 { e.with_http_status(status) } else { e })
-}
+/// `"provider": "openai"`.
+#[derive(Debug)]
+pub struct OpenAi;
 
-/// Whether the answer is an SSE stream. Its media type decides when it names SSE or JSON: some
-/// servers ignore `stream`. Any other type (`text/plain` from a static server or a gateway that
-/// rewrote it, or none) is read as what was asked for, as the official SDKs do.
-fn is_sse(content_type: &str, stream_asked: bool) -> bool {
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    if media == "text/event-stream" {
-        true
-    } else if media == "application/json" || media.ends_with("+json") {
-        false
-    } else {
-        stream_asked
+impl Protocol for OpenAi {
+    fn name(&self) -> &'static str {
+        "openai"
     }
-}
 
-/// Feeds the SSE body through the framer, decoding each event as it is complete.
-fn read_stream(response: &mut HttpResponse, cap: usize, out: &mut Assembler<'_>) -> Result<(), Error> {
-    let mut framer = Framer::new(cap);
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut outcome: Result<Flow, Error> = Ok(Flow::More);
-    loop {
-        let n = response.read(&mut buf)?;
-        if n == 0 {
-            return Err(Error::protocol(format!(
-                "the stream from {} ended before `data: [DONE]` (truncated)",
-                response.host()
-            )));
-        }
-        let fed = framer.feed(&buf[..n], &mut |_, data| {
-            outcome = decode_event(data, out);
-            matches!(outcome, Ok(Flow::More))
-        });
-        fed.map_err(|too_long| {
-            Error::protocol(format!("an SSE line or event from {} is over {} bytes", response.host(), too_long.cap))
-        })?;
-        match std::mem::replace(&mut outcome, Ok(Flow::More))? {
-            Flow::More => {}
-            Flow::Done => {
-                response.drain(DRAIN_AFTER_DONE);
-                return Ok(());
-            }
-        }
+    fn default_base_url(&self) -> &'static str {
+        DEFAULT_BASE_URL
+    }
+
+    fn base_url_env(&self) -> Option<&'static str> {
+        Some("OPENAI_BASE_URL")
+    }
+
+    fn api_key_env(&self) -> Option<&'static str> {
+        Some("OPENAI_API_KEY")
+    }
+
+    fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
+        build_request(r)
+    }
+
+    fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {
+        sse_or_json(content_type, stream_asked)
+    }
+
+    fn decoder(&self) -> Box<dyn Decoder> {
+        Box::new(OpenAiDecoder)
     }
 }
 
-/// Whether the stream goes on after an event.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Flow {
-    More,
-    Done,
+/// Chunks are decoded one by one with no state of their own: the assembler keeps it.
+struct OpenAiDecoder;
+
+impl Decoder for OpenAiDecoder {
+    fn frame(&mut self, _event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
+        decode_event(data, out)
+    }
+
+    fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> {
+        decode_answer(body, out)
+    }
+
+    fn end_marker(&self) -> &'static str {
+        "`data: [DONE]`"
+    }
 }
 
 /// A JSON string borrowed from the event when it has no escapes. (serde's own `Option<Cow<str>>`
@@ -714,17 +689,6 @@ mod tests {
         let req = build_request(&resolved(&format!(r#"{{"provider":"openai","messages":{messages}}}"#))).unwrap();
         let text = String::from_utf8(req.body.clone()).unwrap();
         assert!(text.contains(&format!(r#""messages":{messages}"#)), "{text}");
-    }
-
-    #[test]
-    fn the_media_type_decides_unless_it_says_neither_sse_nor_json() {
-        assert!(is_sse("text/event-stream; charset=utf-8", false));
-        assert!(!is_sse("application/json", true));
-        assert!(!is_sse("application/problem+json", true));
-        for other in ["text/plain", "", "application/octet-stream"] {
-            assert!(is_sse(other, true), "{other}");
-            assert!(!is_sse(other, false), "{other}");
-        }
     }
 
     #[test]
