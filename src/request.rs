@@ -460,6 +460,8 @@ impl Resolved {
             ("seed", s.seed.is_some()),
             ("reasoning_effort", s.reasoning_effort.is_some()),
             ("n", s.n.is_some()),
+            ("presence_penalty", s.presence_penalty.is_some()),
+            ("frequency_penalty", s.frequency_penalty.is_some()),
         ] {
             if set && !provider.accepts(field) {
                 return Err(Error::invalid_request(format!(
@@ -472,7 +474,8 @@ impl Resolved {
         let base_url = match (s.base_url, provider.base_url_env()) {
             (Some(url), _) => url,
             (None, Some(var)) => match env_nonempty(var) {
-                Some(url) => {
+                Some(value) => {
+                    let url = provider.base_url_from_env(&value);
                     check_base_url(&url).map_err(|why| Error::invalid_request(format!("invalid {var}: {why}")))?;
                     url
                 }
@@ -823,6 +826,17 @@ mod tests {
         assert_eq!(resolve(req, r#"{"base_url":"http://client"}"#, &env).unwrap().base_url, "http://req");
         // The aichat provider does not read OPENAI_BASE_URL.
         assert_eq!(resolve("[]", "{}", &env).unwrap().base_url, "https://chat-gpt.org");
+    }
+
+    #[test]
+    fn anthropic_reads_its_host_from_the_environment_and_adds_v1() {
+        let env = [("ANTHROPIC_BASE_URL", "http://gateway:8080/"), ("ANTHROPIC_API_KEY", "sk-ant")];
+        let r = resolve(r#"{"messages":[],"provider":"anthropic"}"#, "{}", &env).unwrap();
+        assert_eq!(r.base_url, "http://gateway:8080/v1");
+        assert_eq!(r.api_key.as_ref().map(|k| k.expose()), Some("sk-ant"));
+        let r = resolve(r#"{"messages":[],"provider":"anthropic"}"#, "{}", &[]).unwrap();
+        assert_eq!(r.base_url, "https://api.anthropic.com/v1");
+        assert_eq!(r.api_key, None, "OPENAI_API_KEY is not its key");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! in the test server, its tests.
 
 pub mod aichat;
+pub mod anthropic;
 pub mod driver;
 pub mod openai;
 
@@ -18,7 +19,7 @@ use crate::request::{Headers, Resolved};
 use crate::transport::{Header, HttpRequest};
 
 /// Every protocol, by name; the first is the default.
-pub static REGISTRY: &[&dyn Protocol] = &[&aichat::Aichat, &openai::OpenAi];
+pub static REGISTRY: &[&dyn Protocol] = &[&aichat::Aichat, &openai::OpenAi, &anthropic::Anthropic];
 
 /// A protocol, as a request names it in `provider`.
 pub type Provider = &'static dyn Protocol;
@@ -57,6 +58,10 @@ pub trait Protocol: std::fmt::Debug + Sync + 'static {
     /// The environment variable consulted for `base_url` when neither request nor client set it.
     fn base_url_env(&self) -> Option<&'static str> {
         None
+    }
+    /// The base URL a value of `base_url_env` stands for.
+    fn base_url_from_env(&self, value: &str) -> String {
+        value.to_string()
     }
     /// The environment variable consulted for `api_key` when neither request nor client set it.
     fn api_key_env(&self) -> Option<&'static str> {

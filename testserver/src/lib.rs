@@ -8,6 +8,7 @@
 
 mod aichat;
 mod answer;
+mod anthropic;
 mod capture;
 mod faults;
 mod openai;
@@ -103,7 +104,8 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
     }
     let is_aichat = route == "/api/text";
     let is_openai = route == "/v1/chat/completions" || route == "/chat/completions";
-    if req.method() != Method::POST || !(is_aichat || is_openai) {
+    let is_anthropic = route == "/v1/messages" || route == "/messages";
+    if req.method() != Method::POST || !(is_aichat || is_openai || is_anthropic) {
         return Ok(json_error(404, &format!("test server: no route for {} {route}", req.method())));
     }
     let captured = match capture::Captured::read(req).await {
@@ -116,7 +118,13 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
     if let Some(response) = faults.failure(attempt, &route, &echo) {
         return Ok(response);
     }
-    Ok(if is_aichat { aichat::answer(&captured, &faults) } else { openai::answer(&captured, &faults) })
+    Ok(if is_aichat {
+        aichat::answer(&captured, &faults)
+    } else if is_anthropic {
+        anthropic::answer(&captured, &faults)
+    } else {
+        openai::answer(&captured, &faults)
+    })
 }
 
 /// Answers `CONNECT host:port` as a forward proxy would, except that the tunnel leads back to

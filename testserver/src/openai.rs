@@ -436,16 +436,16 @@ async fn produce(plan: Plan, tx: mpsc::Sender<Bytes>) {
     out.flush().await;
 }
 
-struct Writer {
-    tx: mpsc::Sender<Bytes>,
-    pending: BytesMut,
-    paced: bool,
-    split_utf8: bool,
+pub(crate) struct Writer {
+    pub(crate) tx: mpsc::Sender<Bytes>,
+    pub(crate) pending: BytesMut,
+    pub(crate) paced: bool,
+    pub(crate) split_utf8: bool,
 }
 
 impl Writer {
     /// Queues one event; returns `false` once the client is gone.
-    async fn write(&mut self, event: String) -> bool {
+    pub(crate) async fn write(&mut self, event: String) -> bool {
         if self.split_utf8 {
             let cut = split_point(&event);
             if self.tx.send(Bytes::copy_from_slice(&event.as_bytes()[..cut])).await.is_err() {
@@ -459,7 +459,7 @@ impl Writer {
         if self.paced || self.pending.len() >= WRITE_BATCH { self.flush().await } else { true }
     }
 
-    async fn flush(&mut self) -> bool {
+    pub(crate) async fn flush(&mut self) -> bool {
         if self.pending.is_empty() {
             return true;
         }
@@ -468,7 +468,7 @@ impl Writer {
     }
 }
 
-fn now_micros() -> u128 {
+pub(crate) fn now_micros() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros()
 }
 
