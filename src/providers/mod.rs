@@ -9,6 +9,7 @@
 pub mod aichat;
 pub mod anthropic;
 pub mod driver;
+pub mod ollama;
 pub mod openai;
 
 use std::borrow::Cow;
@@ -19,7 +20,7 @@ use crate::request::{Headers, Resolved};
 use crate::transport::{Header, HttpRequest};
 
 /// Every protocol, by name; the first is the default.
-pub static REGISTRY: &[&dyn Protocol] = &[&aichat::Aichat, &openai::OpenAi, &anthropic::Anthropic];
+pub static REGISTRY: &[&dyn Protocol] = &[&aichat::Aichat, &openai::OpenAi, &anthropic::Anthropic, &ollama::Ollama];
 
 /// A protocol, as a request names it in `provider`.
 pub type Provider = &'static dyn Protocol;

@@ -11,6 +11,7 @@ mod answer;
 mod anthropic;
 mod capture;
 mod faults;
+mod ollama;
 mod openai;
 mod raw;
 mod respond;
@@ -105,7 +106,8 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
     let is_aichat = route == "/api/text";
     let is_openai = route == "/v1/chat/completions" || route == "/chat/completions";
     let is_anthropic = route == "/v1/messages" || route == "/messages";
-    if req.method() != Method::POST || !(is_aichat || is_openai || is_anthropic) {
+    let is_ollama = route == "/api/chat";
+    if req.method() != Method::POST || !(is_aichat || is_openai || is_anthropic || is_ollama) {
         return Ok(json_error(404, &format!("test server: no route for {} {route}", req.method())));
     }
     let captured = match capture::Captured::read(req).await {
@@ -122,6 +124,8 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
         aichat::answer(&captured, &faults)
     } else if is_anthropic {
         anthropic::answer(&captured, &faults)
+    } else if is_ollama {
+        ollama::answer(&captured, &faults)
     } else {
         openai::answer(&captured, &faults)
     })

@@ -1,0 +1,339 @@
+//! Ollama's native chat API (`POST /api/chat`): the OpenAI-shaped conversation translated to
+//! Ollama's messages (images as base64, tool-call arguments as objects, settings under
+//! `options`), and its NDJSON answer (one JSON object a line, the last with `done: true`) turned
+//! into the same events as every protocol.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value, json};
+
+use crate::answer::{Assembler, ToolFragment};
+use crate::error::{Error, ErrorKind, server_text};
+use crate::event::Usage;
+use crate::request::Resolved;
+use crate::transport::{Header, HttpRequest};
+
+use super::{Decoder, Flow, Framing, Protocol, with_extra_headers};
+
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434";
+const DEFAULT_PORT: &str = "11434";
+
+/// `"provider": "ollama"`.
+#[derive(Debug)]
+pub struct Ollama;
+
+impl Protocol for Ollama {
+    fn name(&self) -> &'static str {
+        "ollama"
+    }
+
+    fn default_base_url(&self) -> &'static str {
+        DEFAULT_BASE_URL
+    }
+
+    fn base_url_env(&self) -> Option<&'static str> {
+        Some("OLLAMA_HOST")
+    }
+
+    /// `OLLAMA_HOST` as ollama reads it: a URL, or `host`, `host:port` or `:port` (http, and
+    /// 127.0.0.1 and 11434 where left out).
+    fn base_url_from_env(&self, value: &str) -> String {
+        let value = value.trim().trim_end_matches('/');
+        if value.contains("://") {
+            return value.to_string();
+        }
+        let (host, port) = match value.rsplit_once(':').filter(|(h, _)| !h.ends_with(':') || h.starts_with('[')) {
+            Some((host, port)) => (host, port),
+            None => (value, ""),
+        };
+        let host = if host.is_empty() { "127.0.0.1" } else { host };
+        let port = if port.is_empty() { DEFAULT_PORT } else { port };
+        format!("http://{host}:{port}")
+    }
+
+    fn accepts(&self, field: &str) -> bool {
+        // What the native API has no equivalent for.
+        !matches!(field, "tool_choice" | "parallel_tool_calls" | "n")
+    }
+
+    fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
+        let mut own: Vec<Header> = vec![
+            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
+            (
+                Cow::Borrowed("accept"),
+                Cow::Borrowed(if r.stream { "application/x-ndjson" } else { "application/json" }),
+            ),
+        ];
+        // Ollama itself takes no key; a gateway in front of it may.
+        if let Some(key) = &r.api_key {
+            own.push((Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))));
+        }
+        Ok(HttpRequest {
+            url: format!("{}/api/chat", r.base_url),
+            headers: with_extra_headers(own, &r.headers),
+            body: serde_json::to_vec(&Value::Object(body(r)?)).expect("a JSON value always serializes"),
+        })
+    }
+
+    fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        match media {
+            "application/x-ndjson" | "application/jsonl" => Framing::Ndjson,
+            "application/json" => Framing::Json,
+            _ if stream_asked => Framing::Ndjson,
+            _ => Framing::Json,
+        }
+    }
+
+    fn decoder(&self) -> Box<dyn Decoder> {
+        Box::new(ChatDecoder::default())
+    }
+}
+
+fn invalid(field: &str, why: &str) -> Error {
+    Error::invalid_request(format!("invalid request: `{field}` {why} for the ollama provider"))
+}
+
+fn body(r: &Resolved) -> Result<Map<String, Value>, Error> {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(r.model));
+    body.insert("messages".into(), Value::Array(messages(r)?));
+    body.insert("stream".into(), json!(r.stream));
+    let mut options = Map::new();
+    for (name, value) in [
+        ("temperature", r.temperature),
+        ("top_p", r.top_p),
+        ("presence_penalty", r.presence_penalty),
+        ("frequency_penalty", r.frequency_penalty),
+    ] {
+        if let Some(v) = value {
+            options.insert(name.into(), json!(v));
+        }
+    }
+    if let Some(seed) = r.seed {
+        options.insert("seed".into(), json!(seed));
+    }
+    if let Some(stop) = r.stop.as_ref().map(|s| s.value()) {
+        options.insert("stop".into(), if stop.is_string() { json!([stop]) } else { stop });
+    }
+    if let Some(n) = r.max_tokens {
+        options.insert("num_predict".into(), json!(n));
+    }
+    if !options.is_empty() {
+        body.insert("options".into(), Value::Object(options));
+    }
+    if let Some(tools) = r.tools.as_ref() {
+        body.insert("tools".into(), tools.value());
+    }
+    if let Some(format) = r.response_format.as_ref().map(|f| f.value()) {
+        let mapped = match format.get("type").and_then(Value::as_str) {
+            Some("json_object") => json!("json"),
+            Some("json_schema") => match format.pointer("/json_schema/schema") {
+                Some(schema) => schema.clone(),
+                None => return Err(invalid("response_format.json_schema.schema", "is required")),
+            },
+            Some("text") => Value::Null,
+            _ => return Err(invalid("response_format", "must be of type text, json_object or json_schema")),
+        };
+        if !mapped.is_null() {
+            body.insert("format".into(), mapped);
+        }
+    }
+    if let Some(effort) = &r.reasoning_effort {
+        body.insert("think".into(), json!(effort));
+    }
+    for (name, value) in r.extra_body.iter().flatten() {
+        body.insert(name.clone(), value.clone());
+    }
+    Ok(body)
+}
+
+/// The conversation as Ollama's messages: text content, `images` from base64 `data:` image
+/// parts, tool calls with their arguments as objects, tool results with the tool's name.
+fn messages(r: &Resolved) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    // Tool results name their tool: found from the call they answer.
+    let mut call_names: Vec<(String, String)> = Vec::new();
+    for (i, m) in r.messages.iter().enumerate() {
+        let raw = m.raw().value();
+        let at = |field: &str| format!("messages[{i}].{field}");
+        let mut message = json!({"role": m.role()});
+        let mut text = String::new();
+        let mut images = Vec::new();
+        match raw.get("content") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => text.push_str(s),
+            Some(Value::Array(parts)) => {
+                for (k, part) in parts.iter().enumerate() {
+                    match part.get("type").and_then(Value::as_str) {
+                        Some("text") => text.push_str(part.get("text").and_then(Value::as_str).unwrap_or("")),
+                        Some("image_url") => {
+                            let url = part.pointer("/image_url/url").and_then(Value::as_str).unwrap_or("");
+                            let data = url.strip_prefix("data:").and_then(|d| d.split_once(";base64,")).map(|(_, b)| b);
+                            let Some(data) = data else {
+                                return Err(invalid(
+                                    &at(&format!("content[{k}].image_url.url")),
+                                    "must be a base64 data: URL",
+                                ));
+                            };
+                            images.push(json!(data));
+                        }
+                        other => {
+                            return Err(invalid(
+                                &at(&format!("content[{k}]")),
+                                &format!("is a {other:?} part, which has no equivalent"),
+                            ));
+                        }
+                    }
+                }
+            }
+            Some(_) => return Err(invalid(&at("content"), "must be a string or an array of content parts")),
+        }
+        message["content"] = json!(text);
+        if !images.is_empty() {
+            message["images"] = Value::Array(images);
+        }
+        if let Some(thinking) = raw.get("reasoning_content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            message["thinking"] = json!(thinking);
+        }
+        let mut calls = Vec::new();
+        for (k, call) in raw.get("tool_calls").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let name = call.pointer("/function/name").and_then(Value::as_str).unwrap_or("");
+            let arguments = match call.pointer("/function/arguments") {
+                None | Some(Value::Null) => json!({}),
+                Some(Value::String(s)) if s.trim().is_empty() => json!({}),
+                Some(Value::String(s)) => serde_json::from_str(s).map_err(|_| {
+                    invalid(&at(&format!("tool_calls[{k}].function.arguments")), "must be a JSON object")
+                })?,
+                Some(other) => other.clone(),
+            };
+            if let Some(id) = call.get("id").and_then(Value::as_str) {
+                call_names.push((id.to_string(), name.to_string()));
+            }
+            calls.push(json!({"function": {"name": name, "arguments": arguments}}));
+        }
+        if !calls.is_empty() {
+            message["tool_calls"] = Value::Array(calls);
+        }
+        if m.role() == "tool" {
+            let answered = raw.get("tool_call_id").and_then(Value::as_str);
+            let name =
+                raw.get("name").and_then(Value::as_str).map(str::to_string).or_else(|| {
+                    answered.and_then(|id| call_names.iter().find(|(c, _)| c == id).map(|(_, n)| n.clone()))
+                });
+            if let Some(name) = name {
+                message["tool_name"] = json!(name);
+            }
+        }
+        out.push(message);
+    }
+    Ok(out)
+}
+
+/// A unique id for a tool call the server sent without one.
+fn new_call_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    format!("call_{:x}{:04x}", nanos as u64, NEXT.fetch_add(1, Ordering::Relaxed) & 0xffff)
+}
+
+#[derive(Default)]
+struct ChatDecoder {
+    /// Tool calls seen so far (each arrives whole): their keys for the assembler.
+    calls: u32,
+}
+
+impl ChatDecoder {
+    /// One object of the answer; `Done` at the one with `done: true`.
+    fn object(&mut self, v: &Value, out: &mut Assembler<'_>) -> Result<Flow, Error> {
+        if let Some(error) = v.get("error").filter(|e| !e.is_null()) {
+            let text = error.as_str().map_or_else(|| error.to_string(), str::to_string);
+            return Err(Error::new(ErrorKind::Server, format!("the server reported an error: {}", server_text(&text))));
+        }
+        out.start("", v.get("model").and_then(Value::as_str).unwrap_or(""))?;
+        let message = v.get("message").unwrap_or(&Value::Null);
+        out.reasoning(0, message.get("thinking").and_then(Value::as_str).unwrap_or(""))?;
+        out.text(0, message.get("content").and_then(Value::as_str).unwrap_or(""))?;
+        for call in message.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            let id = call.get("id").and_then(Value::as_str).map_or_else(new_call_id, str::to_string);
+            let arguments = match call.pointer("/function/arguments") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => "{}".to_string(),
+            };
+            let fragment = ToolFragment {
+                key: self.calls,
+                id: Some(&id),
+                name: call.pointer("/function/name").and_then(Value::as_str),
+                arguments: Some(&arguments),
+            };
+            out.tool_call(0, fragment)?;
+            self.calls += 1;
+        }
+        if v.get("done").and_then(Value::as_bool) != Some(true) {
+            return Ok(Flow::More);
+        }
+        let raw = v.get("done_reason").and_then(Value::as_str).unwrap_or("stop");
+        // Ollama says "stop" after tool calls too: the caller wants to know to run them.
+        let reason = if self.calls > 0 { "tool_calls" } else { raw };
+        out.finish(0, reason, raw)?;
+        let prompt = v.get("prompt_eval_count").and_then(Value::as_i64);
+        let completion = v.get("eval_count").and_then(Value::as_i64);
+        out.usage(Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt.zip(completion).map(|(p, c)| p + c),
+            cached_tokens: None,
+            reasoning_tokens: None,
+        });
+        Ok(Flow::Done)
+    }
+}
+
+fn parse(text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::protocol(format!("an answer line is not JSON ({e}): {}", server_text(text))))
+}
+
+impl Decoder for ChatDecoder {
+    fn frame(&mut self, _event: &str, line: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
+        self.object(&parse(line)?, out)
+    }
+
+    fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> {
+        let text = String::from_utf8_lossy(body);
+        // One object (`stream: false`), or a stream a server sent as plain JSON lines.
+        let mut done = false;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            done = self.object(&parse(line)?, out)? == Flow::Done;
+            if done {
+                break;
+            }
+        }
+        if done { Ok(()) } else { Err(Error::protocol("the answer ended before `\"done\": true` (truncated)")) }
+    }
+
+    fn end_marker(&self) -> &'static str {
+        "`\"done\": true`"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ollama_host_is_read_as_ollama_reads_it() {
+        for (value, url) in [
+            ("127.0.0.1:11434", "http://127.0.0.1:11434"),
+            ("0.0.0.0", "http://0.0.0.0:11434"),
+            (":8080", "http://127.0.0.1:8080"),
+            ("gpu-box", "http://gpu-box:11434"),
+            ("https://ollama.example/", "https://ollama.example"),
+            ("[::1]:9000", "http://[::1]:9000"),
+        ] {
+            assert_eq!(Ollama.base_url_from_env(value), url, "{value}");
+        }
+    }
+}

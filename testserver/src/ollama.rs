@@ -1,0 +1,136 @@
+//! `POST /api/chat`: Ollama's native chat API, an NDJSON stream (one object a line, the last
+//! with `done: true`) or, with `"stream": false`, one object. The answer is
+//! `"You said: <last user message>"` word by word; a request with `tools` gets a whole call of
+//! the first tool (as Ollama sends them, without an id); a conversation that ends in a `tool`
+//! message gets `"The tool returned: <content>"`.
+
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::{self, StreamExt};
+use http_body_util::StreamBody;
+use hyper::Response;
+use hyper::body::Frame;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::answer;
+use crate::capture::Captured;
+use crate::faults::Faults;
+use crate::openai::{REASONING, Writer};
+use crate::respond::{Body, json, json_answer};
+
+const CREATED_AT: &str = "2026-01-01T00:00:00.000000000Z";
+
+pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
+    let Some(body) = req.json_body() else {
+        return json(400, &json!({"error": "test server: body is not JSON"}));
+    };
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return json(400, &json!({"error": "messages is required"}));
+    };
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("llama-test").to_string();
+    let content = |m: &Value| m.get("content").and_then(Value::as_str).unwrap_or("").to_string();
+    let tool_result = messages.last().filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"));
+    let last_user = messages.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user")).map(content);
+    let text = if faults.echo {
+        req.to_json().to_string()
+    } else if let Some(result) = tool_result {
+        format!("The tool returned: {}", content(result))
+    } else {
+        answer::reply(last_user.as_deref())
+    };
+    let tool = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .and_then(|t| t.first())
+        .filter(|_| tool_result.is_none() && !faults.echo)
+        .map(|tool| {
+            let name = tool.pointer("/function/name").and_then(Value::as_str).unwrap_or("tool");
+            let first = tool
+                .pointer("/function/parameters/properties")
+                .and_then(Value::as_object)
+                .and_then(|p| p.keys().next());
+            let arguments = match first {
+                Some(key) => json!({ key.clone(): last_user.clone().unwrap_or_default() }),
+                None => json!({}),
+            };
+            json!({"function": {"name": name, "arguments": arguments}})
+        });
+    let line = |message: Value, done: bool| {
+        let mut object = json!({"model": model, "created_at": CREATED_AT, "message": message, "done": done});
+        if done {
+            object["done_reason"] = json!("stop");
+            object["prompt_eval_count"] = json!(9);
+            object["eval_count"] = json!(12);
+        }
+        object
+    };
+    if body.get("stream").and_then(Value::as_bool) == Some(false) {
+        let mut message =
+            json!({"role": "assistant", "content": if tool.is_some() { String::new() } else { text.clone() }});
+        if faults.reasoning.is_some() {
+            message["thinking"] = json!(REASONING);
+        }
+        if let Some(call) = &tool {
+            message["tool_calls"] = json!([call]);
+        }
+        return json_answer(
+            line(message, true).to_string().into_bytes(),
+            b"{\"message\":{\"content\":\"\xff\"},\"done\":true}",
+            faults,
+        );
+    }
+    let mut lines = Vec::new();
+    if faults.reasoning.is_some() {
+        for word in answer::words(REASONING) {
+            lines.push(line(json!({"role": "assistant", "content": "", "thinking": word}), false));
+        }
+    }
+    match &tool {
+        Some(call) => lines.push(line(json!({"role": "assistant", "content": "", "tool_calls": [call]}), false)),
+        None => {
+            for word in answer::words(&text) {
+                lines.push(line(json!({"role": "assistant", "content": word}), false));
+            }
+        }
+    }
+    let content_lines = lines.len();
+    lines.push(line(json!({"role": "assistant", "content": ""}), true));
+    stream(lines, content_lines, faults.clone())
+}
+
+fn stream(lines: Vec<Value>, content_lines: usize, faults: Faults) -> Response<Body> {
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    tokio::spawn(produce(lines, content_lines, faults, tx));
+    let frames = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/x-ndjson")
+        .body(StreamBody::new(frames.boxed()))
+        .expect("valid response")
+}
+
+async fn produce(lines: Vec<Value>, content_lines: usize, f: Faults, tx: mpsc::Sender<Bytes>) {
+    let paced = f.interval.is_some() || f.split_utf8;
+    let mut out = Writer { tx, pending: BytesMut::new(), paced, split_utf8: f.split_utf8 };
+    let nl = if f.line_end == crate::faults::LineEnd::CrLf { "\r\n" } else { "\n" };
+    let cut_at = if f.cut { content_lines / 2 } else { lines.len() };
+    for (i, line) in lines.iter().take(cut_at).enumerate() {
+        if f.silence_after == Some(i as u64) {
+            out.flush().await;
+            std::future::pending::<()>().await;
+        }
+        if let Some(d) = f.interval.filter(|_| i > 0) {
+            tokio::time::sleep(d).await;
+        }
+        let keepalive = if f.keepalive { nl } else { "" };
+        if !out.write(format!("{keepalive}{line}{nl}")).await {
+            return;
+        }
+        if f.error_event && i == 0 {
+            out.write(format!("{}{nl}", json!({"error": "test server: injected stream error"}))).await;
+            out.flush().await;
+            return;
+        }
+    }
+    out.flush().await;
+}
