@@ -114,6 +114,11 @@ def main():
         events, text, events_ratio = paired([aichat, "events", url, n], [aichat, "stream", url, n], "per_second")
         row("2a'. the same stream through the event API, TEXT events (events/s)", f"{events:,.0f}",
             f"text API {text:,.0f}", f"{events_ratio:.2f}x text API", ">= 0.9x text API", events_ratio >= 0.9)
+        for name in ("anthropic", "ollama"):
+            theirs, openai_rate, proto_ratio = paired([aichat, "protocol", url, n, name], [aichat, "protocol", url, n, "openai"],
+                                                      "per_second")
+            row(f"2a-{name}. the same stream in the {name} protocol, to a C callback (chunks/s)", f"{theirs:,.0f}",
+                f"openai protocol {openai_rate:,.0f}", f"{proto_ratio:.2f}x openai", "reported", True)
         old = baseline_lib()
         if old:
             now, before, before_ratio = paired([aichat, "stream", url, n], [aichat, "stream", url, n], "per_second",

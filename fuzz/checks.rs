@@ -156,3 +156,37 @@ pub fn openai_answer(body: &[u8]) {
         assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Server), "{e:?}");
     }
 }
+
+/// A protocol's decoder on any bytes: each line as a stream frame, then the whole as one
+/// answer. The events keep their promises; errors are only PROTOCOL or SERVER.
+fn decoder_answer(protocol: aichat::providers::Provider, body: &[u8]) {
+    use aichat::providers::Flow;
+    if let Ok(text) = std::str::from_utf8(body) {
+        let result = check_events(|out| {
+            let mut decoder = protocol.decoder();
+            for line in text.lines() {
+                let (event, data) = line.split_once('\t').unwrap_or(("", line));
+                if decoder.frame(event, data, out)? == Flow::Done {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Server), "{e:?}");
+        }
+    }
+    if let Err(e) = check_events(|out| protocol.decoder().body(body, out)) {
+        assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Server), "{e:?}");
+    }
+}
+
+/// The Anthropic Messages decoder (a line is `EVENT<TAB>DATA`, or DATA alone).
+pub fn anthropic_answer(body: &[u8]) {
+    decoder_answer(&aichat::providers::anthropic::Anthropic, body);
+}
+
+/// The Ollama chat decoder (a line is one NDJSON object).
+pub fn ollama_answer(body: &[u8]) {
+    decoder_answer(&aichat::providers::ollama::Ollama, body);
+}

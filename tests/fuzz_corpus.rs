@@ -51,3 +51,13 @@ fn aichat_answer_corpus() {
 fn openai_answer_corpus() {
     assert!(replay("openai_answer", checks::openai_answer) >= 3);
 }
+
+#[test]
+fn anthropic_answer_corpus() {
+    assert!(replay("anthropic_answer", checks::anthropic_answer) >= 4);
+}
+
+#[test]
+fn ollama_answer_corpus() {
+    assert!(replay("ollama_answer", checks::ollama_answer) >= 4);
+}

@@ -6,6 +6,7 @@
  *                                                HTTPS with CA as ca_file when given)
  *   bench_aichat stream      BASE_URL N          one openai stream of N chunks, counted
  *   bench_aichat events      BASE_URL N          the same stream through the event API, TEXT events counted
+ *   bench_aichat protocol    BASE_URL N NAME     the same stream in protocol NAME (openai, anthropic, ollama)
  *   bench_aichat latency     BASE_URL N          N chunks 1 ms apart, server-stamped: p50/p99
  *   bench_aichat concurrency BASE_URL THREADS N  THREADS threads share a client, N calls each
  *   bench_aichat memory      BASE_URL BYTES      stream BYTES of text, discard it: peak RSS
@@ -124,6 +125,29 @@ static void events(const char *base, long n) {
     aichat_client_free(client);
 }
 
+/* The path each protocol's stream is asked at, after BASE_URL/fault/chunks=N. */
+static const char *protocol_path(const char *name) {
+    if (strcmp(name, "ollama") == 0) return "";
+    return "/v1";
+}
+
+static void protocol(const char *base, long n, const char *name) {
+    char url[1024], req[256];
+    snprintf(url, sizeof url, "%s/fault/chunks=%ld%s", base, n, protocol_path(name));
+    AichatClient *client = client_for(url);
+    snprintf(req, sizeof req, "{\"provider\":\"%s\",\"stream\":true,\"messages\":[]}", name);
+    size_t chunks = 0;
+    double t = now_s();
+    run(client, req, count_chunk, &chunks);
+    double dt = now_s() - t;
+    if ((long)chunks != n) {
+        fprintf(stderr, "%s: got %zu chunks of %ld\n", name, chunks, n);
+        exit(1);
+    }
+    printf("chunks=%zu seconds=%.4f per_second=%.1f\n", chunks, dt, chunks / dt);
+    aichat_client_free(client);
+}
+
 typedef struct {
     long long *latencies;
     size_t count, cap;
@@ -216,6 +240,7 @@ int main(int argc, char **argv) {
     }
     else if (strcmp(mode, "stream") == 0) stream(base, atol(argv[3]));
     else if (strcmp(mode, "events") == 0) events(base, atol(argv[3]));
+    else if (strcmp(mode, "protocol") == 0 && argc == 5) protocol(base, atol(argv[3]), argv[4]);
     else if (strcmp(mode, "latency") == 0) latency(base, atol(argv[3]));
     else if (strcmp(mode, "concurrency") == 0 && argc == 5) concurrency(base, atoi(argv[3]), atol(argv[4]));
     else if (strcmp(mode, "memory") == 0) memory(base, atol(argv[3]));

@@ -92,7 +92,11 @@ fn answer_body(req: &Captured, faults: &Faults) -> Response<Body> {
             (name, input)
         });
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
-        return stream(Plan { model, text, tool, faults: faults.clone() });
+        let words = match faults.chunks {
+            Some(n) => (0..n).map(|i| format!("tok{i} ")).collect(),
+            None => answer::words(&text),
+        };
+        return stream(Plan { model, words, tool, faults: faults.clone() });
     }
     let mut content = Vec::new();
     if faults.reasoning.is_some() {
@@ -118,7 +122,8 @@ fn answer_body(req: &Captured, faults: &Faults) -> Response<Body> {
 
 struct Plan {
     model: String,
-    text: String,
+    /// The text's pieces, one `text_delta` each.
+    words: Vec<String>,
     tool: Option<(String, Value)>,
     faults: Faults,
 }
@@ -207,7 +212,7 @@ async fn produce(plan: Plan, tx: mpsc::Sender<Bytes>) {
             "content_block": {"type": "text", "text": ""}}),
         ))
         .await;
-        let words = answer::words(&plan.text);
+        let words = &plan.words;
         let cut_at = if f.cut { words.len() / 2 } else { words.len() };
         for (i, word) in words.iter().take(cut_at).enumerate() {
             if f.silence_after == Some(i as u64) {

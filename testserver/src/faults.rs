@@ -26,8 +26,10 @@ use crate::respond::{Body, json_error, with_header};
 ///
 /// Aichat only: `no-message`, `response-false`.
 ///
-/// OpenAI streams only (`"stream": true`):
+/// Streams (`"stream": true`) of every protocol:
 /// - `chunks=N`: N content chunks `tok0 `, `tok1 `, … instead of the word-by-word answer.
+///
+/// OpenAI streams only:
 /// - `chunk-size=N`: with `chunks`, each chunk is N bytes of text instead.
 /// - `stamp`: each content chunk is the time it was written, in microseconds since the Unix
 ///   epoch (for latency measurements on one machine).

@@ -88,17 +88,21 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
     match &tool {
         Some(call) => lines.push(line(json!({"role": "assistant", "content": "", "tool_calls": [call]}), false)),
         None => {
-            for word in answer::words(&text) {
+            let words = match faults.chunks {
+                Some(n) => (0..n).map(|i| format!("tok{i} ")).collect(),
+                None => answer::words(&text),
+            };
+            for word in words {
                 lines.push(line(json!({"role": "assistant", "content": word}), false));
             }
         }
     }
     let content_lines = lines.len();
     lines.push(line(json!({"role": "assistant", "content": ""}), true));
-    stream(lines, content_lines, faults.clone())
+    stream(lines.iter().map(Value::to_string).collect(), content_lines, faults.clone())
 }
 
-fn stream(lines: Vec<Value>, content_lines: usize, faults: Faults) -> Response<Body> {
+fn stream(lines: Vec<String>, content_lines: usize, faults: Faults) -> Response<Body> {
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     tokio::spawn(produce(lines, content_lines, faults, tx));
     let frames = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
@@ -109,7 +113,7 @@ fn stream(lines: Vec<Value>, content_lines: usize, faults: Faults) -> Response<B
         .expect("valid response")
 }
 
-async fn produce(lines: Vec<Value>, content_lines: usize, f: Faults, tx: mpsc::Sender<Bytes>) {
+async fn produce(lines: Vec<String>, content_lines: usize, f: Faults, tx: mpsc::Sender<Bytes>) {
     let paced = f.interval.is_some() || f.split_utf8;
     let mut out = Writer { tx, pending: BytesMut::new(), paced, split_utf8: f.split_utf8 };
     let nl = if f.line_end == crate::faults::LineEnd::CrLf { "\r\n" } else { "\n" };
