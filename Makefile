@@ -68,6 +68,12 @@ demo: $(BUILD)/chat
 	  echo; echo "> chat --provider openai  (SSE, word by word; the server paces words 80 ms apart)"; \
 	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/interval=80/v1" --provider openai \
 	    "Streaming arrives here one word at a time, as the server sends it"; \
+	  echo; echo "> chat --provider anthropic  (Anthropic Messages: named SSE events)"; \
+	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/interval=40/v1" --provider anthropic --model claude-test \
+	    "The same answer, spoken in another protocol"; \
+	  echo; echo "> chat --provider ollama  (Ollama native: NDJSON lines)"; \
+	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/interval=40" --provider ollama --model llama-test \
+	    "And once more, in the Ollama protocol"; \
 	  echo; echo "> chat --provider openai --tools  (reasoning, a tool call, the tool run here, its result sent back, the answer)"; \
 	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/reasoning,interval=40/v1" --provider openai --tools \
 	    "What time is it?"'

@@ -149,3 +149,17 @@ func TestEventsReportFailuresAsErrors(t *testing.T) {
 		t.Errorf("error %v", last)
 	}
 }
+
+func TestEveryProtocolGivesTheSameResult(t *testing.T) {
+	c := newClient(t)
+	for _, p := range []struct{ provider, path string }{{"openai", "/v1"}, {"anthropic", "/v1"}, {"ollama", ""}} {
+		req := Request{Messages: hi, Options: Options{Provider: p.provider, Model: "m", Stream: true, BaseURL: baseURL + p.path, MaxRetries: ptr(0)}}
+		r, err := c.Run(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", p.provider, err)
+		}
+		if r.Text != "You said: Hi" || r.FinishReason != "stop" || r.Usage == nil || r.Usage.TotalTokens != 21 {
+			t.Errorf("%s: %+v", p.provider, r)
+		}
+	}
+}

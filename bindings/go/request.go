@@ -74,7 +74,7 @@ type Request struct {
 type Options struct {
 	Model             string
 	Stream            bool
-	Provider          string // "aichat" (default) or "openai"
+	Provider          string // "aichat" (default), "openai", "anthropic" or "ollama"
 	BaseURL           string
 	APIKey            string
 	Proxy             string // "" = the environment's proxy settings

@@ -33,7 +33,7 @@ export interface Tool {
 export interface Options {
   model?: string;
   stream?: boolean;
-  /** 'aichat' (default) or 'openai'. */
+  /** 'aichat' (default), 'openai', 'anthropic' or 'ollama'. */
   provider?: string;
   baseUrl?: string;
   apiKey?: string;

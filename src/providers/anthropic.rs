@@ -17,7 +17,7 @@ use super::{Decoder, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
 /// The API requires `max_tokens`; this is what a request that sets none asks for.
-pub const DEFAULT_MAX_TOKENS: u64 = 4096;
+const DEFAULT_MAX_TOKENS: u64 = 4096;
 const API_VERSION: &str = "2023-06-01";
 
 /// `"provider": "anthropic"`.

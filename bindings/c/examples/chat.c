@@ -4,7 +4,8 @@
  *   chat [--base-url URL] [--provider NAME] [--model NAME] [--system TEXT] [--no-stream] [--tools]
  *        [MESSAGE...]
  *
- * The words of MESSAGE form one user message (default: a greeting). Options fall back to the
+ * The words of MESSAGE form one user message (default: a greeting). --provider is aichat (the
+ * default), openai, anthropic or ollama. Options fall back to the
  * environment: AICHAT_BASE_URL, AICHAT_PROVIDER, AICHAT_MODEL; unset ones use the library's
  * defaults. Exit status: 0 on success, 1 on a failed call (status and message on stderr),
  * 2 on bad usage.

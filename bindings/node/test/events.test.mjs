@@ -117,3 +117,12 @@ test('package-level events use the default client', async () => {
   const evs = await collect(events(openai('', hi, { proxy: '' })));
   assert.equal(evs[0].type, 'response');
 });
+
+test('every protocol gives the same result', async () => {
+  for (const [provider, path] of [['openai', '/v1'], ['anthropic', '/v1'], ['ollama', '']]) {
+    const r = await client.run({ provider, model: 'm', stream: true, messages: hi, baseUrl: `${server.url}${path}` });
+    assert.equal(r.text, 'You said: Hi', provider);
+    assert.equal(r.finishReason, 'stop', provider);
+    assert.equal(r.usage.totalTokens, 21, provider);
+  }
+});
