@@ -38,6 +38,8 @@ pub struct Assembler<'s> {
     mode: Mode,
     request_id: String,
     started: bool,
+    /// Whether anything but RESPONSE reached the sink.
+    delivered: bool,
     choices: Vec<Choice>,
     usage: Option<Usage>,
 }
@@ -91,7 +93,15 @@ fn non_empty(s: &str) -> Option<&str> {
 impl<'s> Assembler<'s> {
     /// `request_id` is the answer's request id header ("" when absent).
     pub fn new(mode: Mode, sink: &'s mut EventSink<'s>) -> Assembler<'s> {
-        Assembler { sink, mode, request_id: String::new(), started: false, choices: Vec::new(), usage: None }
+        Assembler {
+            sink,
+            mode,
+            request_id: String::new(),
+            started: false,
+            delivered: false,
+            choices: Vec::new(),
+            usage: None,
+        }
     }
 
     pub fn mode(&self) -> Mode {
@@ -109,7 +119,14 @@ impl<'s> Assembler<'s> {
     }
 
     fn emit(&mut self, event: Event<'_>) -> Result<(), Error> {
+        self.delivered |= !matches!(event, Event::Response { .. });
         if (self.sink)(&event) { Ok(()) } else { Err(Error::stopped_by_sink()) }
+    }
+
+    /// Whether any piece of the answer (anything but RESPONSE) reached the caller: after that a
+    /// failed call is never retried.
+    pub fn delivered(&self) -> bool {
+        self.delivered
     }
 
     /// RESPONSE, unless it was already sent. Every other event sends it first when needed.
@@ -147,8 +164,11 @@ impl<'s> Assembler<'s> {
             return Ok(());
         }
         if self.mode == Mode::Text {
-            if choice == 0 && !(self.sink)(&Event::Text { choice, text: Cow::Borrowed(text) }) {
-                return Err(Error::stopped_by_sink());
+            if choice == 0 {
+                self.delivered = true;
+                if !(self.sink)(&Event::Text { choice, text: Cow::Borrowed(text) }) {
+                    return Err(Error::stopped_by_sink());
+                }
             }
             return Ok(());
         }

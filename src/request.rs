@@ -372,6 +372,8 @@ pub struct Resolved {
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
     pub timeout: Duration,
+    /// When the call must be over: `timeout_ms` after it was resolved (its start).
+    pub deadline: std::time::Instant,
     pub max_response_bytes: u64,
     /// Only the openai provider sends it.
     pub api_key: Option<Secret>,
@@ -527,6 +529,7 @@ impl Resolved {
             connect_timeout: ms(s.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
             idle_timeout: ms(s.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
             timeout: ms(s.timeout_ms, DEFAULT_TIMEOUT),
+            deadline: std::time::Instant::now() + ms(s.timeout_ms, DEFAULT_TIMEOUT),
             max_response_bytes: s.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             api_key,
             max_tokens: s.max_tokens,

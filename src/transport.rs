@@ -96,7 +96,7 @@ impl Transport {
     /// in what is left of the one `timeout_ms`. A retryable answer on the last attempt is
     /// returned as is, for the provider to report.
     pub fn send(&self, req: &HttpRequest, r: &Resolved, stop: &Stop) -> Result<HttpResponse, Error> {
-        let deadline = Instant::now() + r.timeout;
+        let deadline = r.deadline;
         let has_time = |wait: Duration| Instant::now() + wait < deadline;
         let mut attempt = 0;
         loop {
@@ -392,7 +392,7 @@ fn unsent(e: &ureq::Error) -> bool {
 
 /// 0.5 s doubling per attempt up to 8 s, less up to a quarter at random so that many clients
 /// failing together do not retry together.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = (0.5 * 2f64.powi(attempt.min(16) as i32)).min(8.0);
     Duration::from_secs_f64(base * (1.0 - 0.25 * random_fraction()))
 }
@@ -406,7 +406,7 @@ fn random_fraction() -> f64 {
 }
 
 /// Sleeps `wait` in short steps; fails with the stop's reason as soon as the call should stop.
-fn sleep_unless_stopped(wait: Duration, stop: &Stop) -> Result<(), Error> {
+pub(crate) fn sleep_unless_stopped(wait: Duration, stop: &Stop) -> Result<(), Error> {
     const STEP: Duration = Duration::from_millis(5);
     let until = Instant::now() + wait;
     loop {

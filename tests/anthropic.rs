@@ -213,3 +213,28 @@ fn the_text_api_works_on_the_messages_protocol_too() {
     assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
     assert_eq!(out.text(), "You said: Hi");
 }
+
+#[test]
+fn an_overload_reported_after_a_200_is_retried_while_nothing_was_delivered() {
+    let server = Server::start().unwrap();
+    let req = |faults: &str, retries: u32| {
+        format!(
+            r#"{{"provider":"anthropic","model":"claude-test","messages":{HI},"base_url":"{}/v1","proxy":"","max_retries":{retries},"stream":true}}"#,
+            server.fault_url(faults)
+        )
+    };
+    let out = events_with(&ClientHandle::new(None), &req("key=o1,overload-first=1", 2), None);
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    assert_eq!(out.joined(AICHAT_EVENT_TEXT), "You said: Hi");
+    assert_eq!(out.of_kind(AICHAT_EVENT_RESPONSE).len(), 1, "RESPONSE still comes once");
+    assert_eq!(server.attempts("o1"), 2);
+
+    let out = events_with(&ClientHandle::new(None), &req("key=o2,overload-first=9", 1), None);
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_SERVER, "{}", out.message);
+    assert_eq!(server.attempts("o2"), 2, "max_retries 1: two attempts");
+
+    // Once a piece of the answer was delivered, a failure is final.
+    let out = events_with(&ClientHandle::new(None), &req("key=o3,error-event", 2), None);
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_SERVER, "{}", out.message);
+    assert_eq!(server.attempts("o3"), 1);
+}

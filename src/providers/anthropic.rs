@@ -322,6 +322,8 @@ enum Block {
 #[derive(Default)]
 struct MessagesDecoder {
     blocks: HashMap<u64, Block>,
+    /// The last error was an overload or a server failure (retryable).
+    overloaded: bool,
     /// Input tokens of `message_start`, cached ones included (as OpenAI counts them).
     prompt_tokens: Option<i64>,
     cached_tokens: Option<i64>,
@@ -453,7 +455,13 @@ impl Decoder for MessagesDecoder {
                 }
             }
             "message_stop" => return Ok(Flow::Done),
-            "error" => return Err(server_error(v.get("error").unwrap_or(&v), "an error mid-stream")),
+            "error" => {
+                let error = v.get("error").unwrap_or(&v);
+                // The statuses these stand for (529, 500) are retried when they come as answers.
+                self.overloaded =
+                    matches!(error.get("type").and_then(Value::as_str), Some("overloaded_error" | "api_error"));
+                return Err(server_error(error, "an error mid-stream"));
+            }
             _ => {} // ping, and event types added later
         }
         Ok(Flow::More)
@@ -491,5 +499,9 @@ impl Decoder for MessagesDecoder {
 
     fn end_marker(&self) -> &'static str {
         "`message_stop`"
+    }
+
+    fn retryable(&self) -> bool {
+        self.overloaded
     }
 }

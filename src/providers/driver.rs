@@ -7,7 +7,7 @@ use crate::answer::Assembler;
 use crate::error::Error;
 use crate::interrupt::Stop;
 use crate::request::Resolved;
-use crate::transport::{HttpResponse, Transport};
+use crate::transport::{self, HttpResponse, Transport};
 use crate::{ndjson, sse};
 
 use super::{Decoder, Flow, Framing, Provider};
@@ -18,9 +18,36 @@ const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// How much is read after a stream's end marker so the connection can go back to the pool.
 const DRAIN_AFTER_END: usize = 64 * 1024;
 
-/// Runs one call of `protocol`: sends, decodes the answer into `out`.
+/// Runs one call of `protocol`: sends, decodes the answer into `out`. A failure the decoder
+/// calls retryable (an overload reported after a 200) is retried as a retryable status is,
+/// while nothing of the answer was delivered, attempts are left and `timeout_ms` allows.
 pub fn run(
     protocol: Provider,
+    r: &Resolved,
+    transport: &Transport,
+    stop: &Stop,
+    out: &mut Assembler<'_>,
+) -> Result<(), Error> {
+    let mut attempt = 0;
+    loop {
+        let mut decoder = protocol.decoder();
+        match run_once(protocol, &mut *decoder, r, transport, stop, out) {
+            Err(e) if decoder.retryable() && !out.delivered() && attempt < r.max_retries => {
+                let wait = transport::backoff(attempt);
+                if std::time::Instant::now() + wait >= r.deadline {
+                    return Err(e);
+                }
+                transport::sleep_unless_stopped(wait, stop)?;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+fn run_once(
+    protocol: Provider,
+    decoder: &mut dyn Decoder,
     r: &Resolved,
     transport: &Transport,
     stop: &Stop,
@@ -32,17 +59,16 @@ pub fn run(
     }
     let status = response.status();
     out.set_request_id(response.request_id());
-    let mut decoder = protocol.decoder();
     let cap = MAX_FRAME_BYTES.min(usize::try_from(r.max_response_bytes).unwrap_or(usize::MAX));
     let result = match protocol.framing(response.content_type(), r.stream) {
         Framing::Json => response.read_to_end().and_then(|body| decoder.body(&body, out)),
         Framing::Sse => {
             let mut framer = sse::Framer::new(cap);
-            read_frames(&mut response, &mut *decoder, out, |bytes, on_frame| framer.feed(bytes, on_frame))
+            read_frames(&mut response, decoder, out, |bytes, on_frame| framer.feed(bytes, on_frame))
         }
         Framing::Ndjson => {
             let mut framer = ndjson::Framer::new(cap);
-            read_frames(&mut response, &mut *decoder, out, |bytes, on_frame| {
+            read_frames(&mut response, decoder, out, |bytes, on_frame| {
                 framer.feed(bytes, &mut |line| on_frame("", line))
             })
         }

@@ -98,6 +98,12 @@ pub trait Decoder {
     fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error>;
     /// What the end marker of a stream is, for the message when a stream ends without it.
     fn end_marker(&self) -> &'static str;
+    /// Whether the error it last returned says the server is overloaded or failed (a 529 or
+    /// 5xx sent after a 200): the call is then retried as such an answer is, if nothing of the
+    /// answer was delivered yet.
+    fn retryable(&self) -> bool {
+        false
+    }
 }
 
 /// A protocol's own headers with the caller's `headers` on top: one with the same name

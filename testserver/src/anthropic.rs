@@ -27,8 +27,10 @@ fn api_error(status: u16, kind: &str, message: &str) -> Response<Body> {
     json(status, &json!({"type": "error", "error": {"type": kind, "message": message}}))
 }
 
-pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
-    with_header(answer_body(req, faults), "request-id", REQUEST_ID)
+/// `attempt`: this request's count under the `key` fault.
+pub fn answer(req: &Captured, faults: &Faults, attempt: Option<u64>) -> Response<Body> {
+    let overloaded = faults.overload_first.zip(attempt).is_some_and(|(n, a)| a <= n);
+    with_header(answer_body(req, faults, overloaded), "request-id", REQUEST_ID)
 }
 
 /// The text of a message's content: a string, or its text blocks (and tool results) joined.
@@ -46,7 +48,7 @@ fn text_of(content: Option<&Value>) -> String {
     }
 }
 
-fn answer_body(req: &Captured, faults: &Faults) -> Response<Body> {
+fn answer_body(req: &Captured, faults: &Faults, overloaded: bool) -> Response<Body> {
     if !req.headers.iter().any(|(name, _)| name == "anthropic-version") {
         return api_error(400, "invalid_request_error", "anthropic-version: header is required");
     }
@@ -96,7 +98,7 @@ fn answer_body(req: &Captured, faults: &Faults) -> Response<Body> {
             Some(n) => (0..n).map(|i| format!("tok{i} ")).collect(),
             None => answer::words(&text),
         };
-        return stream(Plan { model, words, tool, faults: faults.clone() });
+        return stream(Plan { model, words, tool, faults: faults.clone(), overloaded });
     }
     let mut content = Vec::new();
     if faults.reasoning.is_some() {
@@ -126,6 +128,8 @@ struct Plan {
     words: Vec<String>,
     tool: Option<(String, Value)>,
     faults: Faults,
+    /// Send an `overloaded_error` right after `message_start`.
+    overloaded: bool,
 }
 
 impl Plan {
@@ -159,6 +163,12 @@ async fn produce(plan: Plan, tx: mpsc::Sender<Bytes>) {
         "id": ID, "type": "message", "role": "assistant", "model": plan.model, "content": [],
         "stop_reason": null, "usage": {"input_tokens": 6, "cache_read_input_tokens": 3, "output_tokens": 1}}});
     if !out.write(plan.event("message_start", start)).await {
+        return;
+    }
+    if plan.overloaded {
+        let error = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+        out.write(plan.event("error", error)).await;
+        out.flush().await;
         return;
     }
     let mut index = 0;

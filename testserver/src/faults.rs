@@ -21,6 +21,8 @@ use crate::respond::{Body, json_error, with_header};
 /// - `redirect`: a 302 to the same route without the fault prefix.
 /// - `gzip`: the answer body gzip-compressed, with `Content-Encoding: gzip`.
 /// - `bad-utf8`: the answer's text holds a byte that is not UTF-8 (0xFF).
+/// - `overload-first=N`: Anthropic streams, with `key`: the first N attempts get a 200 whose
+///   stream is `message_start` then an `overloaded_error` event.
 /// - `content-type=T`: a 200 answer says `Content-Type: T` (`none`: no such header), whatever
 ///   its body is.
 ///
@@ -84,6 +86,7 @@ pub struct Faults {
     pub tool_style: ToolStyle,
     pub usage_every_chunk: bool,
     pub content_type: Option<String>,
+    pub overload_first: Option<u64>,
 }
 
 /// Where streamed reasoning goes.
@@ -161,6 +164,7 @@ impl Faults {
                 "reused-index" => f.tool_style = ToolStyle::ReusedIndex,
                 "usage-every-chunk" => f.usage_every_chunk = true,
                 "content-type" => f.content_type = Some(value.replace("%2F", "/")),
+                "overload-first" => f.overload_first = Some(number()?),
                 _ => return Err(format!("unknown fault {name:?}")),
             }
         }

@@ -123,7 +123,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
     Ok(if is_aichat {
         aichat::answer(&captured, &faults)
     } else if is_anthropic {
-        anthropic::answer(&captured, &faults)
+        anthropic::answer(&captured, &faults, attempt)
     } else if is_ollama {
         ollama::answer(&captured, &faults)
     } else {
