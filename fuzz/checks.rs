@@ -12,7 +12,12 @@ use aichat::{ErrorKind, Event};
 pub fn request_json(text: &str) {
     match Request::from_json(text) {
         Ok(request) => {
-            if let Err(e) = Resolved::with_env(request, &Settings::default(), &aichat::env::Env::default()) {
+            if let Err(e) = Resolved::with_env(
+                request,
+                &Settings::default(),
+                &aichat::env::Env::default(),
+                &aichat::providers::DEFAULTS,
+            ) {
                 assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}");
             }
         }
@@ -20,7 +25,7 @@ pub fn request_json(text: &str) {
     }
     if let Ok(options) = Settings::options_from_json(text) {
         let empty = Request { messages: vec![], settings: Settings::default() };
-        let _ = Resolved::with_env(empty, &options, &aichat::env::Env::default());
+        let _ = Resolved::with_env(empty, &options, &aichat::env::Env::default(), &aichat::providers::DEFAULTS);
     }
 }
 

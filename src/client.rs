@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::interrupt::{self, Stop};
 use crate::providers;
-use crate::request::{Request, Resolved, Settings, TlsRoots};
+use crate::request::{Request, Resolved, Settings, TlsRoots, protocol_named};
 use crate::secret;
 use crate::transport::Transport;
 
@@ -55,7 +55,8 @@ impl Default for Client {
 impl Client {
     /// A client with these defaults; the environment variables it will use are read now.
     pub fn new(defaults: Settings) -> Client {
-        Client::with_env(defaults, Env::capture())
+        let variables = providers::DEFAULTS.iter().flat_map(|p| [p.base_url_env(), p.api_key_env()]).flatten();
+        Client::with_env(defaults, Env::capture(variables))
     }
 
     /// A client that sees `env` instead of the process's environment.
@@ -70,6 +71,7 @@ impl Client {
             Some(json) => Settings::options_from_json(json)?,
             None => Settings::default(),
         };
+        protocol_named(defaults.provider.as_deref(), &providers::DEFAULTS, "options")?;
         let ca_file = defaults.ca_file.clone();
         let client = Client::new(defaults);
         if let Some(path) = ca_file {
@@ -122,8 +124,8 @@ impl Client {
         let (resolved, stop) = self.prepare(request, cancel)?;
         let (tx, events) = sync_channel(EVENT_QUEUE);
         let call = Call {
-            deadline: Instant::now() + resolved.timeout,
-            timeout_ms: resolved.timeout.as_millis(),
+            deadline: resolved.net.deadline,
+            timeout_ms: resolved.net.timeout.as_millis(),
             events,
             mode,
             stop: AbandonOnDrop(stop.clone()),
@@ -140,7 +142,7 @@ impl Client {
     /// The request merged with this client's defaults, and its stop; fails at once when the
     /// token has already fired.
     fn prepare(&self, request: Request, cancel: Option<&CancelToken>) -> Result<(Resolved, Stop), Error> {
-        let resolved = Resolved::with_env(request, &self.defaults, &self.env)?;
+        let resolved = Resolved::with_env(request, &self.defaults, &self.env, &providers::DEFAULTS)?;
         let stop = Stop::new(cancel.cloned());
         match stop.reason() {
             Some(reason) => Err(reason),
@@ -156,7 +158,8 @@ fn drive(r: &Resolved, transport: &Transport, stop: &Stop, mode: Mode, sink: &mu
     let secrets = r.secrets();
     let _masked = secret::scope(secrets.clone());
     let mut out = Assembler::new(mode, sink);
-    let result = providers::driver::run(r.provider, r, transport, stop, &mut out).and_then(|()| out.end());
+    let protocol = providers::by_name(r.provider.name()).expect("a resolved call names a known protocol");
+    let result = providers::driver::run(protocol, r, transport, stop, &mut out).and_then(|()| out.end());
     result.map_err(|e| secrets.iter().fold(e, |e, s| e.redacted(s)))
 }
 

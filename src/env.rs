@@ -5,8 +5,6 @@
 
 use std::collections::HashMap;
 
-use crate::providers;
-
 /// The proxy variables, as curl reads them. `HTTP_PROXY` in upper case is left out of a CGI
 /// program's capture (`REQUEST_METHOD` set), where a client's `Proxy:` header arrives as
 /// `HTTP_PROXY` ("httpoxy").
@@ -17,14 +15,10 @@ const PROXY_VARIABLES: [&str; 8] =
 pub struct Env(HashMap<String, String>);
 
 impl Env {
-    /// The process's variables that any provider or the proxy selection reads.
-    pub fn capture() -> Env {
-        let names = providers::REGISTRY
-            .iter()
-            .flat_map(|p| [p.base_url_env(), p.api_key_env()])
-            .flatten()
-            .chain(PROXY_VARIABLES)
-            .chain(["REQUEST_METHOD"]);
+    /// The process's proxy variables and the `protocol_variables` (the protocols' base URLs
+    /// and keys).
+    pub fn capture<'a>(protocol_variables: impl IntoIterator<Item = &'a str>) -> Env {
+        let names = protocol_variables.into_iter().chain(PROXY_VARIABLES).chain(["REQUEST_METHOD"]);
         Env::from_pairs(names.filter_map(|name| std::env::var(name).ok().map(|value| (name, value))))
     }
 

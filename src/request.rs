@@ -9,13 +9,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use ureq::tls::{Certificate, PemItem, parse_pem};
 
 use crate::env::Env;
 use crate::error::Error;
-use crate::providers::{self, Provider};
 pub use crate::secret::Secret;
 use crate::secret::{self, is_secret_header, without_userinfo};
+pub use crate::transport::{NetSettings, ProxySetting, TlsRoots};
 
 /// Largest request or options JSON accepted, so a runaway caller gets an error instead of a
 /// multi-gigabyte allocation.
@@ -246,11 +245,6 @@ impl Settings {
     /// Checks what the types alone don't: names, ranges, header syntax.
     fn validate(&self, what: &str) -> Result<(), Error> {
         let bad = |field: &str, why: &str| Err(Error::invalid_request(format!("invalid {what}: `{field}` {why}")));
-        if let Some(p) = &self.provider {
-            if providers::by_name(p).is_none() {
-                return bad("provider", &format!("is {p:?}; accepted values: {}", providers::names().join(", ")));
-            }
-        }
         if let Some(url) = &self.base_url {
             if let Err(why) = check_base_url(url) {
                 return bad("base_url", &why);
@@ -358,7 +352,7 @@ impl Request {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub messages: Vec<Message>,
-    pub provider: Provider,
+    pub provider: &'static dyn ProtocolDefaults,
     pub model: String,
     pub stream: bool,
     pub temperature: Option<f64>,
@@ -368,20 +362,13 @@ pub struct Resolved {
     /// Without a trailing slash; the provider's default when unset.
     pub base_url: String,
     pub headers: Headers,
-    pub proxy: ProxySetting,
-    pub connect_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub timeout: Duration,
-    /// When the call must be over: `timeout_ms` after it was resolved (its start).
-    pub deadline: std::time::Instant,
-    pub max_response_bytes: u64,
+    /// What the transport needs: proxy, TLS, timeouts, retries, size limit.
+    pub net: NetSettings,
     /// Only the openai provider sends it.
     pub api_key: Option<Secret>,
     pub max_tokens: Option<u64>,
     pub extra_body: Option<Map<String, Value>>,
-    pub max_retries: u32,
-    /// Whom TLS certificates are checked against.
-    pub tls: TlsRoots,
+
     pub tools: Option<Json>,
     pub tool_choice: Option<Json>,
     pub parallel_tool_calls: Option<bool>,
@@ -392,6 +379,47 @@ pub struct Resolved {
     pub n: Option<u32>,
     /// Defaults to true.
     pub include_usage: bool,
+}
+
+/// What resolving a call needs to know of its protocol. Every protocol implements it
+/// (`crate::providers`); the request side knows protocols only through it.
+pub trait ProtocolDefaults: std::fmt::Debug + Sync + 'static {
+    /// The value of the `provider` field that selects it.
+    fn name(&self) -> &'static str;
+    fn default_base_url(&self) -> &'static str;
+    /// The environment variable consulted for `base_url` when neither request nor client set it.
+    fn base_url_env(&self) -> Option<&'static str> {
+        None
+    }
+    /// The base URL a value of `base_url_env` stands for.
+    fn base_url_from_env(&self, value: &str) -> String {
+        value.to_string()
+    }
+    /// The environment variable consulted for `api_key` when neither request nor client set it.
+    fn api_key_env(&self) -> Option<&'static str> {
+        None
+    }
+    /// Whether it takes an optional request field that not all protocols do.
+    fn accepts(&self, field: &str) -> bool {
+        let _ = field;
+        true
+    }
+}
+
+/// The protocols a call may name, the first the default.
+pub type Protocols<'a> = &'a [&'static dyn ProtocolDefaults];
+
+/// The protocol `name` names (the default when `None`), or the error that lists the others.
+pub fn protocol_named(
+    name: Option<&str>,
+    protocols: Protocols<'_>,
+    what: &str,
+) -> Result<&'static dyn ProtocolDefaults, Error> {
+    let Some(name) = name else { return Ok(protocols[0]) };
+    protocols.iter().copied().find(|p| p.name() == name).ok_or_else(|| {
+        let names: Vec<&str> = protocols.iter().map(|p| p.name()).collect();
+        Error::invalid_request(format!("invalid {what}: `provider` is {name:?}; accepted values: {}", names.join(", ")))
+    })
 }
 
 /// Extra request headers. `Debug` masks the values of credential headers (`authorization`,
@@ -418,39 +446,26 @@ impl Resolved {
                 found.extend(secret::header_secrets(value).map(str::to_string));
             }
         }
-        if let ProxySetting::Url(url) = &self.proxy {
+        if let ProxySetting::Url(url) = &self.net.proxy {
             found.extend(secret::userinfo_secrets(url).into_iter().map(str::to_string));
         }
         found
     }
 }
 
-/// The certificates a call's TLS connections are checked against. `ca_file` wins over
-/// `tls_roots`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TlsRoots {
-    /// The Mozilla roots built into the library.
-    WebPki,
-    /// The operating system's trust store (corporate proxies, private CAs installed system wide).
-    System,
-    /// Only the certificates of this PEM file.
-    File(String),
-}
-
-/// The proxy a call goes through, the environment's already applied (see `Env::proxy_for`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProxySetting {
-    None,
-    Url(String),
-}
-
 impl Resolved {
     /// Merges a request over client defaults over the environment (as the client captured it)
     /// and library defaults, and checks what only the merged result can tell (fields the chosen
     /// provider does not take).
-    pub fn with_env(request: Request, client: &Settings, env: &Env) -> Result<Resolved, Error> {
+    /// `protocols` are the ones the library speaks (`crate::providers`), the first the default.
+    pub fn with_env(
+        request: Request,
+        client: &Settings,
+        env: &Env,
+        protocols: Protocols<'_>,
+    ) -> Result<Resolved, Error> {
         let s = request.settings.or(client);
-        let provider = s.provider.as_deref().and_then(providers::by_name).unwrap_or_else(providers::default_provider);
+        let provider = protocol_named(s.provider.as_deref(), protocols, "request")?;
         for (field, set) in [
             ("extra_body", s.extra_body.is_some()),
             ("max_tokens", s.max_tokens.is_some()),
@@ -514,6 +529,7 @@ impl Resolved {
             },
         };
         let ms = |v: Option<u64>, d: Duration| v.map(Duration::from_millis).unwrap_or(d);
+        let timeout = ms(s.timeout_ms, DEFAULT_TIMEOUT);
         Ok(Resolved {
             messages: request.messages,
             provider,
@@ -525,17 +541,19 @@ impl Resolved {
             frequency_penalty: s.frequency_penalty,
             base_url: base_url.trim_end_matches('/').to_string(),
             headers: s.headers.unwrap_or_default(),
-            proxy,
-            connect_timeout: ms(s.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
-            idle_timeout: ms(s.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
-            timeout: ms(s.timeout_ms, DEFAULT_TIMEOUT),
-            deadline: std::time::Instant::now() + ms(s.timeout_ms, DEFAULT_TIMEOUT),
-            max_response_bytes: s.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            net: NetSettings {
+                proxy,
+                tls,
+                connect_timeout: ms(s.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
+                idle_timeout: ms(s.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
+                timeout,
+                deadline: std::time::Instant::now() + timeout,
+                max_retries: s.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+                max_response_bytes: s.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            },
             api_key,
             max_tokens: s.max_tokens,
             extra_body: s.extra_body,
-            max_retries: s.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-            tls,
             tools: s.tools,
             tool_choice: s.tool_choice,
             parallel_tool_calls: s.parallel_tool_calls,
@@ -553,22 +571,6 @@ impl Resolved {
 /// Checked for keys in requests and options, and again for one from the environment.
 fn is_header_safe_key(key: &str) -> bool {
     ureq::http::HeaderValue::from_str(&format!("Bearer {key}")).is_ok()
-}
-
-/// The certificates of a PEM file (other PEM items are ignored).
-pub fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>, Error> {
-    let bad = |why: String| Error::invalid_request(format!("invalid `ca_file` {path:?}: {why}"));
-    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
-    let mut certs = Vec::new();
-    for item in parse_pem(&pem) {
-        if let PemItem::Certificate(cert) = item.map_err(|e| bad(format!("not valid PEM: {e}")))? {
-            certs.push(cert);
-        }
-    }
-    if certs.is_empty() {
-        return Err(bad("it holds no PEM certificate".to_string()));
-    }
-    Ok(certs)
 }
 
 fn check_size(json: &str, what: &str) -> Result<(), Error> {
@@ -731,8 +733,8 @@ mod tests {
 
     #[test]
     fn unknown_provider_lists_accepted_values() {
-        let m = err(r#"{"messages":[],"provider":"nope"}"#);
-        assert!(m.contains("`provider` is \"nope\"; accepted values: aichat"), "{m}");
+        let m = resolve(r#"{"messages":[],"provider":"nope"}"#, "{}", &[]).unwrap_err().message().to_string();
+        assert_eq!(m, "invalid request: `provider` is \"nope\"; accepted values: aichat, openai, anthropic, ollama");
     }
 
     #[test]
@@ -772,31 +774,37 @@ mod tests {
         let client =
             Settings::options_from_json(r#"{"model":"client","base_url":"http://c/","timeout_ms":5}"#).unwrap();
         let req = Request::from_json(r#"{"messages":[],"model":"request"}"#).unwrap();
-        let r = Resolved::with_env(req, &client, &Env::default()).unwrap();
+        let r = Resolved::with_env(req, &client, &Env::default(), &crate::providers::DEFAULTS).unwrap();
         assert_eq!(r.model, "request");
         assert_eq!(r.base_url, "http://c");
-        assert_eq!(r.timeout, Duration::from_millis(5));
-        assert_eq!(r.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(r.net.timeout, Duration::from_millis(5));
+        assert_eq!(r.net.idle_timeout, DEFAULT_IDLE_TIMEOUT);
     }
 
     #[test]
     fn library_defaults_apply() {
-        let r = Resolved::with_env(Request::from_json("[]").unwrap(), &Settings::default(), &Env::default()).unwrap();
+        let r = Resolved::with_env(
+            Request::from_json("[]").unwrap(),
+            &Settings::default(),
+            &Env::default(),
+            &crate::providers::DEFAULTS,
+        )
+        .unwrap();
         assert_eq!(r.provider.name(), "aichat");
         assert_eq!(r.base_url, "https://chat-gpt.org");
         assert_eq!(r.model, "gpt-3.5-turbo");
         assert!(!r.stream);
-        assert_eq!(r.proxy, ProxySetting::None, "no proxy variable set");
-        assert_eq!(r.connect_timeout, Duration::from_millis(10_000));
-        assert_eq!(r.idle_timeout, Duration::from_millis(60_000));
-        assert_eq!(r.timeout, Duration::from_millis(600_000));
-        assert_eq!(r.max_response_bytes, 64 * 1024 * 1024);
+        assert_eq!(r.net.proxy, ProxySetting::None, "no proxy variable set");
+        assert_eq!(r.net.connect_timeout, Duration::from_millis(10_000));
+        assert_eq!(r.net.idle_timeout, Duration::from_millis(60_000));
+        assert_eq!(r.net.timeout, Duration::from_millis(600_000));
+        assert_eq!(r.net.max_response_bytes, 64 * 1024 * 1024);
     }
 
     #[test]
     fn empty_proxy_turns_proxies_off() {
         let r = resolve(r#"{"messages":[],"proxy":""}"#, "{}", &[("HTTPS_PROXY", "http://p:1")]).unwrap();
-        assert_eq!(r.proxy, ProxySetting::None);
+        assert_eq!(r.net.proxy, ProxySetting::None);
     }
 
     fn resolve(json: &str, client: &str, env: &[(&str, &str)]) -> Result<Resolved, Error> {
@@ -804,6 +812,7 @@ mod tests {
             Request::from_json(json).unwrap(),
             &Settings::options_from_json(client).unwrap(),
             &Env::from_pairs(env.iter().map(|(k, v)| (*k, v.to_string()))),
+            &crate::providers::DEFAULTS,
         )
     }
 
@@ -811,9 +820,9 @@ mod tests {
     fn the_environment_proxy_is_chosen_for_the_base_url() {
         let env = [("https_proxy", "http://p:1"), ("NO_PROXY", "internal.example")];
         let r = resolve(r#"{"messages":[],"base_url":"https://api.example"}"#, "{}", &env).unwrap();
-        assert_eq!(r.proxy, ProxySetting::Url("http://p:1".into()));
+        assert_eq!(r.net.proxy, ProxySetting::Url("http://p:1".into()));
         let r = resolve(r#"{"messages":[],"base_url":"https://internal.example"}"#, "{}", &env).unwrap();
-        assert_eq!(r.proxy, ProxySetting::None);
+        assert_eq!(r.net.proxy, ProxySetting::None);
         let e = resolve("[]", "{}", &[("HTTPS_PROXY", "::not a url::")]).unwrap_err();
         assert!(e.message().starts_with("invalid proxy in the environment"), "{}", e.message());
     }
@@ -932,10 +941,10 @@ mod tests {
 
     #[test]
     fn tls_roots_are_webpki_system_or_a_file() {
-        assert_eq!(resolve("[]", "{}", &[]).unwrap().tls, TlsRoots::WebPki);
-        assert_eq!(resolve(r#"{"messages":[],"tls_roots":"system"}"#, "{}", &[]).unwrap().tls, TlsRoots::System);
+        assert_eq!(resolve("[]", "{}", &[]).unwrap().net.tls, TlsRoots::WebPki);
+        assert_eq!(resolve(r#"{"messages":[],"tls_roots":"system"}"#, "{}", &[]).unwrap().net.tls, TlsRoots::System);
         let both = resolve(r#"{"messages":[],"tls_roots":"system","ca_file":"/x.pem"}"#, "{}", &[]).unwrap();
-        assert_eq!(both.tls, TlsRoots::File("/x.pem".into()));
+        assert_eq!(both.net.tls, TlsRoots::File("/x.pem".into()));
         assert!(
             err(r#"{"messages":[],"tls_roots":"mine"}"#)
                 .contains("`tls_roots` is \"mine\"; accepted values: webpki, system")
@@ -944,7 +953,7 @@ mod tests {
 
     #[test]
     fn max_retries_defaults_to_two() {
-        assert_eq!(resolve("[]", "{}", &[]).unwrap().max_retries, 2);
-        assert_eq!(resolve(r#"{"messages":[],"max_retries":0}"#, "{}", &[]).unwrap().max_retries, 0);
+        assert_eq!(resolve("[]", "{}", &[]).unwrap().net.max_retries, 2);
+        assert_eq!(resolve(r#"{"messages":[],"max_retries":0}"#, "{}", &[]).unwrap().net.max_retries, 0);
     }
 }

@@ -14,8 +14,8 @@ use ureq::{Agent, BodyReader, Proxy};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::interrupt::Stop;
 use crate::net;
-use crate::request::{ProxySetting, Resolved, TlsRoots, read_ca_file};
 use crate::secret::{self, is_secret_header};
+use ureq::tls::{Certificate, PemItem, parse_pem};
 
 /// How much of a non-2xx answer's body is read to find the server's own error text.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -57,6 +57,56 @@ impl Drop for HttpRequest {
     }
 }
 
+/// The certificates a call's TLS connections are checked against. `ca_file` wins over
+/// `tls_roots`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TlsRoots {
+    /// The Mozilla roots built into the library.
+    WebPki,
+    /// The operating system's trust store (corporate proxies, private CAs installed system wide).
+    System,
+    /// Only the certificates of this PEM file.
+    File(String),
+}
+
+/// The proxy a call goes through, the environment's already applied (see `Env::proxy_for`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxySetting {
+    None,
+    Url(String),
+}
+
+/// What the transport needs of a call: where to go through, whom to trust, how long to wait,
+/// how often to try, how much to take.
+#[derive(Debug, Clone)]
+pub struct NetSettings {
+    pub proxy: ProxySetting,
+    pub tls: TlsRoots,
+    pub connect_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub timeout: Duration,
+    /// When the call must be over: `timeout_ms` after it started.
+    pub deadline: Instant,
+    pub max_retries: u32,
+    pub max_response_bytes: u64,
+}
+
+/// The certificates of a PEM file (other PEM items are ignored).
+pub fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>, Error> {
+    let bad = |why: String| Error::invalid_request(format!("invalid `ca_file` {path:?}: {why}"));
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let mut certs = Vec::new();
+    for item in parse_pem(&pem) {
+        if let PemItem::Certificate(cert) = item.map_err(|e| bad(format!("not valid PEM: {e}")))? {
+            certs.push(cert);
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("it holds no PEM certificate".to_string()));
+    }
+    Ok(certs)
+}
+
 /// HTTP for one client: an agent per trust choice (`TlsRoots`), each with its own connection
 /// pool, made when a call first needs it. ureq pools a connection only for calls whose TLS
 /// settings are the agent's own, so one agent per choice is what lets calls with a `ca_file`
@@ -95,7 +145,7 @@ impl Transport {
     /// sent again unless the server answered one of those statuses. Every attempt and wait fits
     /// in what is left of the one `timeout_ms`. A retryable answer on the last attempt is
     /// returned as is, for the provider to report.
-    pub fn send(&self, req: &HttpRequest, r: &Resolved, stop: &Stop) -> Result<HttpResponse, Error> {
+    pub fn send(&self, req: &HttpRequest, r: &NetSettings, stop: &Stop) -> Result<HttpResponse, Error> {
         let deadline = r.deadline;
         let has_time = |wait: Duration| Instant::now() + wait < deadline;
         let mut attempt = 0;
@@ -131,7 +181,7 @@ impl Transport {
     fn send_once(
         &self,
         req: &HttpRequest,
-        r: &Resolved,
+        r: &NetSettings,
         stop: &Stop,
         deadline: Instant,
     ) -> Result<HttpResponse, Failed> {
@@ -458,7 +508,7 @@ struct TimeoutsMs {
 }
 
 impl TimeoutsMs {
-    fn of(r: &Resolved) -> TimeoutsMs {
+    fn of(r: &NetSettings) -> TimeoutsMs {
         TimeoutsMs {
             connect: r.connect_timeout.as_millis(),
             idle: r.idle_timeout.as_millis(),

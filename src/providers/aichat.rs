@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::answer::Assembler;
 use crate::error::{Error, ErrorKind, server_text};
 use crate::prompt;
-use crate::request::Resolved;
+use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::HttpRequest;
 
 use super::{Decoder, Flow, Framing, Protocol, with_extra_headers};
@@ -101,7 +101,7 @@ pub fn parse_answer(body: &[u8]) -> Result<String, Error> {
 #[derive(Debug)]
 pub struct Aichat;
 
-impl Protocol for Aichat {
+impl ProtocolDefaults for Aichat {
     fn name(&self) -> &'static str {
         "aichat"
     }
@@ -126,7 +126,9 @@ impl Protocol for Aichat {
                 | "n"
         )
     }
+}
 
+impl Protocol for Aichat {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
         build_request(r)
     }
@@ -167,8 +169,13 @@ mod tests {
     use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
-        Resolved::with_env(Request::from_json(json).unwrap(), &Settings::default(), &crate::env::Env::default())
-            .unwrap()
+        Resolved::with_env(
+            Request::from_json(json).unwrap(),
+            &Settings::default(),
+            &crate::env::Env::default(),
+            &crate::providers::DEFAULTS,
+        )
+        .unwrap()
     }
 
     fn build_request_ok(r: &Resolved) -> HttpRequest {

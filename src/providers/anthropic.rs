@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::event::Usage;
-use crate::request::Resolved;
+use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
 use super::{Decoder, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
@@ -24,7 +24,7 @@ const API_VERSION: &str = "2023-06-01";
 #[derive(Debug)]
 pub struct Anthropic;
 
-impl Protocol for Anthropic {
+impl ProtocolDefaults for Anthropic {
     fn name(&self) -> &'static str {
         "anthropic"
     }
@@ -53,7 +53,9 @@ impl Protocol for Anthropic {
             "presence_penalty" | "frequency_penalty" | "seed" | "n" | "response_format" | "reasoning_effort"
         )
     }
+}
 
+impl Protocol for Anthropic {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
         let mut own: Vec<Header> = vec![
             (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),

@@ -32,9 +32,9 @@ pub fn run(
     loop {
         let mut decoder = protocol.decoder();
         match run_once(protocol, &mut *decoder, r, transport, stop, out) {
-            Err(e) if decoder.retryable() && !out.delivered() && attempt < r.max_retries => {
+            Err(e) if decoder.retryable() && !out.delivered() && attempt < r.net.max_retries => {
                 let wait = transport::backoff(attempt);
-                if std::time::Instant::now() + wait >= r.deadline {
+                if std::time::Instant::now() + wait >= r.net.deadline {
                     return Err(e);
                 }
                 transport::sleep_unless_stopped(wait, stop)?;
@@ -53,13 +53,13 @@ fn run_once(
     stop: &Stop,
     out: &mut Assembler<'_>,
 ) -> Result<(), Error> {
-    let mut response = transport.send(&protocol.build_request(r)?, r, stop)?;
+    let mut response = transport.send(&protocol.build_request(r)?, &r.net, stop)?;
     if !response.is_success() {
         return Err(response.status_error());
     }
     let status = response.status();
     out.set_request_id(response.request_id());
-    let cap = MAX_FRAME_BYTES.min(usize::try_from(r.max_response_bytes).unwrap_or(usize::MAX));
+    let cap = MAX_FRAME_BYTES.min(usize::try_from(r.net.max_response_bytes).unwrap_or(usize::MAX));
     let result = match protocol.framing(response.content_type(), r.stream) {
         Framing::Json => response.read_to_end().and_then(|body| decoder.body(&body, out)),
         Framing::Sse => {

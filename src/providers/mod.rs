@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use crate::answer::Assembler;
 use crate::error::Error;
-use crate::request::{Headers, Resolved};
+use crate::request::{Headers, ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
 /// Every protocol, by name; the first is the default.
@@ -24,6 +24,10 @@ pub static REGISTRY: &[&dyn Protocol] = &[&aichat::Aichat, &openai::OpenAi, &ant
 
 /// A protocol, as a request names it in `provider`.
 pub type Provider = &'static dyn Protocol;
+
+/// The registry as the request side sees it (`Resolved::with_env`).
+pub static DEFAULTS: std::sync::LazyLock<Vec<&'static dyn ProtocolDefaults>> =
+    std::sync::LazyLock::new(|| REGISTRY.iter().map(|&p| p as &'static dyn ProtocolDefaults).collect());
 
 /// The protocol named `name`.
 pub fn by_name(name: &str) -> Option<Provider> {
@@ -51,28 +55,9 @@ pub enum Framing {
     Ndjson,
 }
 
-/// What a protocol is: its defaults, the request it sends, and how its answer is read.
-pub trait Protocol: std::fmt::Debug + Sync + 'static {
-    /// The value of the `provider` field that selects it.
-    fn name(&self) -> &'static str;
-    fn default_base_url(&self) -> &'static str;
-    /// The environment variable consulted for `base_url` when neither request nor client set it.
-    fn base_url_env(&self) -> Option<&'static str> {
-        None
-    }
-    /// The base URL a value of `base_url_env` stands for.
-    fn base_url_from_env(&self, value: &str) -> String {
-        value.to_string()
-    }
-    /// The environment variable consulted for `api_key` when neither request nor client set it.
-    fn api_key_env(&self) -> Option<&'static str> {
-        None
-    }
-    /// Whether it takes an optional request field that not all protocols do.
-    fn accepts(&self, field: &str) -> bool {
-        let _ = field;
-        true
-    }
+/// What a protocol is: its defaults (`ProtocolDefaults`: name, base URL, environment, the
+/// fields it takes), the request it sends, and how its answer is read.
+pub trait Protocol: ProtocolDefaults {
     /// The HTTP request for a call; a conversation it cannot express is an error naming the field.
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error>;
     /// How to read an answer with this media type, for a call that asked for a stream or not.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::event::Usage;
-use crate::request::Resolved;
+use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
 use super::{Decoder, Flow, Framing, Protocol, with_extra_headers};
@@ -23,7 +23,7 @@ const DEFAULT_PORT: &str = "11434";
 #[derive(Debug)]
 pub struct Ollama;
 
-impl Protocol for Ollama {
+impl ProtocolDefaults for Ollama {
     fn name(&self) -> &'static str {
         "ollama"
     }
@@ -56,7 +56,9 @@ impl Protocol for Ollama {
         // What the native API has no equivalent for.
         !matches!(field, "tool_choice" | "parallel_tool_calls" | "n")
     }
+}
 
+impl Protocol for Ollama {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
         let mut own: Vec<Header> = vec![
             (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),

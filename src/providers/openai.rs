@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::event::Usage;
-use crate::request::Resolved;
+use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
 use super::{Decoder, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
@@ -84,7 +84,7 @@ pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
 #[derive(Debug)]
 pub struct OpenAi;
 
-impl Protocol for OpenAi {
+impl ProtocolDefaults for OpenAi {
     fn name(&self) -> &'static str {
         "openai"
     }
@@ -100,7 +100,9 @@ impl Protocol for OpenAi {
     fn api_key_env(&self) -> Option<&'static str> {
         Some("OPENAI_API_KEY")
     }
+}
 
+impl Protocol for OpenAi {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
         build_request(r)
     }
@@ -577,8 +579,13 @@ mod tests {
     use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
-        Resolved::with_env(Request::from_json(json).unwrap(), &Settings::default(), &crate::env::Env::default())
-            .unwrap()
+        Resolved::with_env(
+            Request::from_json(json).unwrap(),
+            &Settings::default(),
+            &crate::env::Env::default(),
+            &crate::providers::DEFAULTS,
+        )
+        .unwrap()
     }
 
     fn body(req: &HttpRequest) -> Value {
