@@ -10,6 +10,16 @@ pub fn reply(last_user_message: Option<&str>) -> String {
     }
 }
 
+/// The arguments the model "passes" to a tool: its first parameter (of the JSON Schema
+/// `parameters`) set to `value`; `{}` when it takes none.
+pub fn tool_arguments(parameters: Option<&serde_json::Value>, value: &str) -> serde_json::Value {
+    let first = parameters.and_then(|p| p.get("properties")).and_then(|p| p.as_object()).and_then(|p| p.keys().next());
+    match first {
+        Some(name) => serde_json::json!({ name.clone(): value }),
+        None => serde_json::json!({}),
+    }
+}
+
 /// The text cut into word-sized chunks, each word with the spaces after it, so that the
 /// chunks concatenate to the text.
 pub fn words(text: &str) -> Vec<String> {

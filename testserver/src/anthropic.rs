@@ -6,10 +6,7 @@
 //! `anthropic-version` header and `max_tokens`.
 
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::{self, StreamExt};
-use http_body_util::StreamBody;
 use hyper::Response;
-use hyper::body::Frame;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -17,7 +14,7 @@ use crate::answer;
 use crate::capture::Captured;
 use crate::faults::Faults;
 use crate::openai::{REASONING, Writer};
-use crate::respond::{Body, json, json_answer, with_header};
+use crate::respond::{Body, json, json_answer, streamed, with_header};
 
 const ID: &str = "msg_aichat_test";
 pub const REQUEST_ID: &str = "req_aichat_anthropic";
@@ -85,12 +82,7 @@ fn answer_body(req: &Captured, faults: &Faults, overloaded: bool) -> Response<Bo
         .filter(|_| tool_result.is_none() && !faults.echo)
         .map(|tool| {
             let name = tool.get("name").and_then(Value::as_str).unwrap_or("tool").to_string();
-            let first =
-                tool.pointer("/input_schema/properties").and_then(Value::as_object).and_then(|p| p.keys().next());
-            let input = match first {
-                Some(key) => json!({ key.clone(): last_user.clone().unwrap_or_default() }),
-                None => json!({}),
-            };
+            let input = answer::tool_arguments(tool.get("input_schema"), last_user.as_deref().unwrap_or(""));
             (name, input)
         });
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
@@ -145,14 +137,7 @@ impl Plan {
 }
 
 fn stream(plan: Plan) -> Response<Body> {
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(produce(plan, tx));
-    let frames = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
-    Response::builder()
-        .status(200)
-        .header("content-type", "text/event-stream")
-        .body(StreamBody::new(frames.boxed()))
-        .expect("valid response")
+    streamed("text/event-stream", |tx| produce(plan, tx))
 }
 
 async fn produce(plan: Plan, tx: mpsc::Sender<Bytes>) {

@@ -5,10 +5,7 @@
 //! message gets `"The tool returned: <content>"`.
 
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::{self, StreamExt};
-use http_body_util::StreamBody;
 use hyper::Response;
-use hyper::body::Frame;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -16,7 +13,7 @@ use crate::answer;
 use crate::capture::Captured;
 use crate::faults::Faults;
 use crate::openai::{REASONING, Writer};
-use crate::respond::{Body, json, json_answer};
+use crate::respond::{Body, json, json_answer, streamed};
 
 const CREATED_AT: &str = "2026-01-01T00:00:00.000000000Z";
 
@@ -45,14 +42,8 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
         .filter(|_| tool_result.is_none() && !faults.echo)
         .map(|tool| {
             let name = tool.pointer("/function/name").and_then(Value::as_str).unwrap_or("tool");
-            let first = tool
-                .pointer("/function/parameters/properties")
-                .and_then(Value::as_object)
-                .and_then(|p| p.keys().next());
-            let arguments = match first {
-                Some(key) => json!({ key.clone(): last_user.clone().unwrap_or_default() }),
-                None => json!({}),
-            };
+            let arguments =
+                answer::tool_arguments(tool.pointer("/function/parameters"), last_user.as_deref().unwrap_or(""));
             json!({"function": {"name": name, "arguments": arguments}})
         });
     let line = |message: Value, done: bool| {
@@ -103,14 +94,7 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
 }
 
 fn stream(lines: Vec<String>, content_lines: usize, faults: Faults) -> Response<Body> {
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(produce(lines, content_lines, faults, tx));
-    let frames = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/x-ndjson")
-        .body(StreamBody::new(frames.boxed()))
-        .expect("valid response")
+    streamed("application/x-ndjson", |tx| produce(lines, content_lines, faults, tx))
 }
 
 async fn produce(lines: Vec<String>, content_lines: usize, f: Faults, tx: mpsc::Sender<Bytes>) {

@@ -8,17 +8,14 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::{self, StreamExt};
-use http_body_util::StreamBody;
 use hyper::Response;
-use hyper::body::Frame;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::answer;
 use crate::capture::Captured;
 use crate::faults::{Faults, ReasoningField, ToolStyle};
-use crate::respond::{Body, full, json_answer, json_error, with_header};
+use crate::respond::{Body, full, json_answer, json_error, streamed, with_header};
 
 const ID: &str = "chatcmpl-aichat-test";
 /// The `x-request-id` header of every answer.
@@ -137,14 +134,7 @@ fn text_of(content: Option<&Value>) -> String {
 
 /// `{"<first parameter>": "<last user message>"}` for a tool (`{}` when it takes none).
 fn arguments_for(tool: &Value, last_user: &str) -> String {
-    let first = tool
-        .pointer("/function/parameters/properties")
-        .and_then(Value::as_object)
-        .and_then(|p| p.keys().next().cloned());
-    match first {
-        Some(name) => json!({ name: last_user }).to_string(),
-        None => "{}".to_string(),
-    }
+    answer::tool_arguments(tool.pointer("/function/parameters"), last_user).to_string()
 }
 
 /// The calls the model "makes": one to the first tool; with `parallel-tools`, one to each of
@@ -336,15 +326,7 @@ impl Plan {
 
 /// Streams the plan from a task, so pacing and faults are plain sequential code.
 fn stream(plan: Plan) -> Response<Body> {
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(produce(plan, tx));
-    let frames = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
-    Response::builder()
-        .status(200)
-        .header("content-type", "text/event-stream")
-        .header("cache-control", "no-cache")
-        .body(StreamBody::new(frames.boxed()))
-        .expect("valid response")
+    streamed("text/event-stream", |tx| produce(plan, tx))
 }
 
 /// Writes events as the plan says; stops quietly when the client goes away.

@@ -80,3 +80,20 @@ pub fn with_header(mut response: Response<Body>, name: &'static str, value: &str
     }
     response
 }
+
+/// A 200 answer of `content_type` whose body is what `produce` writes to the sender it is
+/// given, as it writes it; the task stops quietly when the client goes away.
+pub fn streamed<F>(content_type: &str, produce: impl FnOnce(tokio::sync::mpsc::Sender<Bytes>) -> F) -> Response<Body>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::spawn(produce(tx));
+    let frames = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
+    Response::builder()
+        .status(200)
+        .header(CONTENT_TYPE, content_type)
+        .header("cache-control", "no-cache")
+        .body(StreamBody::new(frames.boxed()))
+        .expect("valid response")
+}
