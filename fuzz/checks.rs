@@ -2,7 +2,7 @@
 //! What each fuzz target asserts, shared by the targets (fuzz_targets/) and by the replay of
 //! the committed corpus in `make test` (tests/fuzz_corpus.rs).
 
-use aichat::answer::{Assembler, Mode};
+use aichat::answer::{Assembler, Sink};
 use aichat::request::{Request, Resolved, Settings};
 use aichat::sse::Framer;
 use aichat::{ErrorKind, Event};
@@ -80,7 +80,7 @@ fn check_events(decode: impl FnOnce(&mut Assembler<'_>) -> Result<(), aichat::Er
         seen.push((matches!(e, Event::Response { .. }), matches!(e, Event::Message { .. })));
         true
     };
-    let mut out = Assembler::new(Mode::Events, &mut sink);
+    let mut out = Assembler::new(Sink::Events(&mut sink));
     decode(&mut out)?;
     out.end()?;
     assert!(seen.first().is_some_and(|&(response, _)| response), "RESPONSE comes first");

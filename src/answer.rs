@@ -33,8 +33,18 @@ pub struct ToolFragment<'a> {
     pub arguments: Option<&'a str>,
 }
 
+/// Where the assembler hands the answer: the text of choice 0 straight to a text sink (no event
+/// is built: the text API's hot path), or every event.
+pub enum Sink<'s> {
+    Text(&'s mut TextSink<'s>),
+    Events(&'s mut EventSink<'s>),
+}
+
+/// Receives each piece of choice 0's text; returns `false` to stop the call.
+pub type TextSink<'a> = dyn FnMut(&str) -> bool + 'a;
+
 pub struct Assembler<'s> {
-    sink: &'s mut EventSink<'s>,
+    sink: Sink<'s>,
     mode: Mode,
     request_id: String,
     started: bool,
@@ -91,8 +101,11 @@ fn non_empty(s: &str) -> Option<&str> {
 }
 
 impl<'s> Assembler<'s> {
-    /// `request_id` is the answer's request id header ("" when absent).
-    pub fn new(mode: Mode, sink: &'s mut EventSink<'s>) -> Assembler<'s> {
+    pub fn new(sink: Sink<'s>) -> Assembler<'s> {
+        let mode = match sink {
+            Sink::Text(_) => Mode::Text,
+            Sink::Events(_) => Mode::Events,
+        };
         Assembler {
             sink,
             mode,
@@ -120,7 +133,12 @@ impl<'s> Assembler<'s> {
 
     fn emit(&mut self, event: Event<'_>) -> Result<(), Error> {
         self.delivered |= !matches!(event, Event::Response { .. });
-        if (self.sink)(&event) { Ok(()) } else { Err(Error::stopped_by_sink()) }
+        let go_on = match &mut self.sink {
+            Sink::Events(sink) => sink(&event),
+            // Text mode hands over choice 0's text only, in `text`.
+            Sink::Text(_) => true,
+        };
+        if go_on { Ok(()) } else { Err(Error::stopped_by_sink()) }
     }
 
     /// Whether any piece of the answer (anything but RESPONSE) reached the caller: after that a
@@ -163,10 +181,10 @@ impl<'s> Assembler<'s> {
         if text.is_empty() {
             return Ok(());
         }
-        if self.mode == Mode::Text {
+        if let Sink::Text(sink) = &mut self.sink {
             if choice == 0 {
                 self.delivered = true;
-                if !(self.sink)(&Event::Text { choice, text: Cow::Borrowed(text) }) {
+                if !sink(text) {
                     return Err(Error::stopped_by_sink());
                 }
             }
@@ -315,16 +333,24 @@ mod tests {
     use super::*;
 
     fn collect(mode: Mode, feed: impl FnOnce(&mut Assembler<'_>) -> Result<(), Error>) -> Vec<Event<'static>> {
-        let mut events = Vec::new();
-        let mut sink = |e: &Event<'_>| {
-            events.push(e.clone().into_owned());
+        let events = std::cell::RefCell::new(Vec::new());
+        let mut event_sink = |e: &Event<'_>| {
+            events.borrow_mut().push(e.clone().into_owned());
             true
         };
-        let mut a = Assembler::new(mode, &mut sink);
+        let mut text_sink = |t: &str| {
+            events.borrow_mut().push(Event::Text { choice: 0, text: t.to_string().into() });
+            true
+        };
+        let sink = match mode {
+            Mode::Text => Sink::Text(&mut text_sink),
+            Mode::Events => Sink::Events(&mut event_sink),
+        };
+        let mut a = Assembler::new(sink);
         a.set_request_id("req-1");
         feed(&mut a).unwrap();
         a.end().unwrap();
-        events
+        events.into_inner()
     }
 
     fn frag<'a>(key: u32, id: Option<&'a str>, name: Option<&'a str>, args: Option<&'a str>) -> ToolFragment<'a> {
@@ -407,7 +433,7 @@ mod tests {
     #[test]
     fn too_many_choices_is_a_protocol_error() {
         let mut sink = |_: &Event<'_>| true;
-        let mut a = Assembler::new(Mode::Events, &mut sink);
+        let mut a = Assembler::new(Sink::Events(&mut sink));
         for n in 0..MAX_CHOICES as u32 {
             a.text(n, "x").unwrap();
         }

@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::answer::{Assembler, Mode};
+use crate::answer::{Assembler, Mode, Sink};
 use crate::cancel::CancelToken;
 use crate::env::Env;
 use crate::error::{Error, ErrorKind};
@@ -89,11 +89,7 @@ impl Client {
         cancel: Option<&CancelToken>,
         sink: &mut dyn FnMut(&str) -> bool,
     ) -> Result<(), Error> {
-        let mut events = |event: &Event<'_>| match event {
-            Event::Text { text, .. } => sink(text),
-            _ => true,
-        };
-        self.run(request, cancel, Mode::Text, &mut events)
+        self.run(request, cancel, Sink::Text(sink))
     }
 
     /// Runs one completion on this thread, handing every event to `sink` as it is decoded.
@@ -103,19 +99,13 @@ impl Client {
         cancel: Option<&CancelToken>,
         sink: &mut EventSink<'_>,
     ) -> Result<(), Error> {
-        self.run(request, cancel, Mode::Events, sink)
+        self.run(request, cancel, Sink::Events(sink))
     }
 
-    fn run(
-        &self,
-        request: Request,
-        cancel: Option<&CancelToken>,
-        mode: Mode,
-        sink: &mut EventSink<'_>,
-    ) -> Result<(), Error> {
+    fn run(&self, request: Request, cancel: Option<&CancelToken>, sink: Sink<'_>) -> Result<(), Error> {
         let (resolved, stop) = self.prepare(request, cancel)?;
         let _scope = interrupt::enter(&stop);
-        drive(&resolved, &self.transport, &stop, mode, sink)
+        drive(&resolved, &self.transport, &stop, sink)
     }
 
     /// Starts one completion on a library thread and returns at once; its events (only choice
@@ -154,10 +144,10 @@ impl Client {
 /// Runs the provider into an assembler of `mode` feeding `sink`, then ends the answer. A sink
 /// that returns false ends it with `Error::stopped_by_sink()`. The call's secrets are masked
 /// out of every server text while it runs, and out of its error at the end.
-fn drive(r: &Resolved, transport: &Transport, stop: &Stop, mode: Mode, sink: &mut EventSink<'_>) -> Result<(), Error> {
+fn drive(r: &Resolved, transport: &Transport, stop: &Stop, sink: Sink<'_>) -> Result<(), Error> {
     let secrets = r.secrets();
     let _masked = secret::scope(secrets.clone());
-    let mut out = Assembler::new(mode, sink);
+    let mut out = Assembler::new(sink);
     let protocol = providers::by_name(r.provider.name()).expect("a resolved call names a known protocol");
     let result = providers::driver::run(protocol, r, transport, stop, &mut out).and_then(|()| out.end());
     result.map_err(|e| secrets.iter().fold(e, |e, s| e.redacted(s)))
@@ -239,8 +229,14 @@ impl Call {
 fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, tx: SyncSender<Queued>) {
     let _scope = interrupt::enter(&stop);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut sink = |event: &Event<'_>| tx.send(Queued::Event(event.clone().into_owned())).is_ok();
-        drive(&resolved, &transport, &stop, mode, &mut sink)
+        let mut events = |event: &Event<'_>| tx.send(Queued::Event(event.clone().into_owned())).is_ok();
+        let mut text =
+            |text: &str| tx.send(Queued::Event(Event::Text { choice: 0, text: text.to_string().into() })).is_ok();
+        let sink = match mode {
+            Mode::Text => Sink::Text(&mut text),
+            Mode::Events => Sink::Events(&mut events),
+        };
+        drive(&resolved, &transport, &stop, sink)
     }))
     .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "internal error: the request thread panicked")));
     // The receiver may be gone (the call was abandoned); nobody is left to tell then.

@@ -175,9 +175,11 @@ impl std::ops::Deref for Str<'_> {
 struct Head<'a> {
     id: Option<Str<'a>>,
     model: Option<Str<'a>>,
-    object: Option<Str<'a>>,
-    /// vLLM's mid-stream error object carries its text here.
+    /// vLLM's mid-stream error object (`{"object":"error","message":...}`) carries its text
+    /// here; a chunk never has it.
     message: Option<&'a RawValue>,
+    /// Whether `choices` was there (decoded at once, or deferred).
+    has_choices: bool,
     error: Option<&'a RawValue>,
     usage: Option<&'a RawValue>,
     deferred_choices: Option<&'a RawValue>,
@@ -189,7 +191,6 @@ struct Head<'a> {
 enum Key {
     Id,
     Model,
-    Object,
     Message,
     Error,
     Usage,
@@ -212,7 +213,6 @@ impl<'de> Deserialize<'de> for Key {
                 Ok(match key {
                     "id" => Key::Id,
                     "model" => Key::Model,
-                    "object" => Key::Object,
                     "message" => Key::Message,
                     "error" => Key::Error,
                     "usage" => Key::Usage,
@@ -256,7 +256,6 @@ impl<'de> serde::de::Visitor<'de> for ChunkSeed<'_, '_, '_> {
                 }
                 Key::Id => head.id = map.next_value()?,
                 Key::Model => head.model = map.next_value()?,
-                Key::Object => head.object = map.next_value()?,
                 Key::Message => head.message = map.next_value()?,
                 Key::Error => head.error = map.next_value()?,
                 Key::Usage => head.usage = map.next_value()?,
@@ -268,9 +267,13 @@ impl<'de> serde::de::Visitor<'de> for ChunkSeed<'_, '_, '_> {
                         *self.failure = Some(e);
                         return Err(serde::de::Error::custom("stopped"));
                     }
+                    head.has_choices = true;
                     map.next_value_seed(ChoicesSeed { out: &mut *self.out, failure: &mut *self.failure })?;
                 }
-                Key::Choices => head.deferred_choices = map.next_value()?,
+                Key::Choices => {
+                    head.has_choices = true;
+                    head.deferred_choices = map.next_value()?;
+                }
                 _ => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
@@ -435,12 +438,14 @@ pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> 
             format!("the server reported an error mid-stream: {}", error_message(&error)),
         ));
     }
-    if head.object.as_deref() == Some("error") {
+    if head.message.is_some() && !head.has_choices {
         let message = head.message.and_then(|m| serde_json::from_str::<String>(m.get()).ok());
         let text = server_text(message.as_deref().unwrap_or("no message"));
         return Err(Error::new(ErrorKind::Server, format!("the server reported an error mid-stream: {text}")));
     }
-    out.start(head.id.as_deref().unwrap_or(""), head.model.as_deref().unwrap_or(""))?;
+    if !out.started() {
+        out.start(head.id.as_deref().unwrap_or(""), head.model.as_deref().unwrap_or(""))?;
+    }
     if let Some(choices) = head.deferred_choices {
         let mut failure = None;
         let mut de = serde_json::Deserializer::from_str(choices.get());
@@ -573,7 +578,7 @@ fn error_message(error: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::Mode;
+    use crate::answer::Sink;
     use crate::event::Event;
     use crate::request::{Request, Settings};
     use serde_json::json;
@@ -599,7 +604,7 @@ mod tests {
             events.push(e.clone().into_owned());
             true
         };
-        let mut out = Assembler::new(Mode::Events, &mut sink);
+        let mut out = Assembler::new(Sink::Events(&mut sink));
         for d in data {
             decode_event(d, &mut out)?;
         }
@@ -624,7 +629,7 @@ mod tests {
             events.push(e.clone().into_owned());
             true
         };
-        let mut out = Assembler::new(Mode::Events, &mut sink);
+        let mut out = Assembler::new(Sink::Events(&mut sink));
         decode_answer(body, &mut out)?;
         out.end()?;
         Ok(events)
@@ -732,7 +737,7 @@ mod tests {
     #[test]
     fn done_ends_the_stream() {
         let mut sink = |_: &Event<'_>| true;
-        let mut out = Assembler::new(Mode::Events, &mut sink);
+        let mut out = Assembler::new(Sink::Events(&mut sink));
         assert_eq!(decode_event("[DONE]", &mut out).unwrap(), Flow::Done);
     }
 
