@@ -1,40 +1,37 @@
 package aichat
 
+/*
+#include "aichat.h"
+*/
+import "C"
+
 import (
 	"errors"
 	"fmt"
 )
 
-// Code is a status code of the C library. The numbers are the C ones and never change.
+// Code is a status code of the C library: the numbers are the C header's own (AICHAT_*), and
+// never change.
 type Code int
 
 const (
-	CodeOK              Code = 0
-	CodeInvalidArgument Code = 1
-	CodeInvalidRequest  Code = 2
-	CodeConnect         Code = 3
-	CodeTimeout         Code = 4
-	CodeHTTPStatus      Code = 5
-	CodeProtocol        Code = 6
-	CodeServer          Code = 7
-	CodeCancelled       Code = 8
-	CodeIO              Code = 9
-	CodeTooLarge        Code = 10
-	CodeInternal        Code = 11
+	CodeOK              Code = C.AICHAT_OK
+	CodeInvalidArgument Code = C.AICHAT_ERROR_INVALID_ARGUMENT
+	CodeInvalidRequest  Code = C.AICHAT_ERROR_INVALID_REQUEST
+	CodeConnect         Code = C.AICHAT_ERROR_CONNECT
+	CodeTimeout         Code = C.AICHAT_ERROR_TIMEOUT
+	CodeHTTPStatus      Code = C.AICHAT_ERROR_HTTP_STATUS
+	CodeProtocol        Code = C.AICHAT_ERROR_PROTOCOL
+	CodeServer          Code = C.AICHAT_ERROR_SERVER
+	CodeCancelled       Code = C.AICHAT_ERROR_CANCELLED
+	CodeIO              Code = C.AICHAT_ERROR_IO
+	CodeTooLarge        Code = C.AICHAT_ERROR_TOO_LARGE
+	CodeInternal        Code = C.AICHAT_ERROR_INTERNAL
 )
-
-var codeNames = [...]string{
-	"AICHAT_OK", "AICHAT_ERROR_INVALID_ARGUMENT", "AICHAT_ERROR_INVALID_REQUEST", "AICHAT_ERROR_CONNECT",
-	"AICHAT_ERROR_TIMEOUT", "AICHAT_ERROR_HTTP_STATUS", "AICHAT_ERROR_PROTOCOL", "AICHAT_ERROR_SERVER",
-	"AICHAT_ERROR_CANCELLED", "AICHAT_ERROR_IO", "AICHAT_ERROR_TOO_LARGE", "AICHAT_ERROR_INTERNAL",
-}
 
 // String gives the C name, e.g. "AICHAT_ERROR_TIMEOUT"; "AICHAT_UNKNOWN" for other values.
 func (c Code) String() string {
-	if c >= 0 && int(c) < len(codeNames) {
-		return codeNames[c]
-	}
-	return "AICHAT_UNKNOWN"
+	return C.GoString(C.aichat_status_name(C.int(c)))
 }
 
 // Error is what a failed call returns. Use errors.As to read it, or errors.Is with a sentinel

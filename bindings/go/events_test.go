@@ -163,3 +163,35 @@ func TestEveryProtocolGivesTheSameResult(t *testing.T) {
 		}
 	}
 }
+
+func TestNoProxyTurnsTheEnvironmentsProxyOff(t *testing.T) {
+	// A proxy nobody listens on: a client that uses the environment fails to connect.
+	t.Setenv("HTTP_PROXY", "http://127.0.0.1:1")
+	t.Setenv("http_proxy", "http://127.0.0.1:1")
+	viaEnv, err := NewClient(Options{MaxRetries: ptr(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viaEnv.Close()
+	off, err := NewClient(Options{NoProxy: true, MaxRetries: ptr(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close()
+	if _, err := viaEnv.Complete(context.Background(), Request{Messages: hi, Options: Options{BaseURL: baseURL}}); !errors.Is(err, ErrConnect) {
+		t.Errorf("through the environment's proxy: %v", err)
+	}
+	if text, err := off.Complete(context.Background(), Request{Messages: hi, Options: Options{BaseURL: baseURL}}); err != nil || text != "You said: Hi" {
+		t.Errorf("proxies off: %q %v", text, err)
+	}
+	js, _ := Options{NoProxy: true, Proxy: "http://p:1"}.json()
+	if !strings.Contains(string(js), `"proxy":""`) {
+		t.Errorf("NoProxy wins: %s", js)
+	}
+}
+
+func TestCodesAreTheHeadersAndNamedByTheLibrary(t *testing.T) {
+	if CodeTimeout.String() != "AICHAT_ERROR_TIMEOUT" || Code(99).String() != "AICHAT_UNKNOWN" || CodeInternal != 11 {
+		t.Errorf("%v %v %d", CodeTimeout, Code(99), CodeInternal)
+	}
+}

@@ -77,7 +77,8 @@ type Options struct {
 	Provider          string // "aichat" (default), "openai", "anthropic" or "ollama"
 	BaseURL           string
 	APIKey            string
-	Proxy             string // "" = the environment's proxy settings
+	Proxy             string // a proxy URL; "" = the environment's proxy settings (see NoProxy)
+	NoProxy           bool   // no proxy at all, whatever Proxy and the environment say
 	Temperature       *float64
 	TopP              *float64
 	PresencePenalty   *float64
@@ -111,7 +112,7 @@ type wire struct {
 	Provider          string            `json:"provider,omitempty"`
 	BaseURL           string            `json:"base_url,omitempty"`
 	APIKey            string            `json:"api_key,omitempty"`
-	Proxy             string            `json:"proxy,omitempty"`
+	Proxy             *string           `json:"proxy,omitempty"`
 	Temperature       *float64          `json:"temperature,omitempty"`
 	TopP              *float64          `json:"top_p,omitempty"`
 	PresencePenalty   *float64          `json:"presence_penalty,omitempty"`
@@ -146,7 +147,7 @@ func millis(d time.Duration) int64 {
 
 func (o Options) wire() wire {
 	return wire{
-		Model: o.Model, Stream: o.Stream, Provider: o.Provider, BaseURL: o.BaseURL, APIKey: o.APIKey, Proxy: o.Proxy,
+		Model: o.Model, Stream: o.Stream, Provider: o.Provider, BaseURL: o.BaseURL, APIKey: o.APIKey, Proxy: o.proxy(),
 		Temperature: o.Temperature, TopP: o.TopP, PresencePenalty: o.PresencePenalty,
 		FrequencyPenalty: o.FrequencyPenalty, MaxTokens: o.MaxTokens, Headers: o.Headers, ExtraBody: o.ExtraBody,
 		ConnectTimeoutMs: millis(o.ConnectTimeout), IdleTimeoutMs: millis(o.IdleTimeout), TimeoutMs: millis(o.Timeout),
@@ -154,6 +155,19 @@ func (o Options) wire() wire {
 		Tools: o.Tools, ToolChoice: o.ToolChoice, ParallelToolCalls: o.ParallelToolCalls,
 		ResponseFormat: o.ResponseFormat, Stop: o.Stop, Seed: o.Seed, ReasoningEffort: o.ReasoningEffort, N: o.N,
 		IncludeUsage: o.IncludeUsage,
+	}
+}
+
+// proxy is the library's `proxy` field: "" turns proxies off; unset uses the environment.
+func (o Options) proxy() *string {
+	switch {
+	case o.NoProxy:
+		off := ""
+		return &off
+	case o.Proxy != "":
+		return &o.Proxy
+	default:
+		return nil
 	}
 }
 
