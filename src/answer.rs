@@ -45,7 +45,6 @@ pub type TextSink<'a> = dyn FnMut(&str) -> bool + 'a;
 
 pub struct Assembler<'s> {
     sink: Sink<'s>,
-    mode: Mode,
     request_id: String,
     started: bool,
     /// Whether anything but RESPONSE reached the sink.
@@ -102,13 +101,8 @@ fn non_empty(s: &str) -> Option<&str> {
 
 impl<'s> Assembler<'s> {
     pub fn new(sink: Sink<'s>) -> Assembler<'s> {
-        let mode = match sink {
-            Sink::Text(_) => Mode::Text,
-            Sink::Events(_) => Mode::Events,
-        };
         Assembler {
             sink,
-            mode,
             request_id: String::new(),
             started: false,
             delivered: false,
@@ -117,8 +111,9 @@ impl<'s> Assembler<'s> {
         }
     }
 
-    pub fn mode(&self) -> Mode {
-        self.mode
+    /// Whether only choice 0's text is wanted (the text API): nothing else is assembled.
+    fn text_only(&self) -> bool {
+        matches!(self.sink, Sink::Text(_))
     }
 
     /// Whether RESPONSE was sent (so a decoder need not read the id and model again).
@@ -153,7 +148,7 @@ impl<'s> Assembler<'s> {
             return Ok(());
         }
         self.started = true;
-        if self.mode == Mode::Text {
+        if self.text_only() {
             return Ok(());
         }
         let request_id = std::mem::take(&mut self.request_id);
@@ -198,7 +193,7 @@ impl<'s> Assembler<'s> {
 
     /// A piece of the reasoning of `choice`.
     pub fn reasoning(&mut self, choice: u32, text: &str) -> Result<(), Error> {
-        if text.is_empty() || self.mode == Mode::Text {
+        if text.is_empty() || self.text_only() {
             return Ok(());
         }
         self.start("", "")?;
@@ -209,7 +204,7 @@ impl<'s> Assembler<'s> {
 
     /// A piece of the signature that vouches for the reasoning (kept in MESSAGE only).
     pub fn reasoning_signature(&mut self, choice: u32, text: &str) -> Result<(), Error> {
-        if text.is_empty() || self.mode == Mode::Text {
+        if text.is_empty() || self.text_only() {
             return Ok(());
         }
         let i = self.choice(choice)?;
@@ -219,7 +214,7 @@ impl<'s> Assembler<'s> {
 
     /// A piece of a refusal of `choice`.
     pub fn refusal(&mut self, choice: u32, text: &str) -> Result<(), Error> {
-        if text.is_empty() || self.mode == Mode::Text {
+        if text.is_empty() || self.text_only() {
             return Ok(());
         }
         self.start("", "")?;
@@ -231,7 +226,7 @@ impl<'s> Assembler<'s> {
     /// A tool-call fragment of `choice`: starts a call (TOOL_CALL) when its key is new, or when
     /// it brings an id other than the current call's at that key; otherwise continues it.
     pub fn tool_call(&mut self, choice: u32, fragment: ToolFragment<'_>) -> Result<(), Error> {
-        if self.mode == Mode::Text {
+        if self.text_only() {
             return Ok(());
         }
         self.start("", "")?;
@@ -282,7 +277,7 @@ impl<'s> Assembler<'s> {
 
     /// Why `choice` ended (`reason` normalized, `raw` as sent); only the first one counts.
     pub fn finish(&mut self, choice: u32, reason: &str, raw: &str) -> Result<(), Error> {
-        if self.mode == Mode::Text {
+        if self.text_only() {
             return Ok(());
         }
         self.start("", "")?;
@@ -300,7 +295,7 @@ impl<'s> Assembler<'s> {
 
     /// The answer is complete: USAGE, then each choice's MESSAGE (choice 0's at least).
     pub fn end(mut self) -> Result<(), Error> {
-        if self.mode == Mode::Text {
+        if self.text_only() {
             return Ok(());
         }
         self.start("", "")?;

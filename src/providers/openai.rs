@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
@@ -525,7 +525,7 @@ pub fn decode_answer(body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> 
     out.start(&str_at(&value, "id"), &str_at(&value, "model"))?;
     for (position, choice) in choices.iter().enumerate() {
         let number = choice.get("index").and_then(Value::as_u64).map_or(position as u32, |n| n as u32);
-        let message = choice.get("message").and_then(Value::as_object).cloned().unwrap_or_else(Map::new);
+        let message = choice.get("message").unwrap_or(&Value::Null);
         let text = |key: &str| match message.get(key) {
             None | Some(Value::Null) => Ok(""),
             Some(Value::String(s)) => Ok(s.as_str()),
