@@ -324,6 +324,22 @@ enum AichatStatus aichat_stream_next_events(struct AichatStream *stream,
                                             struct AichatEvents *events,
                                             struct AichatError **error);
 
+// A descriptor that is readable while `aichat_stream_next` / `aichat_stream_next_events` has
+// something to return (chunks or events, the end, or a failure); with it, those calls with
+// `wait_ms` 0 never block. Owned by the stream: do not read, write or close it; valid until
+// `aichat_stream_free`. -1 with `*error` set if one cannot be made. Level-triggered: it stays
+// readable until the caller has taken everything there is, and after the end or a failure.
+//
+// It is one end of a Unix socket pair, so `poll`/`epoll`/`kqueue`, libuv, GLib and asyncio's
+// `add_reader` all accept it; the same descriptor is returned on every call. A cancel through
+// the stream's token makes it readable at once; the call's own timeout does so when the
+// library thread notices it (within `connect_timeout_ms` during a DNS lookup or TCP connect).
+// Unix only: elsewhere it fails with `AICHAT_ERROR_IO`.
+//
+// # Safety
+// `stream` is NULL or an unfreed stream; `error` is NULL or writable.
+int aichat_stream_fd(struct AichatStream *stream, struct AichatError **error);
+
 // Stops the request if it is still running and releases the stream. NULL is accepted.
 //
 // # Safety

@@ -13,7 +13,6 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -22,14 +21,13 @@ use crate::cancel::CancelToken;
 use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
-use crate::interrupt::{self, Stop};
+use crate::interrupt::{self, SLICE, Stop};
+use crate::mailbox::{Mailbox, Taken};
 use crate::providers;
 use crate::request::{Request, Resolved, Settings, TlsRoots, protocol_named};
 use crate::secret;
 use crate::transport::Transport;
 
-/// How often a pulled call's waiting caller looks at its cancel token.
-const CANCEL_POLL: Duration = Duration::from_millis(5);
 /// Events decoded ahead of the sink; bounds memory when the sink is slower than the network.
 const EVENT_QUEUE: usize = 64;
 
@@ -112,19 +110,20 @@ impl Client {
     /// 0's text in `Mode::Text`) are pulled with [`Call::next`].
     pub fn start(&self, request: Request, cancel: Option<&CancelToken>, mode: Mode) -> Result<Call, Error> {
         let (resolved, stop) = self.prepare(request, cancel)?;
-        let (tx, events) = sync_channel(EVENT_QUEUE);
+        let mailbox = Arc::new(Mailbox::new(EVENT_QUEUE));
+        let waker: Arc<dyn crate::cancel::Wake> = mailbox.clone();
+        stop.on_cancel(Arc::downgrade(&waker));
         let call = Call {
             deadline: resolved.net.deadline,
             timeout_ms: resolved.net.timeout.as_millis(),
-            events,
             mode,
-            stop: AbandonOnDrop(stop.clone()),
             ended: false,
+            hangup: Hangup { stop: stop.clone(), mailbox: mailbox.clone() },
         };
         let transport = self.transport.clone();
         thread::Builder::new()
             .name("aichat-request".into())
-            .spawn(move || run_worker(resolved, transport, stop, mode, tx))
+            .spawn(move || run_worker(resolved, transport, stop, mode, &mailbox))
             .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
         Ok(call)
     }
@@ -166,12 +165,11 @@ pub enum Next {
 /// A running completion. Dropping it abandons the request: its library thread stops within
 /// milliseconds and closes the connection.
 pub struct Call {
-    events: Receiver<Queued>,
     mode: Mode,
     deadline: Instant,
     timeout_ms: u128,
-    stop: AbandonOnDrop,
     ended: bool,
+    hangup: Hangup,
 }
 
 impl Call {
@@ -185,53 +183,47 @@ impl Call {
     /// `ErrorKind::Cancelled` once the cancel token fired, and with `ErrorKind::Timeout` past
     /// `timeout_ms`.
     pub fn next(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
-        self.next_inner(wait).inspect_err(|_| {
+        let next = self.next_inner(wait);
+        if !matches!(next, Ok(Next::Event(_) | Next::Pending)) {
             self.ended = true;
-            self.stop.0.abandon();
-        })
+            self.hangup.mailbox.finish();
+        }
+        next.inspect_err(|_| self.hangup.stop.abandon())
+    }
+
+    /// A descriptor that is readable while [`Call::next`] has something to return without
+    /// waiting; see [`crate::mailbox`]. Made on first use, owned by the call.
+    pub fn fd(&self) -> Result<i32, Error> {
+        self.hangup.mailbox.fd()
     }
 
     fn next_inner(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
         if self.ended {
             return Ok(Next::End);
         }
-        let until = wait.map(|w| Instant::now() + w);
-        loop {
-            let limit = until.map_or(self.deadline, |u| u.min(self.deadline));
-            match self.events.recv_timeout(limit.saturating_duration_since(Instant::now()).min(CANCEL_POLL)) {
-                Ok(Queued::Event(event)) => return Ok(Next::Event(event)),
-                Ok(Queued::End(result)) => {
-                    self.ended = true;
-                    return result.map(|()| Next::End);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Error::new(ErrorKind::Internal, "the request thread ended without a result"));
-                }
-            }
-            if let Some(reason) = self.stop.0.reason() {
-                return Err(reason);
-            }
-            let now = Instant::now();
-            if now >= self.deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("the call took longer than timeout_ms={}", self.timeout_ms),
-                ));
-            }
-            if until.is_some_and(|u| now >= u) {
-                return Ok(Next::Pending);
-            }
+        let until = wait.map_or(self.deadline, |w| (Instant::now() + w).min(self.deadline));
+        match self.hangup.mailbox.take(Some(until)) {
+            Taken::Item(Queued::Event(event)) => return Ok(Next::Event(event)),
+            Taken::Item(Queued::End(result)) => return result.map(|()| Next::End),
+            Taken::Woken | Taken::Empty => {}
         }
+        if let Some(reason) = self.hangup.stop.reason() {
+            return Err(reason);
+        }
+        if Instant::now() >= self.deadline {
+            return Err(Error::new(ErrorKind::Timeout, format!("the call took longer than timeout_ms={}", self.timeout_ms)));
+        }
+        Ok(Next::Pending)
     }
 }
 
-fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, tx: SyncSender<Queued>) {
+fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, mailbox: &Mailbox<Queued>) {
     let _scope = interrupt::enter(&stop);
+    // A caller that stopped taking (and a cancel) lets a send waiting for room go.
+    let send = |event: Event<'static>| mailbox.send(Queued::Event(event), SLICE, || stop.reason().is_some());
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut events = |event: &Event<'_>| tx.send(Queued::Event(event.clone().into_owned())).is_ok();
-        let mut text =
-            |text: &str| tx.send(Queued::Event(Event::Text { choice: 0, text: text.to_string().into() })).is_ok();
+        let mut events = |event: &Event<'_>| send(event.clone().into_owned());
+        let mut text = |text: &str| send(Event::Text { choice: 0, text: text.to_string().into() });
         let sink = match mode {
             Mode::Text => Sink::Text(&mut text),
             Mode::Events => Sink::Events(&mut events),
@@ -239,16 +231,21 @@ fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, 
         drive(&resolved, &transport, &stop, sink)
     }))
     .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "internal error: the request thread panicked")));
-    // The receiver may be gone (the call was abandoned); nobody is left to tell then.
-    let _ = tx.send(Queued::End(result));
+    // The caller may be gone (the call was abandoned); nobody is left to tell then.
+    mailbox.send_last(Queued::End(result));
 }
 
-/// Abandons the call when the caller's side goes away, however it goes.
-struct AbandonOnDrop(Stop);
+/// Abandons the call when the caller's side goes away, however it goes: the request stops and
+/// a library thread waiting for room in the queue lets go.
+struct Hangup {
+    stop: Stop,
+    mailbox: Arc<Mailbox<Queued>>,
+}
 
-impl Drop for AbandonOnDrop {
+impl Drop for Hangup {
     fn drop(&mut self) {
-        self.0.abandon();
+        self.stop.abandon();
+        self.mailbox.close();
     }
 }
 

@@ -31,6 +31,13 @@ impl Stop {
     }
 
     /// The caller no longer wants the answer (it returned, or freed the stream).
+    /// Wakes `waker` when the cancel token (if any) fires.
+    pub(crate) fn on_cancel(&self, waker: std::sync::Weak<dyn crate::cancel::Wake>) {
+        if let Some(c) = &self.cancel {
+            c.on_trigger(waker)
+        }
+    }
+
     pub fn abandon(&self) {
         self.abandoned.store(true, Ordering::Release);
     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod ffi;
 pub mod interrupt;
+mod mailbox;
 pub mod ndjson;
 pub mod net;
 pub mod prompt;

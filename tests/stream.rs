@@ -200,3 +200,92 @@ fn a_failed_pull_leaves_no_stale_pointer() {
     assert_eq!((chunks.count, chunks.text_len, chunks.ends.is_null()), (0, 0, true));
     assert_eq!(unsafe { std::ffi::CStr::from_ptr(chunks.text) }.to_bytes(), b"");
 }
+
+fn fd_of(stream: &Stream) -> i32 {
+    let mut error = ptr::null_mut();
+    let fd = unsafe { aichat_stream_fd(stream.0, &mut error) };
+    assert!(fd >= 0 && error.is_null(), "no descriptor: {}", unsafe { message_of(error) });
+    fd
+}
+
+/// Whether `fd` is readable within `ms` milliseconds.
+fn readable(fd: i32, ms: i32) -> bool {
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    n == 1 && p.revents & libc::POLLIN != 0
+}
+
+#[test]
+fn one_thread_drives_many_streams_by_their_descriptors() {
+    let server = Server::start().unwrap();
+    let client = ClientHandle::new(None);
+    let streams: Vec<Stream> =
+        (0..8).map(|_| open(&client, &openai(&server.fault_url("chunks=3000"), ""), None).unwrap()).collect();
+    let mut fds: Vec<libc::pollfd> =
+        streams.iter().map(|s| libc::pollfd { fd: fd_of(s), events: libc::POLLIN, revents: 0 }).collect();
+    let mut got = vec![Vec::new(); streams.len()];
+    let mut finished = vec![false; streams.len()];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while finished.iter().any(|f| !f) {
+        assert!(Instant::now() < deadline, "streams did not finish");
+        for (p, done) in fds.iter_mut().zip(&finished) {
+            p.fd = if *done { -1 } else { p.fd.abs() }; // poll skips negative descriptors
+            p.revents = 0;
+        }
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 5000) };
+        assert!(n > 0, "poll timed out with streams unfinished");
+        for (i, p) in fds.iter().enumerate() {
+            if p.revents & libc::POLLIN == 0 {
+                continue;
+            }
+            // Readable means a call with wait 0 returns something.
+            let (chunks, done) = next(&streams[i], 0).unwrap();
+            assert!(!chunks.is_empty() || done, "readable, yet nothing to take");
+            got[i].extend(chunks);
+            finished[i] = done;
+        }
+    }
+    for chunks in got {
+        assert_eq!(chunks.len(), 3000);
+    }
+    // Level-triggered: after the end there is still something to return (the end again).
+    assert!(streams.iter().all(|s| readable(fd_of(s), 0)));
+}
+
+#[test]
+fn the_descriptor_is_quiet_while_the_server_is_and_wakes_on_cancel() {
+    let server = Server::start().unwrap();
+    let client = ClientHandle::new(None);
+    let cancel = CancelHandle::new();
+    let stream = open(&client, &request(&server.fault_url("silence"), HI, ""), Some(&cancel)).unwrap();
+    let fd = fd_of(&stream);
+    assert_eq!(fd, fd_of(&stream), "the same descriptor every time");
+    assert!(!readable(fd, 300));
+    assert_eq!(next(&stream, 0).unwrap(), (vec![], false));
+    let started = Instant::now();
+    unsafe { aichat_cancel_trigger(cancel.0) };
+    assert!(readable(fd, 2000));
+    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_eq!(next(&stream, 0).unwrap_err().0, AichatStatus::AICHAT_ERROR_CANCELLED);
+    assert!(readable(fd, 0), "a failure stays readable");
+}
+
+#[test]
+fn a_failure_makes_the_descriptor_readable() {
+    let server = Server::start().unwrap();
+    let client = ClientHandle::new(None);
+    let stream = open(&client, &openai(&server.fault_url("status=500"), ""), None).unwrap();
+    let fd = fd_of(&stream);
+    assert!(readable(fd, 10_000));
+    assert_eq!(next(&stream, 0).unwrap_err().0, AichatStatus::AICHAT_ERROR_HTTP_STATUS);
+    assert!(readable(fd, 0));
+}
+
+#[test]
+fn a_descriptor_of_nothing_is_an_error() {
+    let mut error = ptr::null_mut();
+    assert_eq!(unsafe { aichat_stream_fd(ptr::null_mut(), &mut error) }, -1);
+    assert_eq!(unsafe { aichat_error_code(error) }, AichatStatus::AICHAT_ERROR_INVALID_ARGUMENT);
+    unsafe { aichat_error_free(error) };
+    assert_eq!(unsafe { aichat_stream_fd(ptr::null_mut(), ptr::null_mut()) }, -1);
+}

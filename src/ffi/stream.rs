@@ -2,7 +2,7 @@
 //! callers whose callbacks are expensive (an FFI relay to another thread, an event loop). A
 //! stream is opened for text (`aichat_stream_next`) or for events (`aichat_stream_next_events`).
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 use std::time::Duration;
 
 use super::event::EventBuffers;
@@ -181,6 +181,30 @@ pub unsafe extern "C" fn aichat_stream_next_events(
         *out = AichatEvents { items: items.as_ptr(), count: items.len(), finished };
         Ok(())
     }))
+}
+
+/// A descriptor that is readable while `aichat_stream_next` / `aichat_stream_next_events` has
+/// something to return (chunks or events, the end, or a failure); with it, those calls with
+/// `wait_ms` 0 never block. Owned by the stream: do not read, write or close it; valid until
+/// `aichat_stream_free`. -1 with `*error` set if one cannot be made. Level-triggered: it stays
+/// readable until the caller has taken everything there is, and after the end or a failure.
+///
+/// It is one end of a Unix socket pair, so `poll`/`epoll`/`kqueue`, libuv, GLib and asyncio's
+/// `add_reader` all accept it; the same descriptor is returned on every call. A cancel through
+/// the stream's token makes it readable at once; the call's own timeout does so when the
+/// library thread notices it (within `connect_timeout_ms` during a DNS lookup or TCP connect).
+/// Unix only: elsewhere it fails with `AICHAT_ERROR_IO`.
+///
+/// # Safety
+/// `stream` is NULL or an unfreed stream; `error` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aichat_stream_fd(stream: *mut AichatStream, error: *mut *mut AichatError) -> c_int {
+    catch_reporting(error, || {
+        // SAFETY: forwarded from this function's contract.
+        let stream = unsafe { stream.as_ref() }.ok_or_else(|| null_argument("stream"))?;
+        stream.call.fd()
+    })
+    .unwrap_or(-1)
 }
 
 /// Stops the request if it is still running and releases the stream. NULL is accepted.
