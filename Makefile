@@ -115,7 +115,18 @@ $(BUILD)/test_client_static: tests/c/test_client.c include/aichat.h build | $(BU
 $(BUILD)/test_client_asan: tests/c/test_client.c include/aichat.h build | $(BUILD)
 	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Iinclude $< $(LINK_SHARED) -lpthread -o $@
 
-test-c: $(BUILD)/test_client $(BUILD)/test_client_static $(BUILD)/test_client_asan $(BUILD)/chat
+$(BUILD)/poll: bindings/c/examples/poll.c include/aichat.h build | $(BUILD)
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK_SHARED) -o $@
+
+$(BUILD)/poll_asan: bindings/c/examples/poll.c include/aichat.h build | $(BUILD)
+	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Iinclude $< $(LINK_SHARED) -o $@
+
+test-c: $(BUILD)/test_client $(BUILD)/test_client_static $(BUILD)/test_client_asan $(BUILD)/chat $(BUILD)/poll $(BUILD)/poll_asan
+	@echo "== C poll example: one thread, eight streams, each printed as it arrives (plain, ASan+UBSan, valgrind)"
+	$(WITH_SERVER) scripts/check-poll-example.sh $(BUILD)/poll
+	$(WITH_SERVER) env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 scripts/check-poll-example.sh $(BUILD)/poll_asan
+	$(WITH_SERVER) scripts/check-poll-example.sh valgrind --quiet --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect $(BUILD)/poll
 	@echo "== C example: reasoning, a tool call run by the example, its result sent back, the final answer"
 	$(WITH_SERVER) sh -c 'out=$$($(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/reasoning/v1" --provider openai \
 	  --tools "What time is it?") && printf "%s\n" "$$out" && \

@@ -13,6 +13,9 @@
 //                                          // r.message_json (append it to "messages")
 //   client.events(request, [](const aichat::Event &e) { if (e.kind == aichat::EventKind::Text) ...; });
 //
+//   aichat::Stream s = client.open_stream(request);   // pulled: for event loops and many streams
+//   poll s.fd() ...; auto batch = s.next(0);          // batch.chunks, batch.finished
+//
 // An exception thrown by the callable stops the request and is re-thrown from stream() or
 // events() once the C call has returned: it never unwinds through the library.
 #ifndef AICHAT_HPP
@@ -124,6 +127,97 @@ struct Result {
     std::string message_json;
 };
 
+/// A completion pulled in batches (aichat_client_stream_open), for a caller that drives many
+/// streams from one thread or an event loop: poll fd() and call next(0) when it is readable.
+/// Move-only; destroying it stops the request. Use it from one thread at a time.
+class StreamBase {
+public:
+    ~StreamBase() { aichat_stream_free(native_); }
+    StreamBase(const StreamBase &) = delete;
+    StreamBase &operator=(const StreamBase &) = delete;
+    StreamBase(StreamBase &&other) noexcept : native_(std::exchange(other.native_, nullptr)) {}
+    StreamBase &operator=(StreamBase &&other) noexcept {
+        if (this != &other) {
+            aichat_stream_free(native_);
+            native_ = std::exchange(other.native_, nullptr);
+        }
+        return *this;
+    }
+
+    /// The descriptor (aichat_stream_fd): readable while next() has something to return; owned
+    /// by the stream (do not read or close it). Throws aichat::Error if one cannot be made.
+    int fd() const {
+        AichatError *error = nullptr;
+        int fd = aichat_stream_fd(native_, &error);
+        if (fd < 0) throw Error::take(error);
+        return fd;
+    }
+
+    AichatStream *native() const noexcept { return native_; }
+
+protected:
+    explicit StreamBase(AichatStream *native) noexcept : native_(native) {}
+    AichatStream *native_;
+};
+
+/// A stream of text chunks (Client::open_stream).
+class Stream : public StreamBase {
+public:
+    /// What one next() returned: views valid until the next call on the stream.
+    struct Batch {
+        std::vector<std::string_view> chunks;
+        /// The completion finished: nothing follows.
+        bool finished = false;
+    };
+
+    /// Waits up to `wait_ms` for chunks (0: never blocks), then returns all that are there;
+    /// throws aichat::Error on failure, once the chunks before it were returned.
+    Batch next(uint32_t wait_ms) {
+        AichatChunks c;
+        AichatError *error = nullptr;
+        if (aichat_stream_next(native_, wait_ms, &c, &error) != AICHAT_OK) throw Error::take(error);
+        Batch b;
+        b.finished = c.finished;
+        b.chunks.reserve(c.count);
+        size_t start = 0;
+        for (size_t i = 0; i < c.count; i++) {
+            b.chunks.emplace_back(c.text + start, c.ends[i] - start);
+            start = c.ends[i];
+        }
+        return b;
+    }
+
+private:
+    friend class Client;
+    using StreamBase::StreamBase;
+};
+
+/// A stream of events (Client::open_events).
+class EventStream : public StreamBase {
+public:
+    /// What one next() returned: views valid until the next call on the stream.
+    struct Batch {
+        std::vector<Event> events;
+        bool finished = false;
+    };
+
+    /// As Stream::next, for events.
+    Batch next(uint32_t wait_ms) {
+        AichatEvents e;
+        AichatError *error = nullptr;
+        if (aichat_stream_next_events(native_, wait_ms, &e, &error) != AICHAT_OK) throw Error::take(error);
+        Batch b;
+        b.finished = e.finished;
+        b.events.reserve(e.count);
+        for (size_t i = 0; i < e.count; i++) b.events.push_back(Event::from(e.items[i]));
+        return b;
+    }
+
+private:
+    friend class Client;
+    using StreamBase::StreamBase;
+};
+
 /// A client: defaults and a connection pool shared by its calls; safe to use from many threads.
 class Client {
 public:
@@ -210,6 +304,24 @@ public:
             },
             cancel);
         return r;
+    }
+
+    /// Starts a completion on a library thread and returns at once; pull its chunks with
+    /// Stream::next (or poll Stream::fd). Throws aichat::Error when the request is invalid.
+    Stream open_stream(const std::string &request_json, const Cancel *cancel = nullptr) const {
+        AichatError *error = nullptr;
+        AichatStream *s = aichat_client_stream_open(native_, request_json.c_str(), cancel ? cancel->native() : nullptr, &error);
+        if (s == nullptr) throw Error::take(error);
+        return Stream(s);
+    }
+
+    /// As open_stream, for the events.
+    EventStream open_events(const std::string &request_json, const Cancel *cancel = nullptr) const {
+        AichatError *error = nullptr;
+        AichatStream *s =
+            aichat_client_stream_open_events(native_, request_json.c_str(), cancel ? cancel->native() : nullptr, &error);
+        if (s == nullptr) throw Error::take(error);
+        return EventStream(s);
     }
 
     const AichatClient *native() const noexcept { return native_; }

@@ -3,6 +3,9 @@
 // Prints one line per failed check and a closing "N passed, N failed" line.
 #include <aichat.hpp>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -153,6 +156,48 @@ static void test_events_and_run_with_a_tool_call() {
     }
 }
 
+static void test_pulled_streams_by_descriptor() {
+    aichat::Client client;
+    std::vector<aichat::Stream> streams;
+    for (int i = 0; i < 3; i++) streams.push_back(client.open_stream(openai("chunks=50")));
+    aichat::EventStream events = client.open_events(openai(""));
+    std::vector<std::string> text(streams.size());
+    std::vector<bool> done(streams.size());
+    std::string event_text;
+    bool events_done = false, got_message = false;
+    for (int rounds = 0; rounds < 10000 && !(events_done && std::all_of(done.begin(), done.end(), [](bool d) { return d; }));
+         rounds++) {
+        std::vector<pollfd> fds;
+        for (auto &s : streams) fds.push_back(pollfd{s.fd(), POLLIN, 0});
+        fds.push_back(pollfd{events.fd(), POLLIN, 0});
+        CHECK(::poll(fds.data(), fds.size(), 5000) > 0);
+        for (size_t i = 0; i < streams.size(); i++) {
+            if (done[i] || !(fds[i].revents & POLLIN)) continue;
+            auto batch = streams[i].next(0);
+            for (auto chunk : batch.chunks) text[i].append(chunk);
+            done[i] = batch.finished;
+        }
+        if (!events_done && (fds.back().revents & POLLIN)) {
+            auto batch = events.next(0);
+            for (auto &e : batch.events) {
+                if (e.kind == aichat::EventKind::Text) event_text.append(e.text);
+                if (e.kind == aichat::EventKind::Message) got_message = true;
+            }
+            events_done = batch.finished;
+        }
+    }
+    for (size_t i = 0; i < streams.size(); i++) CHECK(done[i] && !text[i].empty());
+    CHECK(events_done && got_message && event_text == "You said: one two");
+    aichat::Stream moved = std::move(streams[0]);
+    CHECK(moved.next(0).finished);
+    try {
+        client.open_stream("{");
+        CHECK(false);
+    } catch (const aichat::Error &e) {
+        CHECK(e.code() == AICHAT_ERROR_INVALID_REQUEST);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: test_wrapper BASE_URL\n");
@@ -166,6 +211,7 @@ int main(int argc, char **argv) {
     test_exception_in_callable_is_rethrown();
     test_cancel_from_another_thread();
     test_events_and_run_with_a_tool_call();
+    test_pulled_streams_by_descriptor();
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
