@@ -14,9 +14,9 @@ module consumer
 
 go 1.23
 
-require aichat v0.0.0
+require github.com/aichat-dev/aichat-go v0.0.0
 
-replace aichat => $repo/bindings/go
+replace github.com/aichat-dev/aichat-go => $repo/bindings/go
 MOD
 cd "$tmp/app"
 PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" CGO_LDFLAGS="-Wl,-rpath,$tmp/prefix/lib" \

@@ -17,12 +17,6 @@ package aichat
 /*
 #include <stdlib.h>
 #include "aichat.h"
-
-extern int aichatGoChunk(char *chunk, size_t len, void *user_data);
-extern int aichatGoEvent(AichatEvent *event, void *user_data);
-
-static AichatChunkCallback aichat_go_chunk(void) { return (AichatChunkCallback)aichatGoChunk; }
-static AichatEventCallback aichat_go_event(void) { return (AichatEventCallback)aichatGoEvent; }
 */
 import "C"
 
@@ -31,7 +25,6 @@ import (
 	"errors"
 	"iter"
 	"runtime"
-	"runtime/cgo"
 	"strings"
 	"sync"
 	"unsafe"
@@ -77,49 +70,90 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// streamCall is what a C callback reaches through the cgo.Handle: the loop body of a range
-// over Stream (T string) or Events (T Event).
-type streamCall[T any] struct {
-	yield    func(T, error) bool
-	stopped  bool // the loop body broke out
-	panicked *any // the loop body panicked with this value
-}
-
 // Stream runs one completion and yields each chunk as it arrives. After a failure it yields one
 // final ("", err). Breaking out of the loop stops the request at once. When ctx is cancelled or
 // its deadline passes, the request stops within milliseconds, even while the server is silent,
 // and the error matches ctx.Err() with errors.Is.
+//
+// The loop body runs on the calling goroutine in Go frames only: chunks are pulled from the
+// library in batches (aichat_stream_next), so a panic, runtime.Goexit (t.FailNow) or break in
+// it unwinds nothing of the library's, and the request is freed on the way out.
 func (c *Client) Stream(ctx context.Context, req Request) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		err := run(c, ctx, req, yield, func(native *C.AichatClient, js *C.char, h unsafe.Pointer, cancel *C.AichatCancel, cerr **C.AichatError) C.AichatStatus {
-			return C.AichatStatus(C.aichat_client_create_completion(native, js, C.aichat_go_chunk(), h, cancel, cerr))
-		})
-		if err != nil {
+		if err := pull(c, ctx, req, textStream, yield); err != nil {
 			yield("", err)
 		}
 	}
 }
 
 // Events runs one completion and yields every event of the answer as it arrives: EventResponse
-// first, EventMessage last. Failures, break and ctx behave as in Stream.
+// first, EventMessage last. Failures, break, ctx and the loop body behave as in Stream.
 func (c *Client) Events(ctx context.Context, req Request) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		err := run(c, ctx, req, yield, func(native *C.AichatClient, js *C.char, h unsafe.Pointer, cancel *C.AichatCancel, cerr **C.AichatError) C.AichatStatus {
-			return C.AichatStatus(C.aichat_client_create_completion_events(native, js, C.aichat_go_event(), h, cancel, cerr))
-		})
-		if err != nil {
+		if err := pull(c, ctx, req, eventStream, yield); err != nil {
 			yield(Event{}, err)
 		}
 	}
 }
 
-// startFunc starts one C call with the request JSON, the callback's handle, the cancel token and
-// the error out-parameter.
-type startFunc func(*C.AichatClient, *C.char, unsafe.Pointer, *C.AichatCancel, **C.AichatError) C.AichatStatus
+// waitMs bounds one blocking pull; a cancel wakes it at once, so this only sets how often an
+// idle stream's goroutine loops.
+const waitMs = 10_000
 
-// run makes one C call on c that feeds yield: the request JSON, the cancel token fired by ctx,
-// the handle the callback reaches, a panic in the loop body re-raised, the status as an error.
-func run[T any](c *Client, ctx context.Context, req Request, yield func(T, error) bool, start startFunc) error {
+// streamKind opens a stream and pulls one batch of it as Go values. A batch's C memory is
+// valid until the next pull, so it is copied out before any user code runs.
+type streamKind[T any] struct {
+	open func(*C.AichatClient, *C.char, *C.AichatCancel, **C.AichatError) *C.AichatStream
+	next func(*C.AichatStream, []T) ([]T, bool, *C.AichatError)
+}
+
+var textStream = streamKind[string]{
+	open: func(c *C.AichatClient, js *C.char, cancel *C.AichatCancel, cerr **C.AichatError) *C.AichatStream {
+		return C.aichat_client_stream_open(c, js, cancel, cerr)
+	},
+	next: func(s *C.AichatStream, out []string) ([]string, bool, *C.AichatError) {
+		var b C.AichatChunks
+		var cerr *C.AichatError
+		if C.aichat_stream_next(s, waitMs, &b, &cerr) != C.AICHAT_OK {
+			return out, false, cerr
+		}
+		if b.count > 0 {
+			// One copy of the batch; the chunks are substrings of it.
+			all := C.GoStringN(b.text, C.int(b.text_len))
+			start := 0
+			for _, end := range unsafe.Slice(b.ends, b.count) {
+				out = append(out, all[start:int(end)])
+				start = int(end)
+			}
+		}
+		return out, bool(b.finished), nil
+	},
+}
+
+var eventStream = streamKind[Event]{
+	open: func(c *C.AichatClient, js *C.char, cancel *C.AichatCancel, cerr **C.AichatError) *C.AichatStream {
+		return C.aichat_client_stream_open_events(c, js, cancel, cerr)
+	},
+	next: func(s *C.AichatStream, out []Event) ([]Event, bool, *C.AichatError) {
+		var b C.AichatEvents
+		var cerr *C.AichatError
+		if C.aichat_stream_next_events(s, waitMs, &b, &cerr) != C.AICHAT_OK {
+			return out, false, cerr
+		}
+		if b.count > 0 {
+			items := unsafe.Slice(b.items, b.count)
+			for i := range items {
+				out = append(out, eventFromC(&items[i]))
+			}
+		}
+		return out, bool(b.finished), nil
+	},
+}
+
+// pull opens a stream of kind on c and feeds yield batch by batch, in Go frames only: the
+// request JSON, the cancel token fired by ctx, the stream freed however the loop is left, the
+// failure as an error.
+func pull[T any](c *Client, ctx context.Context, req Request, kind streamKind[T], yield func(T, error) bool) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(err)
 	}
@@ -136,34 +170,46 @@ func run[T any](c *Client, ctx context.Context, req Request, yield func(T, error
 	defer C.free(unsafe.Pointer(cjs))
 	cancel := C.aichat_cancel_new()
 	defer C.aichat_cancel_free(cancel)
-	// The token fires when ctx ends; the trigger must have finished before the token is freed.
+	// The token fires when ctx ends; the trigger must have finished before the token is freed
+	// (deferred calls run last-in first-out: this one before the free above).
 	triggered := make(chan struct{})
 	stopWatch := context.AfterFunc(ctx, func() {
 		C.aichat_cancel_trigger(cancel)
 		close(triggered)
 	})
-
-	call := &streamCall[T]{yield: yield}
-	handle := cgo.NewHandle(call)
-	defer handle.Delete()
+	defer func() {
+		if !stopWatch() {
+			<-triggered
+		}
+	}()
 	var cerr *C.AichatError
-	status := start(c.native, cjs, unsafe.Pointer(&handle), cancel, &cerr)
-	if !stopWatch() {
-		<-triggered
+	stream := kind.open(c.native, cjs, cancel, &cerr)
+	if stream == nil {
+		return takeError(cerr)
 	}
-	if call.panicked != nil {
-		C.aichat_error_free(cerr)
-		panic(*call.panicked)
+	// Runs on return, panic and runtime.Goexit alike: the request stops, its thread and
+	// connection go.
+	defer C.aichat_stream_free(stream)
+	var batch []T
+	for {
+		var finished bool
+		batch, finished, cerr = kind.next(stream, batch[:0])
+		for _, v := range batch {
+			if !yield(v, nil) {
+				return nil
+			}
+		}
+		if cerr != nil {
+			e := takeError(cerr)
+			if ctxErr := ctx.Err(); ctxErr != nil && e.Code == CodeCancelled {
+				return contextError(ctxErr)
+			}
+			return e
+		}
+		if finished {
+			return nil
+		}
 	}
-	if status == C.AICHAT_OK || call.stopped {
-		C.aichat_error_free(cerr)
-		return nil
-	}
-	e := takeError(cerr)
-	if ctxErr := ctx.Err(); ctxErr != nil && e.Code == CodeCancelled {
-		return contextError(ctxErr)
-	}
-	return e
 }
 
 // Complete runs one completion and returns its whole text.

@@ -1,3 +1,3 @@
-module aichat
+module github.com/aichat-dev/aichat-go
 
 go 1.23

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"aichat"
+	"github.com/aichat-dev/aichat-go"
 )
 
 func main() {

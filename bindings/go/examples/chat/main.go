@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"aichat"
+	"github.com/aichat-dev/aichat-go"
 )
 
 func main() {
