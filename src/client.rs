@@ -12,6 +12,7 @@
 //! Either way the caller chooses a [`Mode`]: the text of choice 0, or every event.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,7 +23,7 @@ use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::interrupt::{self, SLICE, Stop};
-use crate::mailbox::{Mailbox, Taken};
+use crate::mailbox::{Mailbox, Producer, Taken};
 use crate::providers;
 use crate::request::{Request, Resolved, Settings, TlsRoots, protocol_named};
 use crate::secret;
@@ -123,7 +124,7 @@ impl Client {
         let transport = self.transport.clone();
         thread::Builder::new()
             .name("aichat-request".into())
-            .spawn(move || run_worker(resolved, transport, stop, mode, &mailbox))
+            .spawn(move || run_worker(resolved, transport, stop, mode, mailbox))
             .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
         Ok(call)
     }
@@ -211,16 +212,27 @@ impl Call {
             return Err(reason);
         }
         if Instant::now() >= self.deadline {
-            return Err(Error::new(ErrorKind::Timeout, format!("the call took longer than timeout_ms={}", self.timeout_ms)));
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!("the call took longer than timeout_ms={}", self.timeout_ms),
+            ));
         }
         Ok(Next::Pending)
     }
 }
 
-fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, mailbox: &Mailbox<Queued>) {
+fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, mailbox: Arc<Mailbox<Queued>>) {
     let _scope = interrupt::enter(&stop);
+    let producer = Rc::new(Producer::new(mailbox));
     // A caller that stopped taking (and a cancel) lets a send waiting for room go.
-    let send = |event: Event<'static>| mailbox.send(Queued::Event(event), SLICE, || stop.reason().is_some());
+    let stopped = || stop.reason().is_some();
+    let flusher = {
+        let (producer, stop) = (producer.clone(), stop.clone());
+        interrupt::on_wait(Rc::new(move || {
+            producer.flush(SLICE, || stop.reason().is_some());
+        }))
+    };
+    let send = |event: Event<'static>| producer.send(Queued::Event(event), SLICE, stopped);
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut events = |event: &Event<'_>| send(event.clone().into_owned());
         let mut text = |text: &str| send(Event::Text { choice: 0, text: text.to_string().into() });
@@ -231,8 +243,9 @@ fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, 
         drive(&resolved, &transport, &stop, sink)
     }))
     .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "internal error: the request thread panicked")));
+    drop(flusher);
     // The caller may be gone (the call was abandoned); nobody is left to tell then.
-    mailbox.send_last(Queued::End(result));
+    producer.send_last(Queued::End(result));
 }
 
 /// Abandons the call when the caller's side goes away, however it goes: the request stops and

@@ -8,6 +8,7 @@
 //! or `connect_timeout_ms` passes.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -60,6 +61,30 @@ impl Stop {
 
 thread_local! {
     static CURRENT: RefCell<Option<Stop>> = const { RefCell::new(None) };
+    /// Run before this thread waits for network input (see [`before_wait`]).
+    static BEFORE_WAIT: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` each time this thread is about to wait for network input, until the returned guard
+/// is dropped: a pulled call hands over the events it gathered then, so none is held back while
+/// the thread waits.
+pub(crate) fn on_wait(f: Rc<dyn Fn()>) -> WaitHook {
+    WaitHook(BEFORE_WAIT.with(|b| b.replace(Some(f))))
+}
+
+pub(crate) struct WaitHook(Option<Rc<dyn Fn()>>);
+
+impl Drop for WaitHook {
+    fn drop(&mut self) {
+        BEFORE_WAIT.with(|b| *b.borrow_mut() = self.0.take());
+    }
+}
+
+/// Called by the transport before it waits for input.
+pub(crate) fn before_wait() {
+    if let Some(f) = BEFORE_WAIT.with(|b| b.borrow().clone()) {
+        f()
+    }
 }
 
 /// Makes `stop` the current call's on this thread until the returned guard drops.

@@ -9,8 +9,9 @@
 //! when the caller empties it, so a fast stream costs two system calls per batch, not per event,
 //! and a stream nobody polls costs none.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::cancel::Wake;
@@ -74,10 +75,10 @@ impl<T> Mailbox<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `item`, waiting for room while the queue is full; `stopped` is asked every
-    /// `slice` while waiting. Returns false (dropping the item) when the caller is gone or
-    /// `stopped` says so.
-    pub(crate) fn send(&self, item: T, slice: Duration, stopped: impl Fn() -> bool) -> bool {
+    /// Queues `items` at once, waiting for room while the queue is full; `stopped` is asked
+    /// every `slice` while waiting. Returns false (dropping the items) when the caller is gone
+    /// or `stopped` says so.
+    pub(crate) fn send_all(&self, items: Vec<T>, slice: Duration, stopped: impl Fn() -> bool) -> bool {
         let mut state = self.lock();
         while state.items.len() >= self.capacity && !state.closed {
             if stopped() {
@@ -85,19 +86,14 @@ impl<T> Mailbox<T> {
             }
             state = self.room.wait_timeout(state, slice).unwrap_or_else(|e| e.into_inner()).0;
         }
-        self.push(state, item)
+        self.push_all(state, items)
     }
 
-    /// Queues the last item, however full the queue is: the end must never be lost.
-    pub(crate) fn send_last(&self, item: T) -> bool {
-        self.push(self.lock(), item)
-    }
-
-    fn push(&self, mut state: MutexGuard<'_, State<T>>, item: T) -> bool {
+    fn push_all(&self, mut state: MutexGuard<'_, State<T>>, items: impl IntoIterator<Item = T>) -> bool {
         if state.closed {
             return false;
         }
-        state.items.push_back(item);
+        state.items.extend(items);
         state.sync_signal();
         drop(state);
         self.arrived.notify_one();
@@ -161,6 +157,58 @@ impl<T> Mailbox<T> {
     }
 }
 
+/// Most events a [`Producer`] gathers before handing them over.
+pub(crate) const BATCH: usize = 64;
+
+/// The library thread's side of a mailbox: gathers events and hands them over in batches.
+pub(crate) struct Producer<T> {
+    mailbox: Arc<Mailbox<T>>,
+    pending: RefCell<Vec<T>>,
+    /// The caller went away or the call stopped: every later send fails.
+    failed: Cell<bool>,
+}
+
+impl<T> Producer<T> {
+    pub(crate) fn new(mailbox: Arc<Mailbox<T>>) -> Producer<T> {
+        Producer { mailbox, pending: RefCell::new(Vec::with_capacity(BATCH)), failed: Cell::new(false) }
+    }
+
+    /// Gathers `item`, handing the batch over once it is full. False once the caller is gone.
+    pub(crate) fn send(&self, item: T, slice: Duration, stopped: impl Fn() -> bool) -> bool {
+        if self.failed.get() {
+            return false;
+        }
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            pending.push(item);
+            pending.len() >= BATCH
+        };
+        !full || self.flush(slice, stopped)
+    }
+
+    /// Hands over what was gathered, waiting for room as [`Mailbox::send_all`] does.
+    pub(crate) fn flush(&self, slice: Duration, stopped: impl Fn() -> bool) -> bool {
+        let Ok(mut pending) = self.pending.try_borrow_mut() else { return !self.failed.get() };
+        if pending.is_empty() || self.failed.get() {
+            return !self.failed.get();
+        }
+        let batch = std::mem::replace(&mut *pending, Vec::with_capacity(BATCH));
+        drop(pending);
+        if !self.mailbox.send_all(batch, slice, stopped) {
+            self.failed.set(true);
+        }
+        !self.failed.get()
+    }
+
+    /// Hands over what was gathered and then `item`, however full the queue is.
+    pub(crate) fn send_last(&self, item: T) {
+        let mut pending = std::mem::take(&mut *self.pending.borrow_mut());
+        pending.push(item);
+        let state = self.mailbox.lock();
+        self.mailbox.push_all(state, pending);
+    }
+}
+
 impl<T: Send> Wake for Mailbox<T> {
     fn wake(&self) {
         let mut state = self.lock();
@@ -190,7 +238,8 @@ impl Signal {
 #[cfg(unix)]
 impl Signal {
     fn new() -> Result<Signal, Error> {
-        let fail = |e: std::io::Error| Error::new(ErrorKind::Io, format!("could not make the stream's descriptor: {e}"));
+        let fail =
+            |e: std::io::Error| Error::new(ErrorKind::Io, format!("could not make the stream's descriptor: {e}"));
         let (reader, writer) = std::os::unix::net::UnixStream::pair().map_err(fail)?;
         reader.set_nonblocking(true).map_err(fail)?;
         writer.set_nonblocking(true).map_err(fail)?;
@@ -233,8 +282,7 @@ mod tests {
         let m = Mailbox::new(4);
         let fd = m.fd().unwrap();
         assert!(!readable(fd));
-        assert!(m.send(1, Duration::from_millis(1), || false));
-        assert!(m.send(2, Duration::from_millis(1), || false));
+        assert!(m.send_all(vec![1, 2], Duration::from_millis(1), || false));
         assert!(readable(fd));
         assert!(matches!(m.take(None), Taken::Item(1)));
         assert!(readable(fd), "one item left");
@@ -251,7 +299,7 @@ mod tests {
     #[test]
     fn a_descriptor_asked_for_late_starts_ready() {
         let m = Mailbox::new(4);
-        m.send(1, Duration::from_millis(1), || false);
+        m.send_all(vec![1], Duration::from_millis(1), || false);
         assert!(readable(m.fd().unwrap()));
         assert_eq!(m.fd().unwrap(), m.fd().unwrap(), "one descriptor per mailbox");
     }
@@ -259,13 +307,39 @@ mod tests {
     #[test]
     fn a_full_queue_lets_go_when_stopped_or_closed() {
         let m = std::sync::Arc::new(Mailbox::new(1));
-        assert!(m.send(0, Duration::from_millis(1), || false));
-        assert!(!m.send(1, Duration::from_millis(1), || true));
+        assert!(m.send_all(vec![0], Duration::from_millis(1), || false));
+        assert!(!m.send_all(vec![1], Duration::from_millis(1), || true));
         let m2 = m.clone();
-        let t = std::thread::spawn(move || m2.send(2, Duration::from_secs(60), || false));
+        let t = std::thread::spawn(move || m2.send_all(vec![2], Duration::from_secs(60), || false));
         std::thread::sleep(Duration::from_millis(20));
         m.close();
         assert!(!t.join().unwrap());
-        assert!(!m.send_last(3));
+    }
+
+    #[test]
+    fn a_producer_hands_over_in_batches_and_on_flush() {
+        let m = std::sync::Arc::new(Mailbox::new(1000));
+        let fd = m.fd().unwrap();
+        let p = Producer::new(m.clone());
+        for i in 0..BATCH - 1 {
+            assert!(p.send(i, Duration::from_millis(1), || false));
+        }
+        assert!(!readable(fd), "held until the batch is full or flushed");
+        assert!(p.send(BATCH - 1, Duration::from_millis(1), || false));
+        assert!(readable(fd));
+        for i in 0..BATCH {
+            assert!(matches!(m.take(None), Taken::Item(n) if n == i));
+        }
+        assert!(p.send(7, Duration::from_millis(1), || false));
+        assert!(p.flush(Duration::from_millis(1), || false));
+        assert!(matches!(m.take(None), Taken::Item(7)));
+        p.send(8, Duration::from_millis(1), || false);
+        p.send_last(9);
+        assert!(matches!(m.take(None), Taken::Item(8)));
+        assert!(matches!(m.take(None), Taken::Item(9)));
+        m.close();
+        p.send(10, Duration::from_millis(1), || false);
+        assert!(!p.flush(Duration::from_millis(1), || false), "the caller is gone");
+        assert!(!p.send(11, Duration::from_millis(1), || false));
     }
 }

@@ -248,6 +248,7 @@ impl<T: Transport> Transport for Interruptible<T> {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        crate::interrupt::before_wait();
         match current_is_set() {
             None => return self.0.await_input(timeout),
             Some(true) => return Err(interrupted()),

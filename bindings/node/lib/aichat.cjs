@@ -1,13 +1,10 @@
 'use strict';
-// The Node binding: requests become the library's JSON, its chunks and events async iterators,
-// its status codes AichatError. The native call never runs on the event loop's thread: chunks are
-// pulled in batches (aichat_stream_next) on koffi's worker threads, so a stream costs one
-// thread hop per batch, not per chunk.
+// The Node binding: requests become the library's JSON, its chunks and events async iterators
+// (lib/stream.cjs: driven by the event loop, never by a pool thread), its status codes
+// AichatError.
 
 const { load } = require('./native.cjs');
-
-/** How long one native wait may hold a koffi worker thread; they are few (one per core). */
-const WAIT_MS = 25;
+const { StreamCore, StreamIterator } = require('./stream.cjs');
 
 class AichatError extends Error {
   constructor(status, code, message, httpStatus) {
@@ -56,26 +53,8 @@ function requestJson(req) {
 }
 
 /** How a stream is opened and pulled: for its text, or for its events. */
-const TEXT = { open: 'streamOpen', next: 'streamNext', decode: decodeBatch };
-const EVENTS = { open: 'streamOpenEvents', next: 'streamNextEvents', decode: decodeEvents };
-
-/** Pulls the next batch on a worker thread; resolves with its items, decoded. */
-function nextBatch(native, kind, stream) {
-  return new Promise((resolve, reject) => {
-    const out = {};
-    const error = [null];
-    native[kind.next].async(stream, WAIT_MS, out, error, (err, status) => {
-      // Nothing here may throw into koffi: every outcome settles the promise.
-      try {
-        if (err) return reject(err);
-        if (status !== 0) return reject(takeError(native, error[0]));
-        resolve({ items: kind.decode(native, out), finished: out.finished });
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
+const TEXT = { open: 'streamOpen', next: 'streamNext', decode: decodeBatch, error: takeError };
+const EVENTS = { open: 'streamOpenEvents', next: 'streamNextEvents', decode: decodeEvents, error: takeError };
 
 /** The event kinds' names (AichatEventKind), as the `type` of the objects events() yields. */
 const EVENT_TYPES = [undefined, 'response', 'text', 'reasoning', 'tool_call', 'tool_arguments', 'refusal',
@@ -132,17 +111,6 @@ function decodeBatch(native, out) {
   return chunks;
 }
 
-/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
-function unlessAborted(promise, signal) {
-  if (!signal) return promise;
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 const registry = new FinalizationRegistry((release) => release());
 
 class Client {
@@ -166,13 +134,13 @@ class Client {
   /** Streams one completion: each chunk as it arrives. `break` stops the request. */
   createCompletion(req, opts = {}) {
     const client = this;
-    return { [Symbol.asyncIterator]: () => client.#run(TEXT, req, opts.signal) };
+    return { [Symbol.asyncIterator]: () => client.#open(TEXT, req, opts.signal) };
   }
 
   /** Streams one completion's events (plain objects with a `type`): 'response' first, 'message' last. */
   events(req, opts = {}) {
     const client = this;
-    return { [Symbol.asyncIterator]: () => client.#run(EVENTS, req, opts.signal) };
+    return { [Symbol.asyncIterator]: () => client.#open(EVENTS, req, opts.signal) };
   }
 
   /** One completion's whole answer (choice 0): text, reasoning, tool calls, finish reason, usage, message. */
@@ -222,7 +190,8 @@ class Client {
     }
   }
 
-  async *#run(kind, req, signal) {
+  /** Opens a stream (the request starts now) and returns its iterator. */
+  #open(kind, req, signal) {
     const native = this.#native;
     signal?.throwIfAborted();
     if (this.#closed) throw new AichatError(1, 'AICHAT_ERROR_INVALID_ARGUMENT', 'the client is closed', 0);
@@ -234,30 +203,10 @@ class Client {
       throw takeError(native, error[0]);
     }
     this.#active++;
-    const onAbort = () => native.cancelTrigger(cancel);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let pending = null;
-    try {
-      for (;;) {
-        pending = nextBatch(native, kind, stream);
-        const batch = await unlessAborted(pending, signal);
-        pending = null;
-        for (const item of batch.items) yield item;
-        if (batch.finished) return;
-      }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      // Stops the request if it still runs (break, abort, an exception in the loop body).
-      native.cancelTrigger(cancel);
-      const release = () => {
-        native.streamFree(stream);
-        native.cancelFree(cancel);
-        if (--this.#active === 0 && this.#closed) this.#release();
-      };
-      // A native wait still in flight uses the stream: free it once that wait returns.
-      if (pending) pending.then(release, release);
-      else release();
-    }
+    const onRelease = () => {
+      if (--this.#active === 0 && this.#closed) this.#release();
+    };
+    return new StreamIterator(new StreamCore(native, kind, stream, cancel, signal, onRelease));
   }
 }
 

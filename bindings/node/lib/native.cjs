@@ -68,15 +68,19 @@ function load() {
     cancelFree: lib.func('void aichat_cancel_free(AichatCancel *cancel)'),
     streamOpen: lib.func('AichatStream *aichat_client_stream_open(const AichatClient *client, ' +
       'const char *request_json, const AichatCancel *cancel, _Out_ AichatError **error)'),
-    // Called with .async only: it blocks for up to wait_ms.
+    // Called with wait_ms 0 only, when the stream's descriptor woke us: it never blocks.
     streamNext: lib.func('int aichat_stream_next(AichatStream *stream, uint32_t wait_ms, ' +
       '_Out_ AichatChunks *chunks, _Out_ AichatError **error)'),
     streamOpenEvents: lib.func('AichatStream *aichat_client_stream_open_events(const AichatClient *client, ' +
       'const char *request_json, const AichatCancel *cancel, _Out_ AichatError **error)'),
-    // Called with .async only: it blocks for up to wait_ms.
+    // As streamNext.
     streamNextEvents: lib.func('int aichat_stream_next_events(AichatStream *stream, uint32_t wait_ms, ' +
       '_Out_ AichatEvents *events, _Out_ AichatError **error)'),
+    streamFd: lib.func('int aichat_stream_fd(AichatStream *stream, _Out_ AichatError **error)'),
     streamFree: lib.func('void aichat_stream_free(AichatStream *stream)'),
+    // The C library's dup(2), found among the process's symbols: the stream owns its descriptor,
+    // while a net.Socket closes the one it is given, so it gets a duplicate.
+    dup: koffi.load(null).func('int dup(int fd)'),
     errorCode: lib.func('int aichat_error_code(const AichatError *error)'),
     errorMessage: lib.func('const char *aichat_error_message(const AichatError *error)'),
     errorHttpStatus: lib.func('uint16_t aichat_error_http_status(const AichatError *error)'),
