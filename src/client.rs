@@ -11,6 +11,7 @@
 //!
 //! Either way the caller chooses a [`Mode`]: the text of choice 0, or every event.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::interrupt::{self, SLICE, Stop};
-use crate::mailbox::{Mailbox, Producer, Taken};
+use crate::mailbox::{Mailbox, Producer};
 use crate::providers;
 use crate::request::{Request, Resolved, Settings, TlsRoots, protocol_named};
 use crate::secret;
@@ -115,6 +116,7 @@ impl Client {
         let waker: Arc<dyn crate::cancel::Wake> = mailbox.clone();
         stop.on_cancel(Arc::downgrade(&waker));
         let call = Call {
+            taken: VecDeque::new(),
             deadline: resolved.net.deadline,
             timeout_ms: resolved.net.timeout.as_millis(),
             mode,
@@ -166,6 +168,8 @@ pub enum Next {
 /// A running completion. Dropping it abandons the request: its library thread stops within
 /// milliseconds and closes the connection.
 pub struct Call {
+    /// Items taken from the mailbox in one batch, returned one by one.
+    taken: VecDeque<Queued>,
     mode: Mode,
     deadline: Instant,
     timeout_ms: u128,
@@ -202,11 +206,18 @@ impl Call {
         if self.ended {
             return Ok(Next::End);
         }
-        let until = wait.map_or(self.deadline, |w| (Instant::now() + w).min(self.deadline));
-        match self.hangup.mailbox.take(Some(until)) {
-            Taken::Item(Queued::Event(event)) => return Ok(Next::Event(event)),
-            Taken::Item(Queued::End(result)) => return result.map(|()| Next::End),
-            Taken::Woken | Taken::Empty => {}
+        if self.taken.is_empty() {
+            let until = wait.map_or(self.deadline, |w| (Instant::now() + w).min(self.deadline));
+            self.hangup.mailbox.take_into(Some(until), &mut self.taken);
+        }
+        if let Some(item) = self.taken.pop_front() {
+            if self.taken.is_empty() {
+                self.hangup.mailbox.drained();
+            }
+            return match item {
+                Queued::Event(event) => Ok(Next::Event(event)),
+                Queued::End(result) => result.map(|()| Next::End),
+            };
         }
         if let Some(reason) = self.hangup.stop.reason() {
             return Err(reason);

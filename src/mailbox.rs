@@ -32,6 +32,8 @@ struct State<T> {
     woken: bool,
     /// The caller took the end or a failure: every later take returns at once.
     done: bool,
+    /// The caller holds items it took but has not returned yet (see [`Mailbox::take_into`]).
+    held: bool,
     /// The caller is gone: the library thread stops at its next send.
     closed: bool,
     signal: Option<Signal>,
@@ -39,7 +41,7 @@ struct State<T> {
 
 impl<T> State<T> {
     fn ready(&self) -> bool {
-        !self.items.is_empty() || self.woken || self.done
+        !self.items.is_empty() || self.held || self.woken || self.done
     }
 
     /// Makes the descriptor agree with `ready()`.
@@ -51,9 +53,9 @@ impl<T> State<T> {
     }
 }
 
-/// What [`Mailbox::take`] found.
-pub(crate) enum Taken<T> {
-    Item(T),
+/// What [`Mailbox::take_into`] found.
+pub(crate) enum Taken {
+    Items,
     /// Nothing came within the wait.
     Empty,
     /// The cancel token fired (the caller decides what that means).
@@ -63,7 +65,14 @@ pub(crate) enum Taken<T> {
 impl<T> Mailbox<T> {
     pub(crate) fn new(capacity: usize) -> Mailbox<T> {
         Mailbox {
-            state: Mutex::new(State { items: VecDeque::new(), woken: false, done: false, closed: false, signal: None }),
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                woken: false,
+                done: false,
+                held: false,
+                closed: false,
+                signal: None,
+            }),
             arrived: Condvar::new(),
             room: Condvar::new(),
             capacity,
@@ -100,15 +109,18 @@ impl<T> Mailbox<T> {
         true
     }
 
-    /// The next item, waiting until `until` (`None`: no wait).
-    pub(crate) fn take(&self, until: Option<Instant>) -> Taken<T> {
+    /// Moves every queued item to `out`, waiting until `until` (`None`: no wait) for one. One
+    /// lock per batch, not per item. The descriptor stays readable while the caller holds what
+    /// it took: it calls [`Mailbox::drained`] once `out` is empty again.
+    pub(crate) fn take_into(&self, until: Option<Instant>, out: &mut VecDeque<T>) -> Taken {
         let mut state = self.lock();
         loop {
-            if let Some(item) = state.items.pop_front() {
-                state.sync_signal();
+            if !state.items.is_empty() {
+                out.append(&mut state.items);
+                state.held = true;
                 drop(state);
                 self.room.notify_one();
-                return Taken::Item(item);
+                return Taken::Items;
             }
             if state.woken {
                 return Taken::Woken;
@@ -119,6 +131,13 @@ impl<T> Mailbox<T> {
             }
             state = self.arrived.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
         }
+    }
+
+    /// The caller returned everything it took.
+    pub(crate) fn drained(&self) {
+        let mut state = self.lock();
+        state.held = false;
+        state.sync_signal();
     }
 
     /// The caller took the end or a failure: the descriptor stays readable from now on.
@@ -277,21 +296,34 @@ mod tests {
         n == 1 && p.revents & libc::POLLIN != 0
     }
 
+    /// One item, as a caller that returns items one by one takes them.
+    fn take_one(m: &Mailbox<usize>, held: &mut VecDeque<usize>) -> Option<usize> {
+        if held.is_empty() && !matches!(m.take_into(None, held), Taken::Items) {
+            return None;
+        }
+        let item = held.pop_front();
+        if held.is_empty() {
+            m.drained();
+        }
+        item
+    }
+
     #[test]
     fn descriptor_is_readable_exactly_while_something_waits() {
         let m = Mailbox::new(4);
+        let mut held = VecDeque::new();
         let fd = m.fd().unwrap();
         assert!(!readable(fd));
         assert!(m.send_all(vec![1, 2], Duration::from_millis(1), || false));
         assert!(readable(fd));
-        assert!(matches!(m.take(None), Taken::Item(1)));
-        assert!(readable(fd), "one item left");
-        assert!(matches!(m.take(None), Taken::Item(2)));
+        assert_eq!(take_one(&m, &mut held), Some(1));
+        assert!(readable(fd), "one item left, held by the caller");
+        assert_eq!(take_one(&m, &mut held), Some(2));
         assert!(!readable(fd));
-        assert!(matches!(m.take(None), Taken::Empty));
+        assert_eq!(take_one(&m, &mut held), None);
         m.wake();
         assert!(readable(fd));
-        assert!(matches!(m.take(None), Taken::Woken));
+        assert!(matches!(m.take_into(None, &mut held), Taken::Woken));
         m.finish();
         assert!(readable(fd));
     }
@@ -319,6 +351,7 @@ mod tests {
     #[test]
     fn a_producer_hands_over_in_batches_and_on_flush() {
         let m = std::sync::Arc::new(Mailbox::new(1000));
+        let mut held = VecDeque::new();
         let fd = m.fd().unwrap();
         let p = Producer::new(m.clone());
         for i in 0..BATCH - 1 {
@@ -328,15 +361,15 @@ mod tests {
         assert!(p.send(BATCH - 1, Duration::from_millis(1), || false));
         assert!(readable(fd));
         for i in 0..BATCH {
-            assert!(matches!(m.take(None), Taken::Item(n) if n == i));
+            assert_eq!(take_one(&m, &mut held), Some(i));
         }
         assert!(p.send(7, Duration::from_millis(1), || false));
         assert!(p.flush(Duration::from_millis(1), || false));
-        assert!(matches!(m.take(None), Taken::Item(7)));
+        assert_eq!(take_one(&m, &mut held), Some(7));
         p.send(8, Duration::from_millis(1), || false);
         p.send_last(9);
-        assert!(matches!(m.take(None), Taken::Item(8)));
-        assert!(matches!(m.take(None), Taken::Item(9)));
+        assert_eq!(take_one(&m, &mut held), Some(8));
+        assert_eq!(take_one(&m, &mut held), Some(9));
         m.close();
         p.send(10, Duration::from_millis(1), || false);
         assert!(!p.flush(Duration::from_millis(1), || false), "the caller is gone");

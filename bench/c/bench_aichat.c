@@ -99,6 +99,31 @@ static void stream(const char *base, long n) {
     aichat_client_free(client);
 }
 
+/* The same stream pulled (aichat_stream_next, blocking waits): what a binding that pulls pays. */
+static void pull(const char *base, long n) {
+    char url[1024];
+    snprintf(url, sizeof url, "%s/fault/chunks=%ld/v1", base, n);
+    AichatClient *client = client_for(url);
+    AichatError *error = NULL;
+    double t = now_s();
+    AichatStream *s = aichat_client_stream_open(client, "{\"provider\":\"openai\",\"stream\":true,\"messages\":[]}",
+                                                NULL, &error);
+    size_t chunks = 0;
+    AichatChunks batch = {0};
+    while (s && !batch.finished) {
+        if (aichat_stream_next(s, 10000, &batch, &error) != AICHAT_OK) break;
+        chunks += batch.count;
+    }
+    double dt = now_s() - t;
+    if (error || (long)chunks != n) {
+        fprintf(stderr, "pull: %s; got %zu chunks of %ld\n", error ? aichat_error_message(error) : "", chunks, n);
+        exit(1);
+    }
+    printf("chunks=%zu seconds=%.4f per_second=%.1f\n", chunks, dt, chunks / dt);
+    aichat_stream_free(s);
+    aichat_client_free(client);
+}
+
 static int count_text_event(const AichatEvent *event, void *user_data) {
     if (event->kind == AICHAT_EVENT_TEXT) ++*(size_t *)user_data;
     return 0;
@@ -240,6 +265,7 @@ int main(int argc, char **argv) {
     }
     else if (strcmp(mode, "stream") == 0) stream(base, atol(argv[3]));
     else if (strcmp(mode, "events") == 0) events(base, atol(argv[3]));
+    else if (strcmp(mode, "pull") == 0) pull(base, atol(argv[3]));
     else if (strcmp(mode, "protocol") == 0 && argc == 5) protocol(base, atol(argv[3]), argv[4]);
     else if (strcmp(mode, "latency") == 0) latency(base, atol(argv[3]));
     else if (strcmp(mode, "concurrency") == 0 && argc == 5) concurrency(base, atoi(argv[3]), atol(argv[4]));
