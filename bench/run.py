@@ -124,6 +124,9 @@ def main():
         events, text, events_ratio = paired([aichat, "events", url, n], [aichat, "stream", url, n], "per_second")
         row("2a'. the same stream through the event API, TEXT events (events/s)", f"{events:,.0f}",
             f"text API {text:,.0f}", f"{events_ratio:.2f}x text API", ">= 0.9x text API", events_ratio >= 0.9)
+        pulled, pushed, pull_ratio = paired([aichat, "pull", url, n], [aichat, "stream", url, n], "per_second")
+        row("2a-pull. the same stream pulled with `aichat_stream_next` (chunks/s)", f"{pulled:,.0f}",
+            f"pushed to a callback {pushed:,.0f}", f"{pull_ratio:.2f}x pushed", "reported (what Go and Node pay)", True)
         for name in ("anthropic", "ollama"):
             theirs, openai_rate, proto_ratio = paired([aichat, "protocol", url, n, name], [aichat, "protocol", url, n, "openai"],
                                                       "per_second")
