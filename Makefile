@@ -28,7 +28,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-setup test-rust test-rust-asan test-c test-go test-go-consumer test-node test-install lint header-check install bench soak fuzz clean
+.PHONY: all build demo test test-setup test-rust test-rust-asan test-c test-go test-go-consumer test-node test-python test-install lint header-check install bench soak fuzz clean
 
 all: build
 
@@ -79,7 +79,7 @@ demo: $(BUILD)/chat
 	    "What time is it?"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-setup lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-install test-c
+test: test-setup lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-python test-install test-c
 
 # Installs what the tests need and is missing (Debian packages); npm packages come with test-node.
 test-setup:
@@ -164,6 +164,17 @@ bindings/node/node_modules: bindings/node/package-lock.json
 test-node: build bindings/node/node_modules
 	cd bindings/node && npx tsc -p test/types
 	cd bindings/node && node --test test/*.test.mjs
+
+# The Python binding: mypy --strict, then pytest against the local test server, in a venv of
+# pinned test tools (bindings/python/requirements-test.txt).
+PYVENV := target/python-venv
+$(PYVENV)/.installed: bindings/python/requirements-test.txt
+	python3 -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install -q -r $<
+	touch $@
+
+test-python: build $(PYVENV)/.installed
+	cd bindings/python && ../../$(PYVENV)/bin/mypy --python-version 3.9 && ../../$(PYVENV)/bin/python -m pytest -q
 
 # Benchmarks (not part of `make test`): installs the baselines' packages, then bench/run.py.
 bench: build

@@ -1,0 +1,78 @@
+"""Sync use: stream, events, run, complete, the module-level functions, options."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import aichat
+
+Req = Callable[..., dict[str, Any]]
+
+
+def test_stream_yields_each_chunk_in_order(client: aichat.Client, openai: Req) -> None:
+    assert list(client.stream(openai())) == ["You ", "said: ", "one ", "two"]
+
+
+def test_many_chunks_none_lost_or_merged(client: aichat.Client, openai: Req) -> None:
+    chunks = list(client.stream(openai("chunks=20000")))
+    assert chunks == [f"tok{i} " for i in range(20000)]
+
+
+def test_non_ascii_chunks_are_split_where_the_server_split_them(client: aichat.Client, openai: Req) -> None:
+    assert "".join(client.stream(openai(content="héllo wörld ☃"))) == "You said: héllo wörld ☃"
+
+
+def test_messages_list_and_keyword_fields(client: aichat.Client, base_url: str) -> None:
+    msgs = [{"role": "user", "content": "Hi"}]
+    assert client.complete(msgs, provider="openai", base_url=f"{base_url}/v1", stream=True) == "You said: Hi"
+    assert client.complete(msgs, base_url=base_url) == "You said: Hi"  # the aichat protocol
+
+
+def test_client_options_are_defaults(base_url: str) -> None:
+    with aichat.Client(provider="openai", base_url=f"{base_url}/v1", stream=True) as c:
+        assert c.complete([{"role": "user", "content": "x"}]) == "You said: x"
+
+
+def test_events_come_in_order_with_tool_calls_and_usage(client: aichat.Client, openai: Req) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    evs = list(client.events(openai("reasoning", content="weather in Paris?", tools=tools)))
+    kinds = [e.type for e in evs]
+    assert kinds[0] == "response" and kinds[-1] == "message"
+    assert "reasoning" in kinds and "tool_call" in kinds and "usage" in kinds
+    call = next(e for e in evs if isinstance(e, aichat.ToolCallEvent))
+    assert call.name == "get_weather" and call.id
+    finish = next(e for e in evs if isinstance(e, aichat.FinishEvent))
+    assert finish.reason == "tool_calls"
+
+
+def test_run_gathers_the_answer_and_the_tool_round_trip(client: aichat.Client, openai: Req) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    req = openai("reasoning", content="weather in Paris?", tools=tools)
+    r = client.run(req)
+    assert r.finish_reason == "tool_calls" and len(r.tool_calls) == 1
+    assert json.loads(r.tool_calls[0].arguments) is not None
+    assert r.usage is not None and r.usage.total_tokens == 21
+    assert r.request_id and r.reasoning and r.message is not None
+    req["messages"] += [r.message, {"role": "tool", "tool_call_id": r.tool_calls[0].id, "content": "sunny"}]
+    final = client.run(req)
+    assert final.finish_reason == "stop" and final.text == "The tool returned: sunny"
+
+
+def test_every_protocol_gives_the_same_text(client: aichat.Client, base_url: str) -> None:
+    msgs = [{"role": "user", "content": "same"}]
+    texts = {
+        client.complete(msgs, provider="openai", base_url=f"{base_url}/v1", stream=True),
+        client.complete(msgs, provider="anthropic", model="m", base_url=f"{base_url}/v1", stream=True),
+        client.complete(msgs, provider="ollama", model="m", base_url=base_url, stream=True),
+    }
+    assert texts == {"You said: same"}
+
+
+def test_module_level_functions_use_a_default_client(base_url: str) -> None:
+    msgs = [{"role": "user", "content": "Hi"}]
+    assert aichat.complete(msgs, base_url=base_url, proxy="") == "You said: Hi"
+    assert list(aichat.stream(msgs, base_url=base_url, proxy="")) == ["You said: Hi"]
+    assert aichat.run(msgs, base_url=base_url, proxy="").text == "You said: Hi"
+    assert [e.type for e in aichat.events(msgs, base_url=base_url, proxy="")][0] == "response"
+    assert aichat.version() == aichat.__version__
