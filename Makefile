@@ -28,7 +28,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-setup test-rust test-rust-asan test-c test-go test-go-consumer test-node test-python test-install lint header-check install bench soak fuzz clean
+.PHONY: all build demo test test-setup test-rust test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install dist lint header-check install bench soak fuzz clean
 
 all: build
 
@@ -79,7 +79,7 @@ demo: $(BUILD)/chat
 	    "What time is it?"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-setup lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-python test-install test-c
+test: test-setup lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c
 
 # Installs what the tests need and is missing (Debian packages); npm packages come with test-node.
 test-setup:
@@ -164,6 +164,16 @@ bindings/node/node_modules: bindings/node/package-lock.json
 test-node: build bindings/node/node_modules
 	cd bindings/node && npx tsc -p test/types
 	cd bindings/node && node --test test/*.test.mjs
+
+# The packages, each with the native library inside (scripts/dist.sh): dist/aichat-*.whl,
+# dist/aichat-*.tgz, dist/go/.
+dist: build
+	scripts/dist.sh
+
+# Installs each package as a user would, in a fresh folder, with no Rust toolchain on PATH, no
+# AICHAT_LIB and no library installed system-wide, and streams from the local test server.
+test-packages: dist
+	scripts/test-packages.sh
 
 # The Python binding: mypy --strict, then pytest against the local test server, in a venv of
 # pinned test tools (bindings/python/requirements-test.txt).

@@ -6,9 +6,15 @@ const fs = require('node:fs');
 const path = require('node:path');
 const koffi = require('koffi');
 
-/** Where the library is: AICHAT_LIB, else the repository's build, else the system's paths. */
+/**
+ * Where the library is: AICHAT_LIB, else the copy the npm package carries for this platform
+ * (prebuilds/<platform>-<arch>/, put there by `make dist`), else the repository's build, else the
+ * system's paths.
+ */
 function libraryPath() {
   if (process.env.AICHAT_LIB) return process.env.AICHAT_LIB;
+  const packaged = path.join(__dirname, '..', 'prebuilds', `${process.platform}-${process.arch}`, 'libaichat.so');
+  if (fs.existsSync(packaged)) return packaged;
   const inRepo = path.join(__dirname, '..', '..', '..', 'target', 'release', 'libaichat.so');
   if (fs.existsSync(inRepo)) return inRepo;
   return 'libaichat.so.0'; // after `make install`: ld.so's search path
@@ -91,4 +97,4 @@ function load() {
   return api;
 }
 
-module.exports = { load };
+module.exports = { load, libraryPath };
