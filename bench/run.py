@@ -143,6 +143,12 @@ def main():
             ">= 0.8x C", go >= 0.8 * c)
         row("2c. the same to a Node `for await` loop (chunks/s)", f"{node:,.0f}", f"C {c:,.0f}", f"{node / c:.2f}x C",
             ">= 100,000 chunks/s", node >= 100_000)
+        py_sync = median([PYTHON, ROOT / "bench/python/aichat_stream.py", url, n, "sync"], "per_second", rounds=3)
+        py_async = median([PYTHON, ROOT / "bench/python/aichat_stream.py", url, n, "async"], "per_second", rounds=3)
+        row("2f. the same to a Python `for` loop (chunks/s)", f"{py_sync:,.0f}", f"openai Python SDK {sdk:,.0f}",
+            f"{py_sync / sdk:.1f}x SDK", ">= 50x SDK", py_sync >= 50 * sdk)
+        row("2f'. the same to a Python `async for` loop, asyncio (chunks/s)", f"{py_async:,.0f}",
+            f"openai Python SDK {sdk:,.0f}", f"{py_async / sdk:.1f}x SDK", "reported", True)
         ops, delay_p50, delay_p99 = node_pool()
         for op, (idle, busy) in ops.items():
             row(f"2d. Node `{op}` median latency with 200 slow streams open (ms)", f"{busy:.2f}", f"no stream: {idle:.2f}",
@@ -204,8 +210,10 @@ def write_report(rows):
         "",
         "The workloads are `bench/c/bench_aichat.c` (the library through its C ABI), `bench/c/bench_curl.c` "
         "(libcurl reusing one easy handle: the practical floor of an HTTP/1.1 client), `bench/python/` (the original "
-        "provider's `requests.post` per call, and the official `openai` SDK), the Go binding's `BenchmarkStream` and "
-        "the Node binding's `bench/stream.mjs`; `bench/run.py` runs them and writes this file.",
+        "provider's `requests.post` per call, the official `openai` SDK, and the Python binding's "
+        "`aichat_stream.py`), the Go binding's `BenchmarkStream`, and the Node binding's `bench/stream.mjs` and "
+        "`bench/pool.mjs` (200 slow streams open beside `fs`, `dns` and `crypto` calls); `bench/run.py` runs them "
+        "and writes this file.",
         "",
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
