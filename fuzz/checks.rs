@@ -195,3 +195,56 @@ pub fn anthropic_answer(body: &[u8]) {
 pub fn ollama_answer(body: &[u8]) {
     decoder_answer(&aichat::providers::ollama::Ollama, body);
 }
+
+/// What a decoder did with a stream: every event it emitted, and the error it stopped with.
+type Trace = (Vec<Event<'static>>, Option<(ErrorKind, String)>);
+
+fn trace(
+    lines: &[&str],
+    decode: fn(&str, &mut Assembler<'_>) -> Result<aichat::providers::Flow, aichat::Error>,
+    text_only: bool,
+) -> Trace {
+    let events = std::cell::RefCell::new(Vec::new());
+    let mut on_event = |e: &Event<'_>| {
+        events.borrow_mut().push(e.clone().into_owned());
+        true
+    };
+    let mut on_text = |t: &str| {
+        events.borrow_mut().push(Event::Text { choice: 0, text: t.to_string().into() });
+        true
+    };
+    let sink = if text_only { Sink::Text(&mut on_text) } else { Sink::Events(&mut on_event) };
+    let mut out = Assembler::new(sink);
+    let mut failure = None;
+    for line in lines {
+        match decode(line, &mut out) {
+            Ok(aichat::providers::Flow::Done) => break,
+            Ok(_) => {}
+            Err(e) => {
+                failure = Some((e.kind(), e.message().to_string()));
+                break;
+            }
+        }
+    }
+    if failure.is_none() {
+        if let Err(e) = out.end() {
+            failure = Some((e.kind(), e.message().to_string()));
+        }
+    }
+    (events.into_inner(), failure)
+}
+
+/// Differential: the openai decoder with its fast path gives exactly the events and the error
+/// of the plain serde path, line by line, in both sink modes. The first line always starts the
+/// answer (the fast path runs only after RESPONSE), then each line of the input is a chunk.
+pub fn openai_fast(data: &[u8]) {
+    use aichat::providers::openai::{decode_event, decode_event_plain};
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut lines = vec![r#"{"id":"chatcmpl-1","model":"m","choices":[]}"#];
+    lines.extend(text.lines());
+    for text_only in [false, true] {
+        let fast = trace(&lines, decode_event, text_only);
+        let plain = trace(&lines, decode_event_plain, text_only);
+        assert_eq!(fast, plain, "the fast path differs from the plain path (text_only: {text_only})");
+    }
+}

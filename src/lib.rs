@@ -12,6 +12,7 @@ pub mod client;
 pub mod env;
 pub mod error;
 pub mod event;
+mod fastjson;
 pub mod ffi;
 pub mod interrupt;
 mod mailbox;

@@ -61,3 +61,8 @@ fn anthropic_answer_corpus() {
 fn ollama_answer_corpus() {
     assert!(replay("ollama_answer", checks::ollama_answer) >= 4);
 }
+
+#[test]
+fn openai_fast_corpus() {
+    assert!(replay("openai_fast", checks::openai_fast) >= 6);
+}

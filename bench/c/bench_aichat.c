@@ -173,6 +173,35 @@ static void protocol(const char *base, long n, const char *name) {
     aichat_client_free(client);
 }
 
+static int count_any_event(const AichatEvent *event, void *user_data) {
+    if (event->kind == AICHAT_EVENT_TEXT || event->kind == AICHAT_EVENT_REASONING ||
+        event->kind == AICHAT_EVENT_TOOL_ARGUMENTS)
+        ++*(size_t *)user_data;
+    return 0;
+}
+
+/* A pre-recorded stream from a neutral server (nginx): BASE_URL is the protocol's base URL,
+   N the content chunks expected; "text" counts the text API's chunks, "events" the TEXT,
+   REASONING and TOOL_ARGUMENTS events of the event API. */
+static void recorded(const char *name, const char *base, long n, const char *api) {
+    AichatClient *client = client_for(base);
+    char req[256];
+    snprintf(req, sizeof req, "{\"provider\":\"%s\",\"model\":\"m\",\"stream\":true,\"messages\":[]}", name);
+    size_t chunks = 0;
+    AichatError *error = NULL;
+    double t = now_s();
+    AichatStatus status = strcmp(api, "events") == 0
+                              ? aichat_client_create_completion_events(client, req, count_any_event, &chunks, NULL, &error)
+                              : aichat_client_create_completion(client, req, count_chunk, &chunks, NULL, &error);
+    double dt = now_s() - t;
+    if (status != AICHAT_OK || (n > 0 && (long)chunks != n)) {
+        fprintf(stderr, "%s: %s; got %zu chunks of %ld\n", name, error ? aichat_error_message(error) : "ok", chunks, n);
+        exit(1);
+    }
+    printf("chunks=%zu seconds=%.4f per_second=%.1f\n", chunks, dt, chunks / dt);
+    aichat_client_free(client);
+}
+
 typedef struct {
     long long *latencies;
     size_t count, cap;
@@ -266,6 +295,7 @@ int main(int argc, char **argv) {
     else if (strcmp(mode, "stream") == 0) stream(base, atol(argv[3]));
     else if (strcmp(mode, "events") == 0) events(base, atol(argv[3]));
     else if (strcmp(mode, "pull") == 0) pull(base, atol(argv[3]));
+    else if (strcmp(mode, "recorded") == 0 && argc == 6) recorded(argv[2], argv[3], atol(argv[4]), argv[5]);
     else if (strcmp(mode, "protocol") == 0 && argc == 5) protocol(base, atol(argv[3]), argv[4]);
     else if (strcmp(mode, "latency") == 0) latency(base, atol(argv[3]));
     else if (strcmp(mode, "concurrency") == 0 && argc == 5) concurrency(base, atoi(argv[3]), atol(argv[4]));

@@ -367,7 +367,7 @@ impl<'de> serde::de::Visitor<'de> for ChoiceSeed<'_, '_, '_> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Delta<'a> {
     #[serde(borrow, default)]
     content: Option<Str<'a>>,
@@ -416,8 +416,134 @@ fn finish_reason(raw: &str) -> &str {
     if raw == "function_call" { "tool_calls" } else { raw }
 }
 
-/// Decodes one SSE event's data into `out`.
+/// The fast path: a chunk whose fields are the common ones (choices with index, delta text,
+/// reasoning or refusal, finish_reason; `usage` null; anything else stepped over) is read by a
+/// scanner into the same `Delta`s the plain path builds, and handed to the same
+/// [`apply_choice`]. Whatever else (tool calls, usage, errors, duplicate keys, more than
+/// [`fast::MAX_CHOICES`] choices, JSON the scanner does not take) gives `None`, before anything
+/// was handed on, and the plain path decodes the frame.
+mod fast {
+    use super::{Delta, Str};
+    use crate::fastjson::Scanner;
+
+    pub(super) const MAX_CHOICES: usize = 4;
+
+    pub(super) struct Choice<'a> {
+        pub number: u32,
+        pub delta: Option<Delta<'a>>,
+        pub finish: Option<Str<'a>>,
+    }
+
+    pub(super) struct Chunk<'a> {
+        choices: [Option<Choice<'a>>; MAX_CHOICES],
+    }
+
+    impl<'a> Chunk<'a> {
+        pub fn new() -> Self {
+            Chunk { choices: [None, None, None, None] }
+        }
+
+        pub fn choices(&self) -> impl Iterator<Item = &Choice<'a>> {
+            self.choices.iter().map_while(Option::as_ref)
+        }
+    }
+
+    /// Reads `data` into `chunk` (out-parameters all the way down: a chunk is a few hundred
+    /// bytes, which returning by value would copy at every level).
+    pub(super) fn chunk<'a>(data: &'a str, chunk: &mut Chunk<'a>) -> Option<()> {
+        let mut s = Scanner::new(data);
+        let (mut seen_choices, mut seen_usage) = (false, false);
+        s.object(|s, key| match key {
+            "choices" if !seen_choices => {
+                seen_choices = true;
+                if s.null() {
+                    return Some(());
+                }
+                let mut n = 0;
+                s.array(|s| {
+                    choice(s, n as u32, chunk.choices.get_mut(n)?)?;
+                    n += 1;
+                    Some(())
+                })
+            }
+            "usage" if !seen_usage => {
+                seen_usage = true;
+                s.null().then_some(())
+            }
+            // Read by the plain path (once RESPONSE was sent, id and model are not needed).
+            "choices" | "usage" | "error" | "message" => None,
+            _ => s.skip(),
+        })?;
+        s.at_end().then_some(())
+    }
+
+    fn choice<'a>(s: &mut Scanner<'a>, position: u32, slot: &mut Option<Choice<'a>>) -> Option<()> {
+        let c = slot.insert(Choice { number: position, delta: None, finish: None });
+        let (mut seen_index, mut seen_delta, mut seen_finish) = (false, false, false);
+        s.object(|s, key| match key {
+            "index" if !seen_index => {
+                seen_index = true;
+                if !s.null() {
+                    c.number = s.u32()?;
+                }
+                Some(())
+            }
+            "delta" if !seen_delta => {
+                seen_delta = true;
+                if !s.null() {
+                    delta(s, c.delta.insert(Delta::default()))?;
+                }
+                Some(())
+            }
+            "finish_reason" if !seen_finish => {
+                seen_finish = true;
+                c.finish = s.null_or_string()?.map(Str);
+                Some(())
+            }
+            "index" | "delta" | "finish_reason" => None,
+            _ => s.skip(),
+        })
+    }
+
+    fn delta<'a>(s: &mut Scanner<'a>, d: &mut Delta<'a>) -> Option<()> {
+        let mut seen = [false; 4];
+        s.object(|s, key| {
+            let (slot, at) = match key {
+                "content" => (&mut d.content, 0),
+                "reasoning_content" => (&mut d.reasoning_content, 1),
+                "reasoning" => (&mut d.reasoning, 2),
+                "refusal" => (&mut d.refusal, 3),
+                "tool_calls" => return None,
+                _ => return s.skip(),
+            };
+            if std::mem::replace(&mut seen[at], true) {
+                return None; // serde's derive refuses a duplicate field
+            }
+            *slot = s.null_or_string()?.map(Str);
+            Some(())
+        })
+    }
+}
+
+/// Decodes one SSE event's data into `out`: the common chunk by the fast path, anything else
+/// (and the first chunk, whose id and model start the answer) by the plain one.
 pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
+    if out.started() {
+        let mut chunk = fast::Chunk::new();
+        if fast::chunk(data, &mut chunk).is_some() {
+            for choice in chunk.choices() {
+                apply_choice(choice.number, choice.delta.as_ref(), choice.finish.as_deref(), out)?;
+            }
+            return Ok(Flow::More);
+        }
+    }
+    decode_event_plain(data, out)
+}
+
+/// [`decode_event`] without the fast path: what the fast path must match (the `openai_fast`
+/// fuzz target compares them).
+#[doc(hidden)]
+pub fn decode_event_plain(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
     if data == "[DONE]" {
         return Ok(Flow::Done);
     }

@@ -1,0 +1,136 @@
+// The alternative a careful C++ engineer would write instead of the library: libcurl (one easy
+// handle), lines split with memchr in the write callback, each event's JSON parsed in place with
+// simdjson's On-Demand API for the content text only. It counts the content chunks and sums their
+// bytes (so nothing is optimised away), like the library's text API to a C callback.
+//
+//   bench_simdjson PROTOCOL URL N      PROTOCOL: openai | anthropic | ollama
+//
+// Prints "chunks=N seconds=S per_second=R".
+#include <curl/curl.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+enum class Protocol { OpenAI, Anthropic, Ollama };
+
+struct State {
+    Protocol protocol;
+    simdjson::ondemand::parser parser;
+    // Bytes of an unfinished line, kept with SIMDJSON_PADDING spare bytes after them so that a
+    // line can be parsed where it lies.
+    std::vector<char> buf;
+    size_t len = 0;
+    bool delta_event = false;  // anthropic: the last `event:` line named content_block_delta
+    size_t chunks = 0, bytes = 0;
+    bool failed = false;
+};
+
+static void content(State &s, std::string_view text) {
+    if (!text.empty()) {
+        s.chunks++;
+        s.bytes += text.size();
+    }
+}
+
+static void line(State &s, const char *p, size_t n, size_t capacity) {
+    if (n && p[n - 1] == '\r') n--;
+    std::string_view json;
+    switch (s.protocol) {
+    case Protocol::OpenAI:
+        if (n < 6 || std::memcmp(p, "data: ", 6) != 0) return;
+        json = std::string_view(p + 6, n - 6);
+        if (json == "[DONE]") return;
+        break;
+    case Protocol::Anthropic:
+        if (n >= 7 && std::memcmp(p, "event: ", 7) == 0) {
+            s.delta_event = std::string_view(p + 7, n - 7) == "content_block_delta";
+            return;
+        }
+        if (!s.delta_event || n < 6 || std::memcmp(p, "data: ", 6) != 0) return;
+        json = std::string_view(p + 6, n - 6);
+        break;
+    case Protocol::Ollama:
+        if (n == 0) return;
+        json = std::string_view(p, n);
+        break;
+    }
+    size_t cap = capacity - static_cast<size_t>(json.data() - p);
+    auto doc = s.parser.iterate(simdjson::padded_string_view(json.data(), json.size(), cap));
+    std::string_view text;
+    simdjson::error_code err;
+    switch (s.protocol) {
+    case Protocol::OpenAI: {
+        auto choices = doc["choices"];
+        auto first = choices.at(0);
+        if (first.error()) return;  // the usage chunk: no choice
+        err = first["delta"]["content"].get_string().get(text);
+        if (err == simdjson::INCORRECT_TYPE) return;  // "content": null
+        break;
+    }
+    case Protocol::Anthropic:
+        err = doc["delta"]["text"].get_string().get(text);
+        break;
+    case Protocol::Ollama:
+        err = doc["message"]["content"].get_string().get(text);
+        break;
+    }
+    if (err == simdjson::NO_SUCH_FIELD) return;
+    if (err) {
+        s.failed = true;
+        return;
+    }
+    content(s, text);
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *user) {
+    State &s = *static_cast<State *>(user);
+    size_t n = size * nmemb;
+    if (s.buf.size() < s.len + n + simdjson::SIMDJSON_PADDING) s.buf.resize((s.len + n) * 2 + simdjson::SIMDJSON_PADDING);
+    std::memcpy(s.buf.data() + s.len, data, n);
+    s.len += n;
+    char *start = s.buf.data(), *end = start + s.len;
+    while (const char *nl = static_cast<const char *>(std::memchr(start, '\n', end - start))) {
+        line(s, start, nl - start, s.buf.size() - (start - s.buf.data()));
+        start = const_cast<char *>(nl) + 1;
+    }
+    s.len = end - start;
+    std::memmove(s.buf.data(), start, s.len);
+    return n;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: bench_simdjson openai|anthropic|ollama URL N\n");
+        return 2;
+    }
+    State s;
+    std::string proto = argv[1];
+    s.protocol = proto == "anthropic" ? Protocol::Anthropic : proto == "ollama" ? Protocol::Ollama : Protocol::OpenAI;
+    long expected = std::atol(argv[3]);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = curl_slist_append(nullptr, "content-type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, argv[2]);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, R"({"model":"m","stream":true,"messages":[{"role":"user","content":"Hi"}]})");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
+    auto t0 = std::chrono::steady_clock::now();
+    CURLcode rc = curl_easy_perform(curl);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (rc != CURLE_OK || s.failed || static_cast<long>(s.chunks) != expected) {
+        std::fprintf(stderr, "curl: %s; parse failed: %d; chunks %zu of %ld\n", curl_easy_strerror(rc), s.failed, s.chunks,
+                     expected);
+        return 1;
+    }
+    std::printf("chunks=%zu seconds=%.4f per_second=%.1f bytes=%zu\n", s.chunks, seconds, s.chunks / seconds, s.bytes);
+    return 0;
+}

@@ -1,0 +1,135 @@
+"""Writes the pre-recorded streams `make bench` serves from nginx, in the shapes real servers send
+(field for field, as captured from each API's documentation and SDK fixtures), N content chunks
+each, into the folder given:
+
+    openai/v1/chat/completions    OpenAI chat completions SSE, ~300-byte chunks with every field
+                                  OpenAI sends (id, object, created, model, service_tier,
+                                  system_fingerprint, choices[{index, delta, logprobs,
+                                  finish_reason}], usage, obfuscation), then a usage chunk, [DONE]
+    anthropic/v1/messages         Anthropic Messages SSE: message_start, content_block_start, ping,
+                                  content_block_delta per chunk, content_block_stop, message_delta,
+                                  message_stop
+    ollama/api/chat               Ollama NDJSON: one line per chunk, then the done line
+    tools/v1/chat/completions     OpenAI SSE with reasoning_content deltas, then two tool calls
+                                  whose arguments arrive in fragments (no baseline: reported)
+
+    python make_streams.py DIR N
+"""
+
+import json
+import random
+import sys
+from pathlib import Path
+
+WORDS = ("the quick brown fox jumps over a lazy dog while streaming tokens arrive one by one "
+         "from a model that thinks about every word it writes").split()
+
+
+def word(i: int) -> str:
+    return " " + WORDS[i % len(WORDS)]
+
+
+def sse(obj: dict) -> str:
+    return "data: " + json.dumps(obj, separators=(",", ":")) + "\n\n"
+
+
+def openai_chunk(delta: dict, finish=None, i=0) -> dict:
+    rnd = random.Random(i)
+    return {
+        "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion.chunk", "created": 1741569952,
+        "model": "gpt-4o-2024-08-06", "service_tier": "default", "system_fingerprint": "fp_f9f4fb6dbf",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], "usage": None,
+        "obfuscation": "".join(rnd.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+                               for _ in range(rnd.randint(4, 12))),
+    }
+
+
+def openai_usage() -> dict:
+    return {
+        "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion.chunk", "created": 1741569952,
+        "model": "gpt-4o-2024-08-06", "service_tier": "default", "system_fingerprint": "fp_f9f4fb6dbf",
+        "choices": [], "usage": {"prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29,
+                                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                                 "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                                               "accepted_prediction_tokens": 0,
+                                                               "rejected_prediction_tokens": 0}},
+        "obfuscation": "q2BYaK",
+    }
+
+
+def openai(n: int) -> str:
+    out = [sse(openai_chunk({"role": "assistant", "content": "", "refusal": None}))]
+    out += [sse(openai_chunk({"content": word(i)}, i=i)) for i in range(n)]
+    out.append(sse(openai_chunk({}, "stop")))
+    out.append(sse(openai_usage()))
+    out.append("data: [DONE]\n\n")
+    return "".join(out)
+
+
+def tools(n: int) -> str:
+    out = [sse(openai_chunk({"role": "assistant", "content": None, "refusal": None}))]
+    half = n // 2
+    out += [sse(openai_chunk({"reasoning_content": word(i)}, i=i)) for i in range(half)]
+    args = json.dumps({"city": "Paris", "notes": " ".join(WORDS[i % len(WORDS)] for i in range(n))})
+    per_call = (n - half) // 2
+    for call in range(2):
+        out.append(sse(openai_chunk({"tool_calls": [{"index": call, "id": f"call_{call}abc", "type": "function",
+                                                     "function": {"name": "get_weather", "arguments": ""}}]})))
+        step = max(1, len(args) // per_call)
+        for k in range(per_call):
+            piece = args[k * step:(k + 1) * step] if k < per_call - 1 else args[k * step:]
+            out.append(sse(openai_chunk({"tool_calls": [{"index": call, "function": {"arguments": piece}}]}, i=k)))
+    out.append(sse(openai_chunk({}, "tool_calls")))
+    out.append(sse(openai_usage()))
+    out.append("data: [DONE]\n\n")
+    return "".join(out)
+
+
+def named(event: str, obj: dict) -> str:
+    return f"event: {event}\ndata: " + json.dumps(obj, separators=(",", ":")) + "\n\n"
+
+
+def anthropic(n: int) -> str:
+    out = [named("message_start", {"type": "message_start", "message": {
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-20250514", "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 25, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                  "output_tokens": 1, "service_tier": "standard"}}})]
+    out.append(named("content_block_start", {"type": "content_block_start", "index": 0,
+                                             "content_block": {"type": "text", "text": ""}}))
+    out.append(named("ping", {"type": "ping"}))
+    out += [named("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                          "delta": {"type": "text_delta", "text": word(i)}}) for i in range(n)]
+    out.append(named("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    out.append(named("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn",
+                                                                          "stop_sequence": None},
+                                       "usage": {"output_tokens": n}}))
+    out.append(named("message_stop", {"type": "message_stop"}))
+    return "".join(out)
+
+
+def ollama(n: int) -> str:
+    def line(i: int, content: str, done: bool, extra=None) -> str:
+        obj = {"model": "llama3.2", "created_at": f"2025-03-10T12:34:{56 + i % 3:02d}.{123456789 + i:09d}Z",
+               "message": {"role": "assistant", "content": content}, "done": done}
+        obj.update(extra or {})
+        return json.dumps(obj, separators=(",", ":")) + "\n"
+
+    out = [line(i, word(i), False) for i in range(n)]
+    out.append(line(n, "", True, {"done_reason": "stop", "total_duration": 4883583458, "load_duration": 1334875,
+                                  "prompt_eval_count": 26, "prompt_eval_duration": 342546000, "eval_count": n,
+                                  "eval_duration": 4535599000}))
+    return "".join(out)
+
+
+def main() -> None:
+    root, n = Path(sys.argv[1]), int(sys.argv[2])
+    for path, text in [("openai/v1/chat/completions", openai(n)), ("anthropic/v1/messages", anthropic(n)),
+                       ("ollama/api/chat", ollama(n)), ("tools/v1/chat/completions", tools(n))]:
+        f = root / path
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

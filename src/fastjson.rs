@@ -1,0 +1,337 @@
+//! A scanner for the decoders' fast paths: it reads the few fields a decoder wants from a
+//! streamed chunk and steps over the rest without building anything.
+//!
+//! It accepts only a strict subset of JSON, and only what `serde_json` accepts too: anything
+//! else (a key with an escape, a number with an exponent, nesting deeper than [`MAX_DEPTH`], a
+//! byte out of place) makes it give up (`None`), and the decoder then runs its plain `serde_json`
+//! path on the same frame. A string with escapes is judged by `serde_json` itself. So the fast
+//! path never decides on its own what is valid: it can only be faster, never different, which
+//! the differential fuzz target `openai_fast` checks against the plain path.
+
+use std::borrow::Cow;
+
+/// Deeper values are left to the plain path.
+const MAX_DEPTH: u32 = 16;
+
+pub(crate) struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+/// A string value: borrowed when it has no escapes.
+pub(crate) type JsonStr<'a> = Cow<'a, str>;
+
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(text: &'a str) -> Scanner<'a> {
+        Scanner { text, bytes: text.as_bytes(), pos: 0 }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Skips JSON whitespace (the four bytes serde_json skips).
+    #[inline]
+    pub(crate) fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.ws();
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Only whitespace is left.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.ws();
+        self.pos == self.bytes.len()
+    }
+
+    /// An object: `field` is called with each key, positioned at its value, and must consume
+    /// the value.
+    #[inline]
+    pub(crate) fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.key()?;
+            self.eat(b':')?;
+            self.ws();
+            field(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An array: `element` is called positioned at each element, and must consume it.
+    #[inline]
+    pub(crate) fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            element(self)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `null`: true (and consumed) when the next value is null.
+    #[inline]
+    pub(crate) fn null(&mut self) -> bool {
+        if self.bytes[self.pos..].starts_with(b"null") {
+            self.pos += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A key: a string without escapes.
+    #[inline(always)]
+    fn key(&mut self) -> Option<&'a str> {
+        let (start, end, escaped) = self.string_span()?;
+        if escaped {
+            return None;
+        }
+        Some(&self.text[start..end])
+    }
+
+    /// A string value (unescaped by serde_json when it has escapes).
+    #[inline]
+    pub(crate) fn string(&mut self) -> Option<JsonStr<'a>> {
+        let open = self.pos;
+        let (start, end, escaped) = self.string_span()?;
+        if !escaped {
+            return Some(Cow::Borrowed(&self.text[start..end]));
+        }
+        serde_json::from_str::<String>(&self.text[open..self.pos]).ok().map(Cow::Owned)
+    }
+
+    /// Null or a string.
+    #[inline]
+    pub(crate) fn null_or_string(&mut self) -> Option<Option<JsonStr<'a>>> {
+        if self.null() { Some(None) } else { self.string().map(Some) }
+    }
+
+    /// A non-negative integer that fits u32, in plain digits (no sign, fraction or exponent).
+    #[inline]
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        let digits = &self.text[start..self.pos];
+        if digits.is_empty() || digits.len() > 10 || (digits.len() > 1 && digits.starts_with('0')) {
+            return None;
+        }
+        // Not followed by what would make it another number.
+        if let Some(b'.' | b'e' | b'E') = self.peek() {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
+    /// Steps over any value.
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        self.skip_at(0)
+    }
+
+    fn skip_at(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                let open = self.pos;
+                let (_, _, escaped) = self.string_span()?;
+                if escaped {
+                    // serde_json's own judgement of the escapes.
+                    serde_json::from_str::<serde::de::IgnoredAny>(&self.text[open..self.pos]).ok()?;
+                }
+                Some(())
+            }
+            b'{' if depth < MAX_DEPTH => self.object(|s, _| s.skip_at(depth + 1)),
+            b'[' if depth < MAX_DEPTH => self.array(|s| s.skip_at(depth + 1)),
+            b'-' | b'0'..=b'9' => self.number(),
+            b'n' => self.literal(b"null"),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.bytes[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most 20 digits: exponents and long numbers are left to
+    /// the plain path.
+    fn number(&mut self) -> Option<()> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let int = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        let digits = self.pos - int;
+        if digits == 0 || (digits > 1 && self.bytes[int] == b'0') {
+            return None;
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            let frac = self.pos;
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.pos += 1;
+            }
+            if self.pos == frac {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) || self.pos - start > 22 {
+            return None;
+        }
+        Some(())
+    }
+
+    /// The span of the string starting here (after its opening quote, before its closing one),
+    /// leaving the scanner after it; whether it holds a backslash. A control character makes
+    /// it give up, as serde_json refuses those.
+    #[inline(always)]
+    fn string_span(&mut self) -> Option<(usize, usize, bool)> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escaped = false;
+        let bytes = self.bytes;
+        loop {
+            // Eight bytes at a time: the first `"`, `\` or control character in them is the
+            // lowest flagged lane (the flags above it may be false, never the lowest).
+            while i + 8 <= bytes.len() {
+                let word = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("eight bytes"));
+                let flags = special_lanes(word);
+                if flags != 0 {
+                    i += (flags.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            match bytes.get(i)? {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Some((start, i, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    i += 2; // the escaped byte cannot end the string; serde_json judges the escape
+                }
+                0x00..=0x1f => return None,
+                _ => i += 1, // only in the last seven bytes of the text
+            }
+        }
+    }
+}
+
+/// The high bit of each byte of `word` that may be `"`, `\` or below 0x20 (the usual SWAR
+/// tests for a zero byte): the lowest one set is exact.
+#[inline]
+fn special_lanes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let quote = zero_in(word ^ (ONES * b'"' as u64));
+    let backslash = zero_in(word ^ (ONES * b'\\' as u64));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skips(json: &str) -> bool {
+        let mut s = Scanner::new(json);
+        s.ws();
+        s.skip().is_some() && s.at_end()
+    }
+
+    #[test]
+    fn accepts_what_serde_accepts_and_gives_up_otherwise() {
+        for ok in [r#"{"a":[1,-2.5,0,true,false,null,"x\n\u00e9",{}],"b":{"c":[]}}"#, " 0 ", r#""é\"""#, "[]"] {
+            assert!(skips(ok), "{ok}");
+            assert!(serde_json::from_str::<serde::de::IgnoredAny>(ok).is_ok());
+        }
+        // Refused: invalid JSON, and valid forms left to the plain path (exponents, escaped keys).
+        for refused in
+            ["{", "[1,]", "01", "1.", "-", "nul", "\"a\u{1}\"", r#""\x""#, "1e5", r#"{"\u0061":1}"#, "{1:2}", "\"abc"]
+        {
+            assert!(!skips(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn strings_and_integers() {
+        let mut s = Scanner::new(r#""plain" "with \"escape\"" 42 4294967296 007"#);
+        assert_eq!(s.string().unwrap(), Cow::Borrowed("plain"));
+        s.ws();
+        assert_eq!(s.string().unwrap(), "with \"escape\"");
+        s.ws();
+        assert_eq!(s.u32(), Some(42));
+        s.ws();
+        assert_eq!(s.u32(), None);
+        let mut s = Scanner::new("007");
+        assert_eq!(s.u32(), None);
+    }
+
+    #[test]
+    fn the_word_test_finds_every_special_byte_in_every_lane() {
+        for lane in 0..8 {
+            for special in [b'"', b'\\', 0x00, 0x1f] {
+                let mut bytes = *b"abcdefgh";
+                bytes[lane] = special;
+                let lanes = special_lanes(u64::from_le_bytes(bytes));
+                assert_eq!(lanes.trailing_zeros() / 8, lane as u32);
+            }
+        }
+        assert_eq!(special_lanes(u64::from_le_bytes(*b"abc~\x7f\xff !")), 0);
+    }
+}
