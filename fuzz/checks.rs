@@ -199,11 +199,7 @@ pub fn ollama_answer(body: &[u8]) {
 /// What a decoder did with a stream: every event it emitted, and the error it stopped with.
 type Trace = (Vec<Event<'static>>, Option<(ErrorKind, String)>);
 
-fn trace(
-    lines: &[&str],
-    decode: fn(&str, &mut Assembler<'_>) -> Result<aichat::providers::Flow, aichat::Error>,
-    text_only: bool,
-) -> Trace {
+fn trace(frames: &[(&str, &str)], mut decoder: Box<dyn aichat::providers::Decoder>, text_only: bool) -> Trace {
     let events = std::cell::RefCell::new(Vec::new());
     let mut on_event = |e: &Event<'_>| {
         events.borrow_mut().push(e.clone().into_owned());
@@ -216,8 +212,8 @@ fn trace(
     let sink = if text_only { Sink::Text(&mut on_text) } else { Sink::Events(&mut on_event) };
     let mut out = Assembler::new(sink);
     let mut failure = None;
-    for line in lines {
-        match decode(line, &mut out) {
+    for (event, data) in frames {
+        match decoder.frame(event, data, &mut out) {
             Ok(aichat::providers::Flow::Done) => break,
             Ok(_) => {}
             Err(e) => {
@@ -234,17 +230,36 @@ fn trace(
     (events.into_inner(), failure)
 }
 
-/// Differential: the openai decoder with its fast path gives exactly the events and the error
-/// of the plain serde path, line by line, in both sink modes. The first line always starts the
-/// answer (the fast path runs only after RESPONSE), then each line of the input is a chunk.
-pub fn openai_fast(data: &[u8]) {
-    use aichat::providers::openai::{decode_event, decode_event_plain};
+/// Differential: each protocol's decoder with its fast path gives exactly the events and the
+/// error of the same decoder without it (`plain_decoder`), in both sink modes. Each line of the
+/// input is a frame (`event<TAB>data` for a named SSE event); the openai stream starts with a
+/// chunk that starts the answer, since its fast path runs only after RESPONSE.
+pub fn fast_paths(data: &[u8]) {
+    use aichat::providers::{Provider, by_name};
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let mut lines = vec![r#"{"id":"chatcmpl-1","model":"m","choices":[]}"#];
-    lines.extend(text.lines());
-    for text_only in [false, true] {
-        let fast = trace(&lines, decode_event, text_only);
-        let plain = trace(&lines, decode_event_plain, text_only);
-        assert_eq!(fast, plain, "the fast path differs from the plain path (text_only: {text_only})");
+    let lines: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap_or(("", l))).collect();
+    for name in ["openai", "anthropic", "ollama"] {
+        let protocol: Provider = by_name(name).expect("a registered protocol");
+        let mut frames = Vec::new();
+        if name == "openai" {
+            frames.push(("", r#"{"id":"chatcmpl-1","model":"m","choices":[]}"#));
+        }
+        frames.extend(lines.iter().copied());
+        // Ollama makes up the ids its server does not send (time-based): not the fast path's doing.
+        let generated = |mut t: Trace| {
+            for e in &mut t.0 {
+                if let Event::ToolCall { id, .. } = e {
+                    if !text.contains(id.as_ref()) {
+                        *id = "(generated)".into();
+                    }
+                }
+            }
+            t
+        };
+        for text_only in [false, true] {
+            let fast = generated(trace(&frames, protocol.decoder(), text_only));
+            let plain = generated(trace(&frames, protocol.plain_decoder(), text_only));
+            assert_eq!(fast, plain, "{name}: the fast path differs from the plain path (text_only: {text_only})");
+        }
     }
 }

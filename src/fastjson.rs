@@ -17,14 +17,24 @@ pub(crate) struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Judge a skipped string with escapes as a `String` (what a plain path that parses a
+    /// `serde_json::Value` does: it refuses a lone surrogate escape) rather than as serde's
+    /// `IgnoredAny` (what a plain path that skips unknown fields does: it lets one pass).
+    strings_as_values: bool,
 }
 
 /// A string value: borrowed when it has no escapes.
 pub(crate) type JsonStr<'a> = Cow<'a, str>;
 
 impl<'a> Scanner<'a> {
+    /// For a plain path that skips unknown fields with `IgnoredAny`.
     pub(crate) fn new(text: &'a str) -> Scanner<'a> {
-        Scanner { text, bytes: text.as_bytes(), pos: 0 }
+        Scanner { text, bytes: text.as_bytes(), pos: 0, strings_as_values: false }
+    }
+
+    /// For a plain path that parses the whole frame as a `serde_json::Value`.
+    pub(crate) fn for_value(text: &'a str) -> Scanner<'a> {
+        Scanner { strings_as_values: true, ..Scanner::new(text) }
     }
 
     #[inline]
@@ -176,8 +186,13 @@ impl<'a> Scanner<'a> {
                 let open = self.pos;
                 let (_, _, escaped) = self.string_span()?;
                 if escaped {
-                    // serde_json's own judgement of the escapes.
-                    serde_json::from_str::<serde::de::IgnoredAny>(&self.text[open..self.pos]).ok()?;
+                    // serde_json's own judgement of the escapes, as the plain path would judge them.
+                    let literal = &self.text[open..self.pos];
+                    if self.strings_as_values {
+                        serde_json::from_str::<String>(literal).ok()?;
+                    } else {
+                        serde_json::from_str::<serde::de::IgnoredAny>(literal).ok()?;
+                    }
                 }
                 Some(())
             }
@@ -189,6 +204,11 @@ impl<'a> Scanner<'a> {
             b'f' => self.literal(b"false"),
             _ => None,
         }
+    }
+
+    /// `false`, and nothing else.
+    pub(crate) fn literal_false(&mut self) -> Option<()> {
+        self.literal(b"false")
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {

@@ -63,6 +63,6 @@ fn ollama_answer_corpus() {
 }
 
 #[test]
-fn openai_fast_corpus() {
-    assert!(replay("openai_fast", checks::openai_fast) >= 6);
+fn fast_paths_corpus() {
+    assert!(replay("fast_paths", checks::fast_paths) >= 8);
 }

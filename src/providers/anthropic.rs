@@ -79,6 +79,10 @@ impl Protocol for Anthropic {
     fn decoder(&self) -> Box<dyn Decoder> {
         Box::new(MessagesDecoder::default())
     }
+
+    fn plain_decoder(&self) -> Box<dyn Decoder> {
+        Box::new(MessagesDecoder { plain: true, ..MessagesDecoder::default() })
+    }
 }
 
 /// The request body: the conversation as Messages, every setting mapped, `extra_body` on top.
@@ -329,6 +333,69 @@ struct MessagesDecoder {
     /// Input tokens of `message_start`, cached ones included (as OpenAI counts them).
     prompt_tokens: Option<i64>,
     cached_tokens: Option<i64>,
+    /// Without the fast path (for the differential fuzz target).
+    plain: bool,
+}
+
+/// The fast path for the event that is nearly all of a stream: a `content_block_delta` with a
+/// `text_delta` or `thinking_delta`. Read by the scanner of [`crate::fastjson`]; anything else
+/// (another event, another delta, a duplicate key, JSON the scanner does not take) gives `None`
+/// and the plain path parses the frame.
+mod fast {
+    use crate::fastjson::{JsonStr, Scanner};
+
+    pub(super) enum Delta<'a> {
+        Text(JsonStr<'a>),
+        Thinking(JsonStr<'a>),
+    }
+
+    pub(super) fn delta(data: &str) -> Option<Delta<'_>> {
+        let mut s = Scanner::for_value(data);
+        let (mut kind_ok, mut seen_index, mut delta) = (None, false, None);
+        s.object(|s, key| match key {
+            "type" if kind_ok.is_none() => {
+                kind_ok = Some(s.string()? == "content_block_delta");
+                Some(())
+            }
+            "delta" if delta.is_none() => {
+                delta = Some(inner(s)?);
+                Some(())
+            }
+            "index" if !seen_index => {
+                seen_index = true;
+                s.skip()
+            }
+            "type" | "delta" | "index" => None,
+            _ => s.skip(),
+        })?;
+        (s.at_end() && kind_ok == Some(true)).then_some(())?;
+        delta
+    }
+
+    fn inner<'a>(s: &mut Scanner<'a>) -> Option<Delta<'a>> {
+        let (mut kind, mut text, mut thinking) = (None, None, None);
+        s.object(|s, key| match key {
+            "type" if kind.is_none() => {
+                kind = Some(s.string()?);
+                Some(())
+            }
+            "text" if text.is_none() => {
+                text = Some(s.string()?);
+                Some(())
+            }
+            "thinking" if thinking.is_none() => {
+                thinking = Some(s.string()?);
+                Some(())
+            }
+            "type" | "text" | "thinking" => None,
+            _ => s.skip(),
+        })?;
+        match kind?.as_ref() {
+            "text_delta" => Some(Delta::Text(text.unwrap_or_default())),
+            "thinking_delta" => Some(Delta::Thinking(thinking.unwrap_or_default())),
+            _ => None,
+        }
+    }
 }
 
 fn count(v: &Value, key: &str) -> Option<i64> {
@@ -414,6 +481,16 @@ fn server_error(error: &Value, what: &str) -> Error {
 
 impl Decoder for MessagesDecoder {
     fn frame(&mut self, event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
+        if !self.plain {
+            if let Some(delta) = fast::delta(data) {
+                out.start("", "")?;
+                match delta {
+                    fast::Delta::Text(text) => out.text(0, &text)?,
+                    fast::Delta::Thinking(text) => out.reasoning(0, &text)?,
+                }
+                return Ok(Flow::More);
+            }
+        }
         let v: Value = serde_json::from_str(data).map_err(|e| {
             Error::protocol(format!("a stream event is not a Messages event ({e}): {}", server_text(data)))
         })?;
@@ -505,5 +582,25 @@ impl Decoder for MessagesDecoder {
 
     fn retryable(&self) -> bool {
         self.overloaded
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::fast;
+
+    #[test]
+    fn the_fast_path_takes_text_and_thinking_deltas_only() {
+        let text = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" Hello"}}"#;
+        assert!(matches!(fast::delta(text), Some(fast::Delta::Text(t)) if t == " Hello"));
+        let thinking = r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#;
+        assert!(matches!(fast::delta(thinking), Some(fast::Delta::Thinking(t)) if t == "hm"));
+        for other in [
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"}}"#,
+            r#"{"type":"message_stop"}"#,
+            r#"{"type":"content_block_delta","type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}"#,
+        ] {
+            assert!(fast::delta(other).is_none(), "{other}");
+        }
     }
 }

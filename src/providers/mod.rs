@@ -54,6 +54,12 @@ pub trait Protocol: ProtocolDefaults {
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing;
     /// A decoder for one answer.
     fn decoder(&self) -> Box<dyn Decoder>;
+    /// The same decoder without its fast path, if it has one: what the fast path must match
+    /// event for event (the `fast_paths` fuzz target compares them).
+    #[doc(hidden)]
+    fn plain_decoder(&self) -> Box<dyn Decoder> {
+        self.decoder()
+    }
 }
 
 /// Whether a stream goes on after a frame.

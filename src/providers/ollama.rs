@@ -91,6 +91,10 @@ impl Protocol for Ollama {
     fn decoder(&self) -> Box<dyn Decoder> {
         Box::new(ChatDecoder::default())
     }
+
+    fn plain_decoder(&self) -> Box<dyn Decoder> {
+        Box::new(ChatDecoder { plain: true, ..ChatDecoder::default() })
+    }
 }
 
 fn invalid(field: &str, why: &str) -> Error {
@@ -244,6 +248,61 @@ fn new_call_id() -> String {
 struct ChatDecoder {
     /// Tool calls seen so far (each arrives whole): their keys for the assembler.
     calls: u32,
+    /// Without the fast path (for the differential fuzz target).
+    plain: bool,
+}
+
+/// The fast path for the lines that are nearly all of a stream: `"done": false` (or absent),
+/// a message with `content` and `thinking` text only, a `model`. Anything else (tool calls,
+/// the last line, an error, a duplicate key, JSON the scanner does not take) gives `None` and
+/// the plain path parses the line.
+mod fast {
+    use crate::fastjson::{JsonStr, Scanner};
+
+    #[derive(Default)]
+    pub(super) struct Line<'a> {
+        pub model: Option<JsonStr<'a>>,
+        pub content: Option<JsonStr<'a>>,
+        pub thinking: Option<JsonStr<'a>>,
+    }
+
+    pub(super) fn line(data: &str) -> Option<Line<'_>> {
+        let mut s = Scanner::for_value(data);
+        let mut line = Line::default();
+        let (mut seen_message, mut seen_done) = (false, false);
+        s.object(|s, key| match key {
+            "model" if line.model.is_none() => {
+                line.model = Some(s.string()?);
+                Some(())
+            }
+            "message" if !seen_message => {
+                seen_message = true;
+                message(s, &mut line)
+            }
+            "done" if !seen_done => {
+                seen_done = true;
+                s.literal_false()
+            }
+            "model" | "message" | "done" | "error" => None,
+            _ => s.skip(),
+        })?;
+        s.at_end().then_some(line)
+    }
+
+    fn message<'a>(s: &mut Scanner<'a>, line: &mut Line<'a>) -> Option<()> {
+        s.object(|s, key| match key {
+            "content" if line.content.is_none() => {
+                line.content = Some(s.string()?);
+                Some(())
+            }
+            "thinking" if line.thinking.is_none() => {
+                line.thinking = Some(s.string()?);
+                Some(())
+            }
+            "content" | "thinking" | "tool_calls" => None,
+            _ => s.skip(),
+        })
+    }
 }
 
 impl ChatDecoder {
@@ -300,6 +359,14 @@ fn parse(text: &str) -> Result<Value, Error> {
 
 impl Decoder for ChatDecoder {
     fn frame(&mut self, _event: &str, line: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
+        if !self.plain {
+            if let Some(fast) = fast::line(line) {
+                out.start("", fast.model.as_deref().unwrap_or(""))?;
+                out.reasoning(0, fast.thinking.as_deref().unwrap_or(""))?;
+                out.text(0, fast.content.as_deref().unwrap_or(""))?;
+                return Ok(Flow::More);
+            }
+        }
         self.object(&parse(line)?, out)
     }
 

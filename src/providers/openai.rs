@@ -112,16 +112,23 @@ impl Protocol for OpenAi {
     }
 
     fn decoder(&self) -> Box<dyn Decoder> {
-        Box::new(OpenAiDecoder)
+        Box::new(OpenAiDecoder { plain: false })
+    }
+
+    fn plain_decoder(&self) -> Box<dyn Decoder> {
+        Box::new(OpenAiDecoder { plain: true })
     }
 }
 
 /// Chunks are decoded one by one with no state of their own: the assembler keeps it.
-struct OpenAiDecoder;
+struct OpenAiDecoder {
+    /// Without the fast path (for the differential fuzz target).
+    plain: bool,
+}
 
 impl Decoder for OpenAiDecoder {
     fn frame(&mut self, _event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
-        decode_event(data, out)
+        if self.plain { decode_event_plain(data, out) } else { decode_event(data, out) }
     }
 
     fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> {

@@ -4,5 +4,5 @@
 mod checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    checks::openai_fast(data);
+    checks::fast_paths(data);
 });
