@@ -10,8 +10,9 @@ each, into the folder given:
                                   content_block_delta per chunk, content_block_stop, message_delta,
                                   message_stop
     ollama/api/chat               Ollama NDJSON: one line per chunk, then the done line
-    tools/v1/chat/completions     OpenAI SSE with reasoning_content deltas, then two tool calls
-                                  whose arguments arrive in fragments (no baseline: reported)
+    tools/v1/chat/completions     OpenAI SSE with N/4 reasoning_content deltas, then two tool
+                                  calls whose arguments arrive in N/4 fragments (no baseline:
+                                  reported)
 
     python make_streams.py DIR N
 """
@@ -125,7 +126,7 @@ def ollama(n: int) -> str:
 def main() -> None:
     root, n = Path(sys.argv[1]), int(sys.argv[2])
     for path, text in [("openai/v1/chat/completions", openai(n)), ("anthropic/v1/messages", anthropic(n)),
-                       ("ollama/api/chat", ollama(n)), ("tools/v1/chat/completions", tools(n))]:
+                       ("ollama/api/chat", ollama(n)), ("tools/v1/chat/completions", tools(n // 2))]:
         f = root / path
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(text)

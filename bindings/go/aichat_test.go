@@ -329,7 +329,8 @@ func TestCAFileIsPassedAsCaFile(t *testing.T) {
 }
 
 // BenchmarkStream reports chunks per second delivered to a range loop for a long stream
-// (AICHAT_BENCH_CHUNKS chunks, default 100,000).
+// (AICHAT_BENCH_CHUNKS chunks, default 100,000) of the test server, or of the OpenAI-compatible
+// base URL in AICHAT_BENCH_OPENAI_URL (make bench: nginx serving a recorded stream).
 func BenchmarkStream(b *testing.B) {
 	c, err := NewClient(Options{})
 	if err != nil {
@@ -341,6 +342,9 @@ func BenchmarkStream(b *testing.B) {
 		chunks = n
 	}
 	req := openai(fmt.Sprintf("chunks=%d", chunks), hi)
+	if url := os.Getenv("AICHAT_BENCH_OPENAI_URL"); url != "" {
+		req.BaseURL = url
+	}
 	b.ResetTimer()
 	for range b.N {
 		n := 0

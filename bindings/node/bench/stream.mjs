@@ -10,7 +10,9 @@ const ROUNDS = Number(process.env.AICHAT_BENCH_ROUNDS ?? 5);
 const server = await startServer();
 const client = new Client({ proxy: '' });
 const body = JSON.stringify({ messages: [], stream: true });
-const url = `${server.fault(`chunks=${CHUNKS}`)}/v1`;
+// AICHAT_BENCH_OPENAI_URL: an OpenAI-compatible base URL instead (make bench: nginx serving a
+// recorded stream of real chunk shapes).
+const url = process.env.AICHAT_BENCH_OPENAI_URL ?? `${server.fault(`chunks=${CHUNKS}`)}/v1`;
 
 async function viaLibrary() {
   let n = 0;
