@@ -68,6 +68,18 @@ impl Framer {
 
     fn feed_started(&mut self, mut input: &[u8], on_data: &mut OnEvent<'_>) -> Result<bool, TooLong> {
         while let Some(end) = memchr::memchr2(b'\n', b'\r', input) {
+            // The usual event, `data: ...\n\n` whole in this read with nothing before it: handed
+            // on straight from the input, not copied into `data` first.
+            if self.line.is_empty() && self.data.is_empty() && input[end] == b'\n' && input.get(end + 1) == Some(&b'\n')
+            {
+                if let Some(keep_going) = self.single_data_line(&input[..end], on_data)? {
+                    input = &input[end + 2..];
+                    if !keep_going {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+            }
             let crlf_pending = input[end] == b'\r' && end + 1 == input.len();
             let skip = if input[end] == b'\r' && input.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
             let keep_going = if self.line.is_empty() {
@@ -95,6 +107,20 @@ impl Framer {
         Ok(true)
     }
 
+    /// A `data` line followed by the blank line that ends its event, with no other data before
+    /// it: dispatched as `line_done` twice would, without the copy. `None` when `line` is not a
+    /// UTF-8 `data` line (the general path takes it).
+    fn single_data_line(&mut self, line: &[u8], on_data: &mut OnEvent<'_>) -> Result<Option<bool>, TooLong> {
+        let Some(value) = line.strip_prefix(b"data:") else { return Ok(None) };
+        self.check_len(line.len())?;
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        let Ok(text) = std::str::from_utf8(value) else { return Ok(None) };
+        self.check_len(text.len() + 1)?;
+        let keep_going = text.is_empty() || on_data(&self.event, text);
+        self.event.clear();
+        Ok(Some(keep_going))
+    }
+
     fn check_len(&self, len: usize) -> Result<(), TooLong> {
         if len > self.cap { Err(TooLong { cap: self.cap }) } else { Ok(()) }
     }
@@ -117,7 +143,10 @@ impl Framer {
         // `id`, `retry` and unknown fields carry nothing this library uses.
         if field == b"event" {
             self.event.clear();
-            self.event.push_str(&String::from_utf8_lossy(value));
+            match std::str::from_utf8(value) {
+                Ok(name) => self.event.push_str(name),
+                Err(_) => self.event.push_str(&String::from_utf8_lossy(value)),
+            }
         } else if field == b"data" {
             // The fast check first: nearly every line is valid UTF-8.
             let value: Cow<str> = match std::str::from_utf8(value) {
