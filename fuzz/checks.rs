@@ -245,13 +245,22 @@ pub fn fast_paths(data: &[u8]) {
             frames.push(("", r#"{"id":"chatcmpl-1","model":"m","choices":[]}"#));
         }
         frames.extend(lines.iter().copied());
-        // Ollama makes up the ids its server does not send (time-based): not the fast path's doing.
+        // Ollama makes up the ids its server does not send (time-based): not the fast path's
+        // doing. They are replaced, in the ToolCall events and in the MESSAGE that repeats them.
         let generated = |mut t: Trace| {
+            let mut made_up = Vec::new();
             for e in &mut t.0 {
                 if let Event::ToolCall { id, .. } = e {
                     if !text.contains(id.as_ref()) {
+                        made_up.push(id.to_string());
                         *id = "(generated)".into();
                     }
+                }
+            }
+            for e in &mut t.0 {
+                if let Event::Message { json, .. } = e {
+                    let replaced = made_up.iter().fold(json.to_string(), |j, id| j.replace(id, "(generated)"));
+                    *json = replaced.into();
                 }
             }
             t
