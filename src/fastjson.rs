@@ -21,6 +21,18 @@ pub(crate) struct Scanner<'a> {
     /// `serde_json::Value` does: it refuses a lone surrogate escape) rather than as serde's
     /// `IgnoredAny` (what a plain path that skips unknown fields does: it lets one pass).
     strings_as_values: bool,
+    /// When set, the span of every string value read (not keys), in order, and whether it was
+    /// read as a value the caller uses (`string`) or stepped over (`skip`): what a decoder
+    /// needs to learn a [`Template`] of its frames.
+    pub(crate) spans: Option<Vec<Span>>,
+}
+
+/// A string value's place in a frame: from its opening quote to just after its closing one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span {
+    pub open: usize,
+    pub close: usize,
+    pub used: bool,
 }
 
 /// A string value: borrowed when it has no escapes.
@@ -29,7 +41,7 @@ pub(crate) type JsonStr<'a> = Cow<'a, str>;
 impl<'a> Scanner<'a> {
     /// For a plain path that skips unknown fields with `IgnoredAny`.
     pub(crate) fn new(text: &'a str) -> Scanner<'a> {
-        Scanner { text, bytes: text.as_bytes(), pos: 0, strings_as_values: false }
+        Scanner { text, bytes: text.as_bytes(), pos: 0, strings_as_values: false, spans: None }
     }
 
     /// For a plain path that parses the whole frame as a `serde_json::Value`.
@@ -145,10 +157,52 @@ impl<'a> Scanner<'a> {
     pub(crate) fn string(&mut self) -> Option<JsonStr<'a>> {
         let open = self.pos;
         let (start, end, escaped) = self.string_span()?;
+        self.record(open, true);
         if !escaped {
             return Some(Cow::Borrowed(&self.text[start..end]));
         }
         serde_json::from_str::<String>(&self.text[open..self.pos]).ok().map(Cow::Owned)
+    }
+
+    /// How many used string values were recorded so far: the index the next one will have in
+    /// what [`Template::apply`] gives.
+    pub(crate) fn used_so_far(&self) -> usize {
+        self.spans.as_ref().map_or(0, |spans| spans.iter().filter(|s| s.used).count())
+    }
+
+    fn record(&mut self, open: usize, used: bool) {
+        if let Some(spans) = &mut self.spans {
+            spans.push(Span { open, close: self.pos, used });
+        }
+    }
+
+    /// The string value whose opening quote is at `at`, judged as `string` (used) or `skip`
+    /// (not used) would judge it; the scanner is left after it. For [`Template::apply`].
+    pub(crate) fn string_at(&mut self, at: usize, used: bool) -> Option<(usize, Option<JsonStr<'a>>)> {
+        self.pos = at;
+        if used {
+            let value = self.string()?;
+            Some((self.pos, Some(value)))
+        } else {
+            self.skip_string()?;
+            Some((self.pos, None))
+        }
+    }
+
+    fn skip_string(&mut self) -> Option<()> {
+        let open = self.pos;
+        let (_, _, escaped) = self.string_span()?;
+        if escaped {
+            // serde_json's own judgement of the escapes, as the plain path would judge them.
+            let literal = &self.text[open..self.pos];
+            if self.strings_as_values {
+                serde_json::from_str::<String>(literal).ok()?;
+            } else {
+                serde_json::from_str::<serde::de::IgnoredAny>(literal).ok()?;
+            }
+        }
+        self.record(open, false);
+        Some(())
     }
 
     /// Null or a string.
@@ -182,20 +236,7 @@ impl<'a> Scanner<'a> {
 
     fn skip_at(&mut self, depth: u32) -> Option<()> {
         match self.peek()? {
-            b'"' => {
-                let open = self.pos;
-                let (_, _, escaped) = self.string_span()?;
-                if escaped {
-                    // serde_json's own judgement of the escapes, as the plain path would judge them.
-                    let literal = &self.text[open..self.pos];
-                    if self.strings_as_values {
-                        serde_json::from_str::<String>(literal).ok()?;
-                    } else {
-                        serde_json::from_str::<serde::de::IgnoredAny>(literal).ok()?;
-                    }
-                }
-                Some(())
-            }
+            b'"' => self.skip_string(),
             b'{' if depth < MAX_DEPTH => self.object(|s, _| s.skip_at(depth + 1)),
             b'[' if depth < MAX_DEPTH => self.array(|s| s.skip_at(depth + 1)),
             b'-' | b'0'..=b'9' => self.number(),
@@ -288,6 +329,83 @@ impl<'a> Scanner<'a> {
                 _ => i += 1, // only in the last seven bytes of the text
             }
         }
+    }
+}
+
+/// A frame learned from a stream, to read the next frames by comparison: servers send chunks
+/// that are the same bytes but for a few string values (OpenAI's id, model and fingerprint
+/// repeat in every chunk; the text and a random `obfuscation` change). A frame that is the
+/// learned one with other strings at the same places has the same structure, keys and
+/// numbers, so it is valid exactly when its new strings are, and means what the learned one
+/// meant with those strings: comparing the bytes between the strings (`memcmp`) and scanning
+/// only the strings replaces parsing it.
+pub(crate) struct Template {
+    frame: String,
+    spans: Vec<Span>,
+    strings_as_values: bool,
+}
+
+/// Most used strings a template gives back.
+pub(crate) const MAX_USED: usize = 16;
+
+impl Template {
+    /// `spans`: what a [`Scanner`] recorded while it read `frame` whole and accepted it.
+    pub(crate) fn new(frame: &str, spans: Vec<Span>, strings_as_values: bool) -> Option<Template> {
+        (spans.iter().filter(|s| s.used).count() <= MAX_USED).then(|| Template {
+            frame: frame.to_string(),
+            spans,
+            strings_as_values,
+        })
+    }
+
+    /// Reads `data` if it is the learned frame with other string values: `used[k]` gets the
+    /// k-th used string. `None` (nothing to rely on) otherwise.
+    pub(crate) fn apply<'a>(&self, data: &'a str, used: &mut [Option<JsonStr<'a>>; MAX_USED]) -> Option<()> {
+        self.apply_noting(data, used).map(|_| ())
+    }
+
+    /// As `apply`; also says which unused strings (bit i: the i-th span, for the first 64) were
+    /// the same bytes as in the learned frame.
+    fn apply_noting<'a>(&self, data: &'a str, used: &mut [Option<JsonStr<'a>>; MAX_USED]) -> Option<u64> {
+        let (new, old) = (data.as_bytes(), self.frame.as_bytes());
+        let mut s = Scanner { strings_as_values: self.strings_as_values, ..Scanner::new(data) };
+        let (mut at_new, mut at_old, mut k, mut same) = (0, 0, 0, 0u64);
+        for (i, span) in self.spans.iter().enumerate() {
+            let between = &old[at_old..span.open];
+            if new.get(at_new..at_new + between.len())? != between {
+                return None;
+            }
+            let open = at_new + between.len();
+            let (end, value) = s.string_at(open, span.used)?;
+            if span.used {
+                used[k] = value;
+                k += 1;
+            } else if i < 64 && new[open..end] == old[span.open..span.close] {
+                same |= 1 << i;
+            }
+            at_new = end;
+            at_old = span.close;
+        }
+        (new.get(at_new..)? == &old[at_old..]).then_some(same)
+    }
+
+    /// As `apply`, for the first frame after the learned one: the unused strings that did not
+    /// change (an id, a model name) become part of the bytes compared, so later frames compare
+    /// them with `memcmp` instead of scanning them. A frame where one does change then simply
+    /// does not match, and is read whole.
+    pub(crate) fn apply_and_settle<'a>(
+        &mut self,
+        data: &'a str,
+        used: &mut [Option<JsonStr<'a>>; MAX_USED],
+    ) -> Option<()> {
+        let same = self.apply_noting(data, used)?;
+        let mut i = 0;
+        self.spans.retain(|_| {
+            let keep = i >= 64 || same & (1 << i) == 0;
+            i += 1;
+            keep
+        });
+        Some(())
     }
 }
 

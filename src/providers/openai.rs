@@ -112,23 +112,55 @@ impl Protocol for OpenAi {
     }
 
     fn decoder(&self) -> Box<dyn Decoder> {
-        Box::new(OpenAiDecoder { plain: false })
+        Box::new(OpenAiDecoder::default())
     }
 
     fn plain_decoder(&self) -> Box<dyn Decoder> {
-        Box::new(OpenAiDecoder { plain: true })
+        Box::new(OpenAiDecoder { plain: true, ..OpenAiDecoder::default() })
     }
 }
 
 /// Chunks are decoded one by one with no state of their own: the assembler keeps it.
+#[derive(Default)]
 struct OpenAiDecoder {
     /// Without the fast path (for the differential fuzz target).
     plain: bool,
+    /// The last chunk the fast path read whole, to read the next ones by comparison.
+    learned: Option<fast::Learned>,
+    /// Chunks learned that read no later chunk, in a row: past a few, a stream whose chunks
+    /// differ in more than their strings stops paying for learning.
+    wasted: u32,
 }
+
+/// Learned chunks that read nothing, in a row, after which a stream stops learning.
+const MAX_WASTED: u32 = 4;
 
 impl Decoder for OpenAiDecoder {
     fn frame(&mut self, _event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
-        if self.plain { decode_event_plain(data, out) } else { decode_event(data, out) }
+        if self.plain || !out.started() {
+            return decode_event_plain(data, out);
+        }
+        let mut chunk = fast::Chunk::new();
+        let read = match &mut self.learned {
+            Some(learned) => learned.read(data, &mut chunk),
+            None => None,
+        };
+        if read.is_none() {
+            let learn = self.wasted < MAX_WASTED;
+            match fast::chunk(data, &mut chunk, learn) {
+                Some(Some(learned)) => {
+                    let useless = self.learned.as_ref().is_some_and(|l| l.hits == 0);
+                    self.wasted = if useless { self.wasted + 1 } else { 0 };
+                    self.learned = Some(learned);
+                }
+                Some(None) => {}
+                None => return decode_event_plain(data, out),
+            }
+        }
+        for choice in chunk.choices() {
+            apply_choice(choice.number, choice.delta.as_ref(), choice.finish.as_deref(), out)?;
+        }
+        Ok(Flow::More)
     }
 
     fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> {
@@ -431,14 +463,25 @@ fn finish_reason(raw: &str) -> &str {
 /// was handed on, and the plain path decodes the frame.
 mod fast {
     use super::{Delta, Str};
-    use crate::fastjson::Scanner;
+    use crate::fastjson::{JsonStr, MAX_USED, Scanner, Template};
 
     pub(super) const MAX_CHOICES: usize = 4;
+
+    /// Where a field's string came from in the frame: the k-th used string, or none (absent or
+    /// null), so that a [`Learned`] frame can be filled in with a later frame's strings.
+    #[derive(Clone, Copy, Default)]
+    enum Hole {
+        #[default]
+        None,
+        Used(usize),
+    }
 
     pub(super) struct Choice<'a> {
         pub number: u32,
         pub delta: Option<Delta<'a>>,
         pub finish: Option<Str<'a>>,
+        /// content, reasoning_content, reasoning, refusal, finish_reason.
+        holes: [Hole; 5],
     }
 
     pub(super) struct Chunk<'a> {
@@ -455,10 +498,52 @@ mod fast {
         }
     }
 
+    /// A chunk read whole, kept to read the next ones by comparison ([`Template`]).
+    pub(super) struct Learned {
+        template: Template,
+        /// Per choice: its number, whether it had a delta, where its strings were.
+        shape: [Option<(u32, bool, [Hole; 5])>; MAX_CHOICES],
+        /// Whether it read any chunk: one that never does is not worth learning again and again.
+        pub hits: u32,
+    }
+
+    impl Learned {
+        /// Reads `data` into `chunk` if it is the learned chunk with other strings.
+        pub(super) fn read<'a>(&mut self, data: &'a str, chunk: &mut Chunk<'a>) -> Option<()> {
+            let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+            if self.hits == 0 {
+                self.template.apply_and_settle(data, &mut used)?;
+            } else {
+                self.template.apply(data, &mut used)?;
+            }
+            let mut take = |h: Hole| match h {
+                Hole::None => None,
+                Hole::Used(k) => used[k].take().map(Str),
+            };
+            for (slot, shape) in chunk.choices.iter_mut().zip(&self.shape) {
+                let Some((number, has_delta, holes)) = *shape else { break };
+                let delta = has_delta.then(|| Delta {
+                    content: take(holes[0]),
+                    reasoning_content: take(holes[1]),
+                    reasoning: take(holes[2]),
+                    refusal: take(holes[3]),
+                    tool_calls: None,
+                });
+                *slot = Some(Choice { number, delta, finish: take(holes[4]), holes });
+            }
+            self.hits += 1;
+            Some(())
+        }
+    }
+
     /// Reads `data` into `chunk` (out-parameters all the way down: a chunk is a few hundred
-    /// bytes, which returning by value would copy at every level).
-    pub(super) fn chunk<'a>(data: &'a str, chunk: &mut Chunk<'a>) -> Option<()> {
+    /// bytes, which returning by value would copy at every level). With `learn`, also returns
+    /// what it takes to read the next chunks by comparison.
+    pub(super) fn chunk<'a>(data: &'a str, chunk: &mut Chunk<'a>, learn: bool) -> Option<Option<Learned>> {
         let mut s = Scanner::new(data);
+        if learn {
+            s.spans = Some(Vec::with_capacity(16));
+        }
         let (mut seen_choices, mut seen_usage) = (false, false);
         s.object(|s, key| match key {
             "choices" if !seen_choices => {
@@ -481,11 +566,19 @@ mod fast {
             "choices" | "usage" | "error" | "message" => None,
             _ => s.skip(),
         })?;
-        s.at_end().then_some(())
+        if !s.at_end() {
+            return None;
+        }
+        let Some(spans) = s.spans.take() else { return Some(None) };
+        let mut shape = [None; MAX_CHOICES];
+        for (slot, c) in shape.iter_mut().zip(chunk.choices()) {
+            *slot = Some((c.number, c.delta.is_some(), c.holes));
+        }
+        Some(Template::new(data, spans, false).map(|template| Learned { template, shape, hits: 0 }))
     }
 
     fn choice<'a>(s: &mut Scanner<'a>, position: u32, slot: &mut Option<Choice<'a>>) -> Option<()> {
-        let c = slot.insert(Choice { number: position, delta: None, finish: None });
+        let c = slot.insert(Choice { number: position, delta: None, finish: None, holes: Default::default() });
         let (mut seen_index, mut seen_delta, mut seen_finish) = (false, false, false);
         s.object(|s, key| match key {
             "index" if !seen_index => {
@@ -498,13 +591,13 @@ mod fast {
             "delta" if !seen_delta => {
                 seen_delta = true;
                 if !s.null() {
-                    delta(s, c.delta.insert(Delta::default()))?;
+                    delta(s, c.delta.insert(Delta::default()), &mut c.holes)?;
                 }
                 Some(())
             }
             "finish_reason" if !seen_finish => {
                 seen_finish = true;
-                c.finish = s.null_or_string()?.map(Str);
+                (c.finish, c.holes[4]) = string_or_null(s)?;
                 Some(())
             }
             "index" | "delta" | "finish_reason" => None,
@@ -512,7 +605,7 @@ mod fast {
         })
     }
 
-    fn delta<'a>(s: &mut Scanner<'a>, d: &mut Delta<'a>) -> Option<()> {
+    fn delta<'a>(s: &mut Scanner<'a>, d: &mut Delta<'a>, holes: &mut [Hole; 5]) -> Option<()> {
         let mut seen = [false; 4];
         s.object(|s, key| {
             let (slot, at) = match key {
@@ -526,8 +619,16 @@ mod fast {
             if std::mem::replace(&mut seen[at], true) {
                 return None; // serde's derive refuses a duplicate field
             }
-            *slot = s.null_or_string()?.map(Str);
+            (*slot, holes[at]) = string_or_null(s)?;
             Some(())
+        })
+    }
+
+    fn string_or_null<'a>(s: &mut Scanner<'a>) -> Option<(Option<Str<'a>>, Hole)> {
+        let k = s.used_so_far();
+        Some(match s.null_or_string()? {
+            Some(value) => (Some(Str(value)), Hole::Used(k)),
+            None => (None, Hole::None),
         })
     }
 }
@@ -537,7 +638,7 @@ mod fast {
 pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
     if out.started() {
         let mut chunk = fast::Chunk::new();
-        if fast::chunk(data, &mut chunk).is_some() {
+        if fast::chunk(data, &mut chunk, false).is_some() {
             for choice in chunk.choices() {
                 apply_choice(choice.number, choice.delta.as_ref(), choice.finish.as_deref(), out)?;
             }
