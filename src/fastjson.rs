@@ -343,6 +343,8 @@ pub(crate) struct Template {
     frame: String,
     spans: Vec<Span>,
     strings_as_values: bool,
+    /// Frames it read.
+    hits: u32,
 }
 
 /// Most used strings a template gives back.
@@ -355,6 +357,7 @@ impl Template {
             frame: frame.to_string(),
             spans,
             strings_as_values,
+            hits: 0,
         })
     }
 
@@ -409,6 +412,51 @@ impl Template {
     }
 }
 
+/// A decoder's learned frame and what its strings mean (`S`, the decoder's own), with the
+/// policy the decoders share: the first frame read after learning settles the template; a
+/// stream whose frames differ in more than their strings (a learned frame that reads nothing
+/// next, [`MAX_WASTED`] times in a row) stops paying for learning.
+pub(crate) struct Learner<S> {
+    current: Option<(Template, S)>,
+    wasted: u32,
+}
+
+/// Learned frames that read nothing, in a row, after which a stream stops learning.
+pub(crate) const MAX_WASTED: u32 = 4;
+
+impl<S> Default for Learner<S> {
+    fn default() -> Self {
+        Learner { current: None, wasted: 0 }
+    }
+}
+
+impl<S> Learner<S> {
+    /// Reads `data` with the learned frame: its used strings in `used`, and what they mean.
+    pub(crate) fn read<'a>(&mut self, data: &'a str, used: &mut [Option<JsonStr<'a>>; MAX_USED]) -> Option<&S> {
+        let (template, shape) = self.current.as_mut()?;
+        if template.hits == 0 {
+            template.apply_and_settle(data, used)?;
+        } else {
+            template.apply(data, used)?;
+        }
+        template.hits += 1;
+        Some(shape)
+    }
+
+    /// Whether to record the next frame read whole.
+    pub(crate) fn wants(&self) -> bool {
+        self.wasted < MAX_WASTED
+    }
+
+    /// A frame read whole: learn it (`spans` as its scanner recorded them).
+    pub(crate) fn learn(&mut self, frame: &str, spans: Vec<Span>, strings_as_values: bool, shape: S) {
+        let Some(template) = Template::new(frame, spans, strings_as_values) else { return };
+        let useless = self.current.as_ref().is_some_and(|(t, _)| t.hits == 0);
+        self.wasted = if useless { self.wasted + 1 } else { 0 };
+        self.current = Some((template, shape));
+    }
+}
+
 /// The high bit of each byte of `word` that may be `"`, `\` or below 0x20 (the usual SWAR
 /// tests for a zero byte): the lowest one set is exact.
 #[inline]
@@ -458,6 +506,40 @@ mod tests {
         assert_eq!(s.u32(), None);
         let mut s = Scanner::new("007");
         assert_eq!(s.u32(), None);
+    }
+
+    /// Learns `frame`, reading its `text` value as used and skipping the rest.
+    fn learn(frame: &str) -> Learner<()> {
+        let mut s = Scanner::new(frame);
+        s.spans = Some(Vec::new());
+        s.object(|s, key| if key == "text" { s.string().map(|_| ()) } else { s.skip() }).unwrap();
+        let mut learner = Learner::default();
+        learner.learn(frame, s.spans.take().unwrap(), false, ());
+        learner
+    }
+
+    fn read<'a>(learner: &mut Learner<()>, frame: &'a str) -> Option<String> {
+        let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+        learner.read(frame, &mut used)?;
+        used[0].take().map(|t| t.into_owned())
+    }
+
+    #[test]
+    fn a_template_reads_frames_that_differ_only_in_their_strings() {
+        let mut l = learn(r#"{"id":"a1","n":5,"text":"one","r":"x"}"#);
+        assert_eq!(read(&mut l, r#"{"id":"a1","n":5,"text":"two \" q","r":"yy"}"#).as_deref(), Some("two \" q"));
+        // The id did not change between the first two: it is now compared, not scanned.
+        assert_eq!(read(&mut l, r#"{"id":"a1","n":5,"text":"three","r":"z"}"#).as_deref(), Some("three"));
+        for other in [
+            r#"{"id":"a2","n":5,"text":"t","r":"z"}"#,
+            r#"{"id":"a1","n":6,"text":"t","r":"z"}"#,
+            r#"{"id":"a1","n":5,"text":"t","r":"z"} "#,
+            r#"{"id":"a1","n":5,"text":"t\x","r":"z"}"#,
+            r#"{"id":"a1","n":5,"text":"t","r":"z","s":1}"#,
+            "{\"id\":\"a1\",\"n\":5,\"text\":\"t\u{1}\",\"r\":\"z\"}",
+        ] {
+            assert_eq!(read(&mut l, other), None, "{other}");
+        }
     }
 
     #[test]

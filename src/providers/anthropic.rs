@@ -335,6 +335,8 @@ struct MessagesDecoder {
     cached_tokens: Option<i64>,
     /// Without the fast path (for the differential fuzz target).
     plain: bool,
+    /// The last delta event the fast path read whole, to read the next ones by comparison.
+    learner: crate::fastjson::Learner<fast::Shape>,
 }
 
 /// The fast path for the event that is nearly all of a stream: a `content_block_delta` with a
@@ -342,23 +344,71 @@ struct MessagesDecoder {
 /// (another event, another delta, a duplicate key, JSON the scanner does not take) gives `None`
 /// and the plain path parses the frame.
 mod fast {
-    use crate::fastjson::{JsonStr, Scanner};
+    use crate::fastjson::{JsonStr, Learner, MAX_USED, Scanner};
 
     pub(super) enum Delta<'a> {
         Text(JsonStr<'a>),
         Thinking(JsonStr<'a>),
     }
 
-    pub(super) fn delta(data: &str) -> Option<Delta<'_>> {
+    /// Where a learned event's strings were (the k-th used string): the event's `type`, the
+    /// delta's `type`, its `text` and its `thinking` (absent: none).
+    #[derive(Clone, Copy, Default)]
+    pub(super) struct Shape {
+        kind: usize,
+        delta_kind: usize,
+        text: Option<usize>,
+        thinking: Option<usize>,
+    }
+
+    /// A text or thinking delta, read by comparison with the learned event when it is that event
+    /// with other strings, else read whole (and learned, when `learner` wants it).
+    pub(super) fn delta<'a>(data: &'a str, learner: Option<&mut Learner<Shape>>) -> Option<Delta<'a>> {
+        let Some(learner) = learner else { return read(data, &mut None) };
+        let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+        if let Some(&shape) = learner.read(data, &mut used) {
+            let mut take = |k: Option<usize>| k.and_then(|k| used[k].take()).unwrap_or_default();
+            let (kind, delta_kind) = (take(Some(shape.kind)), take(Some(shape.delta_kind)));
+            return meaning(&kind, &delta_kind, take(shape.text), take(shape.thinking));
+        }
+        let mut shape = learner.wants().then(Shape::default);
         let mut s = Scanner::for_value(data);
-        let (mut kind_ok, mut seen_index, mut delta) = (None, false, None);
+        if shape.is_some() {
+            s.spans = Some(Vec::with_capacity(8));
+        }
+        let delta = parse(&mut s, &mut shape)?;
+        if let (Some(shape), Some(spans)) = (shape, s.spans.take()) {
+            learner.learn(data, spans, true, shape);
+        }
+        Some(delta)
+    }
+
+    fn read<'a>(data: &'a str, shape: &mut Option<Shape>) -> Option<Delta<'a>> {
+        parse(&mut Scanner::for_value(data), shape)
+    }
+
+    fn meaning<'a>(kind: &str, delta_kind: &str, text: JsonStr<'a>, thinking: JsonStr<'a>) -> Option<Delta<'a>> {
+        if kind != "content_block_delta" {
+            return None;
+        }
+        match delta_kind {
+            "text_delta" => Some(Delta::Text(text)),
+            "thinking_delta" => Some(Delta::Thinking(thinking)),
+            _ => None,
+        }
+    }
+
+    fn parse<'a>(s: &mut Scanner<'a>, shape: &mut Option<Shape>) -> Option<Delta<'a>> {
+        let mut learned = Shape::default();
+        let (mut kind, mut seen_index, mut inner) = (None, false, None);
         s.object(|s, key| match key {
-            "type" if kind_ok.is_none() => {
-                kind_ok = Some(s.string()? == "content_block_delta");
+            "type" if kind.is_none() => {
+                learned.kind = s.used_so_far();
+                kind = Some(s.string()?);
                 Some(())
             }
-            "delta" if delta.is_none() => {
-                delta = Some(inner(s)?);
+            "delta" if inner.is_none() => {
+                inner = Some(fields(s, &mut learned)?);
                 Some(())
             }
             "index" if !seen_index => {
@@ -368,33 +418,41 @@ mod fast {
             "type" | "delta" | "index" => None,
             _ => s.skip(),
         })?;
-        (s.at_end() && kind_ok == Some(true)).then_some(())?;
-        delta
+        if !s.at_end() {
+            return None;
+        }
+        let (delta_kind, text, thinking) = inner?;
+        let delta = meaning(&kind?, &delta_kind?, text.unwrap_or_default(), thinking.unwrap_or_default())?;
+        if let Some(shape) = shape {
+            *shape = learned;
+        }
+        Some(delta)
     }
 
-    fn inner<'a>(s: &mut Scanner<'a>) -> Option<Delta<'a>> {
+    type Fields<'a> = (Option<JsonStr<'a>>, Option<JsonStr<'a>>, Option<JsonStr<'a>>);
+
+    fn fields<'a>(s: &mut Scanner<'a>, learned: &mut Shape) -> Option<Fields<'a>> {
         let (mut kind, mut text, mut thinking) = (None, None, None);
         s.object(|s, key| match key {
             "type" if kind.is_none() => {
+                learned.delta_kind = s.used_so_far();
                 kind = Some(s.string()?);
                 Some(())
             }
             "text" if text.is_none() => {
+                learned.text = Some(s.used_so_far());
                 text = Some(s.string()?);
                 Some(())
             }
             "thinking" if thinking.is_none() => {
+                learned.thinking = Some(s.used_so_far());
                 thinking = Some(s.string()?);
                 Some(())
             }
             "type" | "text" | "thinking" => None,
             _ => s.skip(),
         })?;
-        match kind?.as_ref() {
-            "text_delta" => Some(Delta::Text(text.unwrap_or_default())),
-            "thinking_delta" => Some(Delta::Thinking(thinking.unwrap_or_default())),
-            _ => None,
-        }
+        Some((kind, text, thinking))
     }
 }
 
@@ -482,7 +540,7 @@ fn server_error(error: &Value, what: &str) -> Error {
 impl Decoder for MessagesDecoder {
     fn frame(&mut self, event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
         if !self.plain {
-            if let Some(delta) = fast::delta(data) {
+            if let Some(delta) = fast::delta(data, Some(&mut self.learner)) {
                 out.start("", "")?;
                 match delta {
                     fast::Delta::Text(text) => out.text(0, &text)?,
@@ -592,15 +650,15 @@ mod fast_tests {
     #[test]
     fn the_fast_path_takes_text_and_thinking_deltas_only() {
         let text = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" Hello"}}"#;
-        assert!(matches!(fast::delta(text), Some(fast::Delta::Text(t)) if t == " Hello"));
+        assert!(matches!(fast::delta(text, None), Some(fast::Delta::Text(t)) if t == " Hello"));
         let thinking = r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#;
-        assert!(matches!(fast::delta(thinking), Some(fast::Delta::Thinking(t)) if t == "hm"));
+        assert!(matches!(fast::delta(thinking, None), Some(fast::Delta::Thinking(t)) if t == "hm"));
         for other in [
             r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"}}"#,
             r#"{"type":"message_stop"}"#,
             r#"{"type":"content_block_delta","type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}"#,
         ] {
-            assert!(fast::delta(other).is_none(), "{other}");
+            assert!(fast::delta(other, None).is_none(), "{other}");
         }
     }
 }

@@ -250,6 +250,8 @@ struct ChatDecoder {
     calls: u32,
     /// Without the fast path (for the differential fuzz target).
     plain: bool,
+    /// The last content line the fast path read whole, to read the next ones by comparison.
+    learner: crate::fastjson::Learner<fast::Shape>,
 }
 
 /// The fast path for the lines that are nearly all of a stream: `"done": false` (or absent),
@@ -257,7 +259,7 @@ struct ChatDecoder {
 /// the last line, an error, a duplicate key, JSON the scanner does not take) gives `None` and
 /// the plain path parses the line.
 mod fast {
-    use crate::fastjson::{JsonStr, Scanner};
+    use crate::fastjson::{JsonStr, Learner, MAX_USED, Scanner};
 
     #[derive(Default)]
     pub(super) struct Line<'a> {
@@ -266,18 +268,53 @@ mod fast {
         pub thinking: Option<JsonStr<'a>>,
     }
 
-    pub(super) fn line(data: &str) -> Option<Line<'_>> {
+    /// Where a learned line's strings were (the k-th used string): `model`, `content`,
+    /// `thinking` (absent: none).
+    #[derive(Clone, Copy, Default)]
+    pub(super) struct Shape {
+        model: Option<usize>,
+        content: Option<usize>,
+        thinking: Option<usize>,
+    }
+
+    /// A content line, read by comparison with the learned line when it is that line with other
+    /// strings (a new `created_at` and text), else read whole (and learned, when `learner`
+    /// wants it).
+    pub(super) fn line<'a>(data: &'a str, learner: Option<&mut Learner<Shape>>) -> Option<Line<'a>> {
+        let mut shape = Shape::default();
+        let Some(learner) = learner else { return parse(&mut Scanner::for_value(data), &mut shape) };
+        let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+        if let Some(&learned) = learner.read(data, &mut used) {
+            let mut take = |k: Option<usize>| k.and_then(|k| used[k].take());
+            return Some(Line {
+                model: take(learned.model),
+                content: take(learned.content),
+                thinking: take(learned.thinking),
+            });
+        }
         let mut s = Scanner::for_value(data);
+        if learner.wants() {
+            s.spans = Some(Vec::with_capacity(8));
+        }
+        let line = parse(&mut s, &mut shape)?;
+        if let Some(spans) = s.spans.take() {
+            learner.learn(data, spans, true, shape);
+        }
+        Some(line)
+    }
+
+    fn parse<'a>(s: &mut Scanner<'a>, shape: &mut Shape) -> Option<Line<'a>> {
         let mut line = Line::default();
         let (mut seen_message, mut seen_done) = (false, false);
         s.object(|s, key| match key {
             "model" if line.model.is_none() => {
+                shape.model = Some(s.used_so_far());
                 line.model = Some(s.string()?);
                 Some(())
             }
             "message" if !seen_message => {
                 seen_message = true;
-                message(s, &mut line)
+                message(s, &mut line, shape)
             }
             "done" if !seen_done => {
                 seen_done = true;
@@ -289,13 +326,15 @@ mod fast {
         s.at_end().then_some(line)
     }
 
-    fn message<'a>(s: &mut Scanner<'a>, line: &mut Line<'a>) -> Option<()> {
+    fn message<'a>(s: &mut Scanner<'a>, line: &mut Line<'a>, shape: &mut Shape) -> Option<()> {
         s.object(|s, key| match key {
             "content" if line.content.is_none() => {
+                shape.content = Some(s.used_so_far());
                 line.content = Some(s.string()?);
                 Some(())
             }
             "thinking" if line.thinking.is_none() => {
+                shape.thinking = Some(s.used_so_far());
                 line.thinking = Some(s.string()?);
                 Some(())
             }
@@ -360,7 +399,7 @@ fn parse(text: &str) -> Result<Value, Error> {
 impl Decoder for ChatDecoder {
     fn frame(&mut self, _event: &str, line: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
         if !self.plain {
-            if let Some(fast) = fast::line(line) {
+            if let Some(fast) = fast::line(line, Some(&mut self.learner)) {
                 out.start("", fast.model.as_deref().unwrap_or(""))?;
                 out.reasoning(0, fast.thinking.as_deref().unwrap_or(""))?;
                 out.text(0, fast.content.as_deref().unwrap_or(""))?;

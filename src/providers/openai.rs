@@ -126,14 +126,8 @@ struct OpenAiDecoder {
     /// Without the fast path (for the differential fuzz target).
     plain: bool,
     /// The last chunk the fast path read whole, to read the next ones by comparison.
-    learned: Option<fast::Learned>,
-    /// Chunks learned that read no later chunk, in a row: past a few, a stream whose chunks
-    /// differ in more than their strings stops paying for learning.
-    wasted: u32,
+    learner: crate::fastjson::Learner<fast::Shape>,
 }
-
-/// Learned chunks that read nothing, in a row, after which a stream stops learning.
-const MAX_WASTED: u32 = 4;
 
 impl Decoder for OpenAiDecoder {
     fn frame(&mut self, _event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
@@ -141,21 +135,10 @@ impl Decoder for OpenAiDecoder {
             return decode_event_plain(data, out);
         }
         let mut chunk = fast::Chunk::new();
-        let read = match &mut self.learned {
-            Some(learned) => learned.read(data, &mut chunk),
-            None => None,
-        };
-        if read.is_none() {
-            let learn = self.wasted < MAX_WASTED;
-            match fast::chunk(data, &mut chunk, learn) {
-                Some(Some(learned)) => {
-                    let useless = self.learned.as_ref().is_some_and(|l| l.hits == 0);
-                    self.wasted = if useless { self.wasted + 1 } else { 0 };
-                    self.learned = Some(learned);
-                }
-                Some(None) => {}
-                None => return decode_event_plain(data, out),
-            }
+        if fast::read_learned(&mut self.learner, data, &mut chunk).is_none()
+            && fast::chunk(data, &mut chunk, Some(&mut self.learner)).is_none()
+        {
+            return decode_event_plain(data, out);
         }
         for choice in chunk.choices() {
             apply_choice(choice.number, choice.delta.as_ref(), choice.finish.as_deref(), out)?;
@@ -463,14 +446,14 @@ fn finish_reason(raw: &str) -> &str {
 /// was handed on, and the plain path decodes the frame.
 mod fast {
     use super::{Delta, Str};
-    use crate::fastjson::{JsonStr, MAX_USED, Scanner, Template};
+    use crate::fastjson::{JsonStr, Learner, MAX_USED, Scanner};
 
     pub(super) const MAX_CHOICES: usize = 4;
 
     /// Where a field's string came from in the frame: the k-th used string, or none (absent or
     /// null), so that a [`Learned`] frame can be filled in with a later frame's strings.
     #[derive(Clone, Copy, Default)]
-    enum Hole {
+    pub(super) enum Hole {
         #[default]
         None,
         Used(usize),
@@ -498,50 +481,39 @@ mod fast {
         }
     }
 
-    /// A chunk read whole, kept to read the next ones by comparison ([`Template`]).
-    pub(super) struct Learned {
-        template: Template,
-        /// Per choice: its number, whether it had a delta, where its strings were.
-        shape: [Option<(u32, bool, [Hole; 5])>; MAX_CHOICES],
-        /// Whether it read any chunk: one that never does is not worth learning again and again.
-        pub hits: u32,
-    }
+    /// What a learned chunk's strings mean: per choice, its number, whether it had a delta, and
+    /// where its strings were.
+    pub(super) type Shape = [Option<(u32, bool, [Hole; 5])>; MAX_CHOICES];
 
-    impl Learned {
-        /// Reads `data` into `chunk` if it is the learned chunk with other strings.
-        pub(super) fn read<'a>(&mut self, data: &'a str, chunk: &mut Chunk<'a>) -> Option<()> {
-            let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
-            if self.hits == 0 {
-                self.template.apply_and_settle(data, &mut used)?;
-            } else {
-                self.template.apply(data, &mut used)?;
-            }
-            let mut take = |h: Hole| match h {
-                Hole::None => None,
-                Hole::Used(k) => used[k].take().map(Str),
-            };
-            for (slot, shape) in chunk.choices.iter_mut().zip(&self.shape) {
-                let Some((number, has_delta, holes)) = *shape else { break };
-                let delta = has_delta.then(|| Delta {
-                    content: take(holes[0]),
-                    reasoning_content: take(holes[1]),
-                    reasoning: take(holes[2]),
-                    refusal: take(holes[3]),
-                    tool_calls: None,
-                });
-                *slot = Some(Choice { number, delta, finish: take(holes[4]), holes });
-            }
-            self.hits += 1;
-            Some(())
+    /// Reads `data` into `chunk` if it is the learned chunk with other strings.
+    pub(super) fn read_learned<'a>(learner: &mut Learner<Shape>, data: &'a str, chunk: &mut Chunk<'a>) -> Option<()> {
+        let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+        let shape = learner.read(data, &mut used)?;
+        let mut take = |h: Hole| match h {
+            Hole::None => None,
+            Hole::Used(k) => used[k].take().map(Str),
+        };
+        for (slot, shape) in chunk.choices.iter_mut().zip(shape) {
+            let Some((number, has_delta, holes)) = *shape else { break };
+            let delta = has_delta.then(|| Delta {
+                content: take(holes[0]),
+                reasoning_content: take(holes[1]),
+                reasoning: take(holes[2]),
+                refusal: take(holes[3]),
+                tool_calls: None,
+            });
+            *slot = Some(Choice { number, delta, finish: take(holes[4]), holes });
         }
+        Some(())
     }
 
     /// Reads `data` into `chunk` (out-parameters all the way down: a chunk is a few hundred
-    /// bytes, which returning by value would copy at every level). With `learn`, also returns
-    /// what it takes to read the next chunks by comparison.
-    pub(super) fn chunk<'a>(data: &'a str, chunk: &mut Chunk<'a>, learn: bool) -> Option<Option<Learned>> {
+    /// bytes, which returning by value would copy at every level). With a `learner` that wants
+    /// it, the chunk is also learned, to read the next ones by comparison.
+    pub(super) fn chunk<'a>(data: &'a str, chunk: &mut Chunk<'a>, learner: Option<&mut Learner<Shape>>) -> Option<()> {
         let mut s = Scanner::new(data);
-        if learn {
+        let learner = learner.filter(|l| l.wants());
+        if learner.is_some() {
             s.spans = Some(Vec::with_capacity(16));
         }
         let (mut seen_choices, mut seen_usage) = (false, false);
@@ -569,12 +541,14 @@ mod fast {
         if !s.at_end() {
             return None;
         }
-        let Some(spans) = s.spans.take() else { return Some(None) };
-        let mut shape = [None; MAX_CHOICES];
-        for (slot, c) in shape.iter_mut().zip(chunk.choices()) {
-            *slot = Some((c.number, c.delta.is_some(), c.holes));
+        if let (Some(learner), Some(spans)) = (learner, s.spans.take()) {
+            let mut shape: Shape = [None; MAX_CHOICES];
+            for (slot, c) in shape.iter_mut().zip(chunk.choices()) {
+                *slot = Some((c.number, c.delta.is_some(), c.holes));
+            }
+            learner.learn(data, spans, false, shape);
         }
-        Some(Template::new(data, spans, false).map(|template| Learned { template, shape, hits: 0 }))
+        Some(())
     }
 
     fn choice<'a>(s: &mut Scanner<'a>, position: u32, slot: &mut Option<Choice<'a>>) -> Option<()> {
@@ -638,7 +612,7 @@ mod fast {
 pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
     if out.started() {
         let mut chunk = fast::Chunk::new();
-        if fast::chunk(data, &mut chunk, false).is_some() {
+        if fast::chunk(data, &mut chunk, None).is_some() {
             for choice in chunk.choices() {
                 apply_choice(choice.number, choice.delta.as_ref(), choice.finish.as_deref(), out)?;
             }
