@@ -348,7 +348,7 @@ pub(crate) struct Template {
 }
 
 /// Most used strings a template gives back.
-pub(crate) const MAX_USED: usize = 16;
+pub(crate) const MAX_USED: usize = 8;
 
 impl Template {
     /// `spans`: what a [`Scanner`] recorded while it read `frame` whole and accepted it.

@@ -58,7 +58,7 @@ fn deliver(line: &[u8], on_line: &mut dyn FnMut(&str) -> bool) -> bool {
     if line.iter().all(u8::is_ascii_whitespace) {
         return true;
     }
-    let text: Cow<str> = match std::str::from_utf8(line) {
+    let text: Cow<str> = match simdutf8::basic::from_utf8(line) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(line),
     };

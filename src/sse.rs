@@ -114,7 +114,7 @@ impl Framer {
         let Some(value) = line.strip_prefix(b"data:") else { return Ok(None) };
         self.check_len(line.len())?;
         let value = value.strip_prefix(b" ").unwrap_or(value);
-        let Ok(text) = std::str::from_utf8(value) else { return Ok(None) };
+        let Ok(text) = simdutf8::basic::from_utf8(value) else { return Ok(None) };
         self.check_len(text.len() + 1)?;
         let keep_going = text.is_empty() || on_data(&self.event, text);
         self.event.clear();
@@ -143,13 +143,13 @@ impl Framer {
         // `id`, `retry` and unknown fields carry nothing this library uses.
         if field == b"event" {
             self.event.clear();
-            match std::str::from_utf8(value) {
+            match simdutf8::basic::from_utf8(value) {
                 Ok(name) => self.event.push_str(name),
                 Err(_) => self.event.push_str(&String::from_utf8_lossy(value)),
             }
         } else if field == b"data" {
             // The fast check first: nearly every line is valid UTF-8.
-            let value: Cow<str> = match std::str::from_utf8(value) {
+            let value: Cow<str> = match simdutf8::basic::from_utf8(value) {
                 Ok(text) => Cow::Borrowed(text),
                 Err(_) => String::from_utf8_lossy(value),
             };
