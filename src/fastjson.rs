@@ -164,6 +164,15 @@ impl<'a> Scanner<'a> {
         serde_json::from_str::<String>(&self.text[open..self.pos]).ok().map(Cow::Owned)
     }
 
+    /// A string value the caller's meaning depends on but expects to repeat (an event's type, a
+    /// model name): not recorded, so a [`Template`] compares its bytes instead of scanning it.
+    pub(crate) fn string_fixed(&mut self) -> Option<JsonStr<'a>> {
+        let spans = self.spans.take();
+        let value = self.string();
+        self.spans = spans;
+        value
+    }
+
     /// How many used string values were recorded so far: the index the next one will have in
     /// what [`Template::apply`] gives.
     pub(crate) fn used_so_far(&self) -> usize {

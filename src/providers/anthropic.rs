@@ -351,12 +351,12 @@ mod fast {
         Thinking(JsonStr<'a>),
     }
 
-    /// Where a learned event's strings were (the k-th used string): the event's `type`, the
-    /// delta's `type`, its `text` and its `thinking` (absent: none).
-    #[derive(Clone, Copy, Default)]
+    /// What a learned event was (its `type` strings are compared as bytes, so a later event it
+    /// reads is the same kind) and where its `text` and `thinking` were (the k-th used string;
+    /// absent: none).
+    #[derive(Clone, Copy)]
     pub(super) struct Shape {
-        kind: usize,
-        delta_kind: usize,
+        thinking_delta: bool,
         text: Option<usize>,
         thinking: Option<usize>,
     }
@@ -364,51 +364,40 @@ mod fast {
     /// A text or thinking delta, read by comparison with the learned event when it is that event
     /// with other strings, else read whole (and learned, when `learner` wants it).
     pub(super) fn delta<'a>(data: &'a str, learner: Option<&mut Learner<Shape>>) -> Option<Delta<'a>> {
-        let Some(learner) = learner else { return read(data, &mut None) };
+        let mut holes = (None, None);
+        let Some(learner) = learner else { return parse(&mut Scanner::for_value(data), &mut holes) };
         let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
         if let Some(&shape) = learner.read(data, &mut used) {
             let mut take = |k: Option<usize>| k.and_then(|k| used[k].take()).unwrap_or_default();
-            let (kind, delta_kind) = (take(Some(shape.kind)), take(Some(shape.delta_kind)));
-            return meaning(&kind, &delta_kind, take(shape.text), take(shape.thinking));
+            return Some(if shape.thinking_delta {
+                Delta::Thinking(take(shape.thinking))
+            } else {
+                Delta::Text(take(shape.text))
+            });
         }
-        let mut shape = learner.wants().then(Shape::default);
         let mut s = Scanner::for_value(data);
-        if shape.is_some() {
+        if learner.wants() {
             s.spans = Some(Vec::with_capacity(8));
         }
-        let delta = parse(&mut s, &mut shape)?;
-        if let (Some(shape), Some(spans)) = (shape, s.spans.take()) {
-            learner.learn(data, spans, true, shape);
+        let delta = parse(&mut s, &mut holes)?;
+        if let Some(spans) = s.spans.take() {
+            let thinking_delta = matches!(delta, Delta::Thinking(_));
+            learner.learn(data, spans, true, Shape { thinking_delta, text: holes.0, thinking: holes.1 });
         }
         Some(delta)
     }
 
-    fn read<'a>(data: &'a str, shape: &mut Option<Shape>) -> Option<Delta<'a>> {
-        parse(&mut Scanner::for_value(data), shape)
-    }
+    type Holes = (Option<usize>, Option<usize>);
 
-    fn meaning<'a>(kind: &str, delta_kind: &str, text: JsonStr<'a>, thinking: JsonStr<'a>) -> Option<Delta<'a>> {
-        if kind != "content_block_delta" {
-            return None;
-        }
-        match delta_kind {
-            "text_delta" => Some(Delta::Text(text)),
-            "thinking_delta" => Some(Delta::Thinking(thinking)),
-            _ => None,
-        }
-    }
-
-    fn parse<'a>(s: &mut Scanner<'a>, shape: &mut Option<Shape>) -> Option<Delta<'a>> {
-        let mut learned = Shape::default();
+    fn parse<'a>(s: &mut Scanner<'a>, holes: &mut Holes) -> Option<Delta<'a>> {
         let (mut kind, mut seen_index, mut inner) = (None, false, None);
         s.object(|s, key| match key {
             "type" if kind.is_none() => {
-                learned.kind = s.used_so_far();
-                kind = Some(s.string()?);
+                kind = Some(s.string_fixed()?);
                 Some(())
             }
             "delta" if inner.is_none() => {
-                inner = Some(fields(s, &mut learned)?);
+                inner = Some(fields(s, holes)?);
                 Some(())
             }
             "index" if !seen_index => {
@@ -418,34 +407,33 @@ mod fast {
             "type" | "delta" | "index" => None,
             _ => s.skip(),
         })?;
-        if !s.at_end() {
+        if !s.at_end() || kind? != "content_block_delta" {
             return None;
         }
         let (delta_kind, text, thinking) = inner?;
-        let delta = meaning(&kind?, &delta_kind?, text.unwrap_or_default(), thinking.unwrap_or_default())?;
-        if let Some(shape) = shape {
-            *shape = learned;
+        match delta_kind?.as_ref() {
+            "text_delta" => Some(Delta::Text(text.unwrap_or_default())),
+            "thinking_delta" => Some(Delta::Thinking(thinking.unwrap_or_default())),
+            _ => None,
         }
-        Some(delta)
     }
 
     type Fields<'a> = (Option<JsonStr<'a>>, Option<JsonStr<'a>>, Option<JsonStr<'a>>);
 
-    fn fields<'a>(s: &mut Scanner<'a>, learned: &mut Shape) -> Option<Fields<'a>> {
+    fn fields<'a>(s: &mut Scanner<'a>, holes: &mut Holes) -> Option<Fields<'a>> {
         let (mut kind, mut text, mut thinking) = (None, None, None);
         s.object(|s, key| match key {
             "type" if kind.is_none() => {
-                learned.delta_kind = s.used_so_far();
-                kind = Some(s.string()?);
+                kind = Some(s.string_fixed()?);
                 Some(())
             }
             "text" if text.is_none() => {
-                learned.text = Some(s.used_so_far());
+                holes.0 = Some(s.used_so_far());
                 text = Some(s.string()?);
                 Some(())
             }
             "thinking" if thinking.is_none() => {
-                learned.thinking = Some(s.used_so_far());
+                holes.1 = Some(s.used_so_far());
                 thinking = Some(s.string()?);
                 Some(())
             }

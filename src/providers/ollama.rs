@@ -268,11 +268,11 @@ mod fast {
         pub thinking: Option<JsonStr<'a>>,
     }
 
-    /// Where a learned line's strings were (the k-th used string): `model`, `content`,
-    /// `thinking` (absent: none).
+    /// Where a learned line's strings were (the k-th used string): `content`, `thinking`
+    /// (absent: none). Its `model` is compared as bytes; a line read by comparison gives none,
+    /// since the learned line already started the answer (the model only names it once).
     #[derive(Clone, Copy, Default)]
     pub(super) struct Shape {
-        model: Option<usize>,
         content: Option<usize>,
         thinking: Option<usize>,
     }
@@ -286,11 +286,7 @@ mod fast {
         let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
         if let Some(&learned) = learner.read(data, &mut used) {
             let mut take = |k: Option<usize>| k.and_then(|k| used[k].take());
-            return Some(Line {
-                model: take(learned.model),
-                content: take(learned.content),
-                thinking: take(learned.thinking),
-            });
+            return Some(Line { model: None, content: take(learned.content), thinking: take(learned.thinking) });
         }
         let mut s = Scanner::for_value(data);
         if learner.wants() {
@@ -308,8 +304,7 @@ mod fast {
         let (mut seen_message, mut seen_done) = (false, false);
         s.object(|s, key| match key {
             "model" if line.model.is_none() => {
-                shape.model = Some(s.used_so_far());
-                line.model = Some(s.string()?);
+                line.model = Some(s.string_fixed()?);
                 Some(())
             }
             "message" if !seen_message => {
