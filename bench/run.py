@@ -171,7 +171,7 @@ def main():
         ops, delay_p50, delay_p99 = node_pool()
         for op, (idle, busy) in ops.items():
             row(f"2d. Node `{op}` median latency with 200 slow streams open (ms)", f"{busy:.2f}", f"no stream: {idle:.2f}",
-                f"+{busy - idle:.2f} ms", "within a few ms of none (< +5 ms)", busy < idle + 5)
+                f"{busy - idle:+.2f} ms", "within a few ms of none (< +5 ms)", busy < idle + 5)
         row("2e. Node: server write to `for await` body, 200 streams x 40 chunks 100 ms apart (ms)",
             f"p50 {delay_p50:.2f}, p99 {delay_p99:.2f}", "-", "-", "reported", True)
 

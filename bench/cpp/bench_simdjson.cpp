@@ -63,7 +63,7 @@ static void line(State &s, const char *p, size_t n, size_t capacity) {
     size_t cap = capacity - static_cast<size_t>(json.data() - p);
     auto doc = s.parser.iterate(simdjson::padded_string_view(json.data(), json.size(), cap));
     std::string_view text;
-    simdjson::error_code err;
+    simdjson::error_code err = simdjson::SUCCESS;
     switch (s.protocol) {
     case Protocol::OpenAI: {
         auto choices = doc["choices"];
