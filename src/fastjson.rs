@@ -6,7 +6,7 @@
 //! byte out of place) makes it give up (`None`), and the decoder then runs its plain `serde_json`
 //! path on the same frame. A string with escapes is judged by `serde_json` itself. So the fast
 //! path never decides on its own what is valid: it can only be faster, never different, which
-//! the differential fuzz target `openai_fast` checks against the plain path.
+//! the differential fuzz target `fast_paths` checks against the plain path.
 
 use std::borrow::Cow;
 

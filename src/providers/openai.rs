@@ -132,13 +132,13 @@ struct OpenAiDecoder {
 impl Decoder for OpenAiDecoder {
     fn frame(&mut self, _event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
         if self.plain || !out.started() {
-            return decode_event_plain(data, out);
+            return decode_event(data, out);
         }
         let mut chunk = fast::Chunk::new();
         if fast::read_learned(&mut self.learner, data, &mut chunk).is_none()
-            && fast::chunk(data, &mut chunk, Some(&mut self.learner)).is_none()
+            && fast::chunk(data, &mut chunk, &mut self.learner).is_none()
         {
-            return decode_event_plain(data, out);
+            return decode_event(data, out);
         }
         for choice in chunk.choices() {
             apply_choice(choice.number, choice.delta.as_ref(), choice.finish.as_deref(), out)?;
@@ -510,9 +510,9 @@ mod fast {
     /// Reads `data` into `chunk` (out-parameters all the way down: a chunk is a few hundred
     /// bytes, which returning by value would copy at every level). With a `learner` that wants
     /// it, the chunk is also learned, to read the next ones by comparison.
-    pub(super) fn chunk<'a>(data: &'a str, chunk: &mut Chunk<'a>, learner: Option<&mut Learner<Shape>>) -> Option<()> {
+    pub(super) fn chunk<'a>(data: &'a str, chunk: &mut Chunk<'a>, learner: &mut Learner<Shape>) -> Option<()> {
         let mut s = Scanner::new(data);
-        let learner = learner.filter(|l| l.wants());
+        let learner = Some(learner).filter(|l| l.wants());
         if learner.is_some() {
             s.spans = Some(Vec::with_capacity(16));
         }
@@ -607,25 +607,9 @@ mod fast {
     }
 }
 
-/// Decodes one SSE event's data into `out`: the common chunk by the fast path, anything else
-/// (and the first chunk, whose id and model start the answer) by the plain one.
+/// Decodes one SSE event's data into `out` with serde: the plain path, which a stream's decoder
+/// ([`OpenAiDecoder`]) takes for the first chunk and for whatever its fast path does not read.
 pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
-    if out.started() {
-        let mut chunk = fast::Chunk::new();
-        if fast::chunk(data, &mut chunk, None).is_some() {
-            for choice in chunk.choices() {
-                apply_choice(choice.number, choice.delta.as_ref(), choice.finish.as_deref(), out)?;
-            }
-            return Ok(Flow::More);
-        }
-    }
-    decode_event_plain(data, out)
-}
-
-/// [`decode_event`] without the fast path: what the fast path must match (the `openai_fast`
-/// fuzz target compares them).
-#[doc(hidden)]
-pub fn decode_event_plain(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
     if data == "[DONE]" {
         return Ok(Flow::Done);
     }
