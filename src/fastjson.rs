@@ -452,17 +452,21 @@ impl<S> Learner<S> {
         Some(shape)
     }
 
-    /// Whether to record the next frame read whole.
-    pub(crate) fn wants(&self) -> bool {
-        self.wasted < MAX_WASTED
+    /// Makes `s` record what it reads, when this learner wants its frame.
+    pub(crate) fn watch(&self, s: &mut Scanner<'_>) {
+        if self.wasted < MAX_WASTED {
+            s.spans = Some(Vec::with_capacity(16));
+        }
     }
 
-    /// A frame read whole: learn it (`spans` as its scanner recorded them).
-    pub(crate) fn learn(&mut self, frame: &str, spans: Vec<Span>, strings_as_values: bool, shape: S) {
-        let Some(template) = Template::new(frame, spans, strings_as_values) else { return };
+    /// The frame `s` read whole and accepted: learned if `watch` made `s` record it, with what
+    /// its strings mean (`shape`, computed only then).
+    pub(crate) fn learn(&mut self, s: &mut Scanner<'_>, shape: impl FnOnce() -> S) {
+        let Some(spans) = s.spans.take() else { return };
+        let Some(template) = Template::new(s.text, spans, s.strings_as_values) else { return };
         let useless = self.current.as_ref().is_some_and(|(t, _)| t.hits == 0);
         self.wasted = if useless { self.wasted + 1 } else { 0 };
-        self.current = Some((template, shape));
+        self.current = Some((template, shape()));
     }
 }
 
@@ -520,10 +524,10 @@ mod tests {
     /// Learns `frame`, reading its `text` value as used and skipping the rest.
     fn learn(frame: &str) -> Learner<()> {
         let mut s = Scanner::new(frame);
-        s.spans = Some(Vec::new());
-        s.object(|s, key| if key == "text" { s.string().map(|_| ()) } else { s.skip() }).unwrap();
         let mut learner = Learner::default();
-        learner.learn(frame, s.spans.take().unwrap(), false, ());
+        learner.watch(&mut s);
+        s.object(|s, key| if key == "text" { s.string().map(|_| ()) } else { s.skip() }).unwrap();
+        learner.learn(&mut s, || ());
         learner
     }
 

@@ -363,9 +363,8 @@ mod fast {
 
     /// A text or thinking delta, read by comparison with the learned event when it is that event
     /// with other strings, else read whole (and learned, when `learner` wants it).
-    pub(super) fn delta<'a>(data: &'a str, learner: Option<&mut Learner<Shape>>) -> Option<Delta<'a>> {
+    pub(super) fn delta<'a>(data: &'a str, learner: &mut Learner<Shape>) -> Option<Delta<'a>> {
         let mut holes = (None, None);
-        let Some(learner) = learner else { return parse(&mut Scanner::for_value(data), &mut holes) };
         let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
         if let Some(&shape) = learner.read(data, &mut used) {
             let mut take = |k: Option<usize>| k.and_then(|k| used[k].take()).unwrap_or_default();
@@ -376,14 +375,10 @@ mod fast {
             });
         }
         let mut s = Scanner::for_value(data);
-        if learner.wants() {
-            s.spans = Some(Vec::with_capacity(8));
-        }
+        learner.watch(&mut s);
         let delta = parse(&mut s, &mut holes)?;
-        if let Some(spans) = s.spans.take() {
-            let thinking_delta = matches!(delta, Delta::Thinking(_));
-            learner.learn(data, spans, true, Shape { thinking_delta, text: holes.0, thinking: holes.1 });
-        }
+        let thinking_delta = matches!(delta, Delta::Thinking(_));
+        learner.learn(&mut s, || Shape { thinking_delta, text: holes.0, thinking: holes.1 });
         Some(delta)
     }
 
@@ -528,7 +523,7 @@ fn server_error(error: &Value, what: &str) -> Error {
 impl Decoder for MessagesDecoder {
     fn frame(&mut self, event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
         if !self.plain {
-            if let Some(delta) = fast::delta(data, Some(&mut self.learner)) {
+            if let Some(delta) = fast::delta(data, &mut self.learner) {
                 out.start("", "")?;
                 match delta {
                     fast::Delta::Text(text) => out.text(0, &text)?,
@@ -638,15 +633,15 @@ mod fast_tests {
     #[test]
     fn the_fast_path_takes_text_and_thinking_deltas_only() {
         let text = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" Hello"}}"#;
-        assert!(matches!(fast::delta(text, None), Some(fast::Delta::Text(t)) if t == " Hello"));
+        assert!(matches!(fast::delta(text, &mut Default::default()), Some(fast::Delta::Text(t)) if t == " Hello"));
         let thinking = r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#;
-        assert!(matches!(fast::delta(thinking, None), Some(fast::Delta::Thinking(t)) if t == "hm"));
+        assert!(matches!(fast::delta(thinking, &mut Default::default()), Some(fast::Delta::Thinking(t)) if t == "hm"));
         for other in [
             r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"}}"#,
             r#"{"type":"message_stop"}"#,
             r#"{"type":"content_block_delta","type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}"#,
         ] {
-            assert!(fast::delta(other, None).is_none(), "{other}");
+            assert!(fast::delta(other, &mut Default::default()).is_none(), "{other}");
         }
     }
 }

@@ -280,22 +280,17 @@ mod fast {
     /// A content line, read by comparison with the learned line when it is that line with other
     /// strings (a new `created_at` and text), else read whole (and learned, when `learner`
     /// wants it).
-    pub(super) fn line<'a>(data: &'a str, learner: Option<&mut Learner<Shape>>) -> Option<Line<'a>> {
-        let mut shape = Shape::default();
-        let Some(learner) = learner else { return parse(&mut Scanner::for_value(data), &mut shape) };
+    pub(super) fn line<'a>(data: &'a str, learner: &mut Learner<Shape>) -> Option<Line<'a>> {
         let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
         if let Some(&learned) = learner.read(data, &mut used) {
             let mut take = |k: Option<usize>| k.and_then(|k| used[k].take());
             return Some(Line { model: None, content: take(learned.content), thinking: take(learned.thinking) });
         }
         let mut s = Scanner::for_value(data);
-        if learner.wants() {
-            s.spans = Some(Vec::with_capacity(8));
-        }
+        learner.watch(&mut s);
+        let mut shape = Shape::default();
         let line = parse(&mut s, &mut shape)?;
-        if let Some(spans) = s.spans.take() {
-            learner.learn(data, spans, true, shape);
-        }
+        learner.learn(&mut s, || shape);
         Some(line)
     }
 
@@ -394,7 +389,7 @@ fn parse(text: &str) -> Result<Value, Error> {
 impl Decoder for ChatDecoder {
     fn frame(&mut self, _event: &str, line: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
         if !self.plain {
-            if let Some(fast) = fast::line(line, Some(&mut self.learner)) {
+            if let Some(fast) = fast::line(line, &mut self.learner) {
                 out.start("", fast.model.as_deref().unwrap_or(""))?;
                 out.reasoning(0, fast.thinking.as_deref().unwrap_or(""))?;
                 out.text(0, fast.content.as_deref().unwrap_or(""))?;

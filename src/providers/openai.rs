@@ -508,14 +508,11 @@ mod fast {
     }
 
     /// Reads `data` into `chunk` (out-parameters all the way down: a chunk is a few hundred
-    /// bytes, which returning by value would copy at every level). With a `learner` that wants
-    /// it, the chunk is also learned, to read the next ones by comparison.
+    /// bytes, which returning by value would copy at every level). When `learner` wants it,
+    /// the chunk is also learned, to read the next ones by comparison.
     pub(super) fn chunk<'a>(data: &'a str, chunk: &mut Chunk<'a>, learner: &mut Learner<Shape>) -> Option<()> {
         let mut s = Scanner::new(data);
-        let learner = Some(learner).filter(|l| l.wants());
-        if learner.is_some() {
-            s.spans = Some(Vec::with_capacity(16));
-        }
+        learner.watch(&mut s);
         let (mut seen_choices, mut seen_usage) = (false, false);
         s.object(|s, key| match key {
             "choices" if !seen_choices => {
@@ -541,13 +538,13 @@ mod fast {
         if !s.at_end() {
             return None;
         }
-        if let (Some(learner), Some(spans)) = (learner, s.spans.take()) {
+        learner.learn(&mut s, || {
             let mut shape: Shape = [None; MAX_CHOICES];
             for (slot, c) in shape.iter_mut().zip(chunk.choices()) {
                 *slot = Some((c.number, c.delta.is_some(), c.holes));
             }
-            learner.learn(data, spans, false, shape);
-        }
+            shape
+        });
         Some(())
     }
 
