@@ -55,7 +55,44 @@ pub fn sse_framer(data: &[u8]) {
     assert_eq!(whole.1, split.1, "the size cap depends on the split");
     if !whole.1 {
         assert_eq!(whole.0, split.0, "the events depend on the split");
+        assert_eq!(whole.0, sse_reference(stream), "the events differ from the plain reading of the rules");
     }
+}
+
+/// The event-stream rules read the plainest way, line by line over the whole stream: what the
+/// framer, with its fast paths, must give. Invalid UTF-8 becomes U+FFFD before the lines are
+/// cut (the same as per line: line ends and `:` are ASCII, never part of a bad sequence).
+fn sse_reference(stream: &[u8]) -> Vec<(String, String)> {
+    let stream = stream.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(stream);
+    let text = String::from_utf8_lossy(stream);
+    let (mut events, mut name, mut data) = (Vec::new(), String::new(), String::new());
+    let mut rest: &str = &text;
+    while let Some(end) = rest.find(['\r', '\n']) {
+        let line = &rest[..end];
+        rest = if rest[end..].starts_with("\r\n") { &rest[end + 2..] } else { &rest[end + 1..] };
+        if line.is_empty() {
+            let payload = data.strip_suffix('\n').unwrap_or(&data);
+            if !payload.is_empty() {
+                events.push((name.clone(), payload.to_string()));
+            }
+            name.clear();
+            data.clear();
+            continue;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+            None => (line, ""),
+        };
+        match field {
+            "event" => name = value.to_string(),
+            "data" => {
+                data.push_str(value);
+                data.push('\n');
+            }
+            _ => {}
+        }
+    }
+    events
 }
 
 /// Runs `decode` into an events-mode assembler whose sink checks what every event promises
@@ -113,6 +150,14 @@ pub fn ndjson_framer(data: &[u8]) {
     assert_eq!(whole.1, split.1, "the size cap depends on the split");
     if !whole.1 {
         assert_eq!(whole.0, split.0, "the lines depend on the split");
+        let reference: Vec<String> = String::from_utf8_lossy(stream)
+            .split_inclusive('\n')
+            .filter_map(|line| line.strip_suffix('\n'))
+            .map(|line| line.strip_suffix('\r').unwrap_or(line))
+            .filter(|line| !line.bytes().all(|b| b.is_ascii_whitespace()))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(whole.0, reference, "the lines differ from the plain reading of NDJSON");
     }
 }
 

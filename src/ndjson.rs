@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use crate::sse::text_of;
 pub use crate::sse::TooLong;
 
 #[derive(Debug)]
@@ -24,26 +25,44 @@ impl Framer {
     /// Feeds the next bytes of the stream; calls `on_line` with each complete, non-blank line,
     /// in order. `on_line` returns `false` to stop: `feed` then returns at once with `Ok(false)`.
     pub fn feed(&mut self, mut input: &[u8], on_line: &mut dyn FnMut(&str) -> bool) -> Result<bool, TooLong> {
-        while let Some(end) = memchr::memchr(b'\n', input) {
-            let keep_going = if self.line.is_empty() {
-                self.check_len(end)?;
-                deliver(&input[..end], on_line)
-            } else {
-                self.check_len(self.line.len() + end)?;
-                let mut line = std::mem::take(&mut self.line);
-                line.extend_from_slice(&input[..end]);
-                let keep_going = deliver(&line, on_line);
-                line.clear();
-                self.line = line;
-                keep_going
+        if !self.line.is_empty() {
+            // The line carried over from earlier input, if it ends in this one.
+            let Some(end) = memchr::memchr(b'\n', input) else {
+                self.check_len(self.line.len() + input.len())?;
+                self.line.extend_from_slice(input);
+                return Ok(true);
             };
+            self.check_len(self.line.len() + end)?;
+            let mut line = std::mem::take(&mut self.line);
+            line.extend_from_slice(&input[..end]);
+            let keep_going = deliver(&text_of(&line), on_line);
+            line.clear();
+            self.line = line;
             input = &input[end + 1..];
             if !keep_going {
                 return Ok(false);
             }
         }
-        self.check_len(self.line.len() + input.len())?;
-        self.line.extend_from_slice(input);
+        // The lines whole in the rest are checked as UTF-8 in one pass (cheaper than line by
+        // line): LF is ASCII, so every line of a valid span is valid text on its own.
+        let whole = memchr::memrchr(b'\n', input).map_or(0, |last| last + 1);
+        let (lines, tail) = input.split_at(whole);
+        let text = simdutf8::basic::from_utf8(lines).ok();
+        let mut at = 0;
+        while at < lines.len() {
+            let end = at + memchr::memchr(b'\n', &lines[at..]).expect("every line has its LF");
+            self.check_len(end - at)?;
+            let line = match text {
+                Some(text) => Cow::Borrowed(&text[at..end]),
+                None => text_of(&lines[at..end]),
+            };
+            at = end + 1;
+            if !deliver(&line, on_line) {
+                return Ok(false);
+            }
+        }
+        self.check_len(tail.len())?;
+        self.line.extend_from_slice(tail);
         Ok(true)
     }
 
@@ -53,16 +72,13 @@ impl Framer {
     }
 }
 
-fn deliver(line: &[u8], on_line: &mut dyn FnMut(&str) -> bool) -> bool {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.iter().all(u8::is_ascii_whitespace) {
+/// Hands on `line` without its CR, unless it is blank.
+fn deliver(line: &str, on_line: &mut dyn FnMut(&str) -> bool) -> bool {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.bytes().all(|b| b.is_ascii_whitespace()) {
         return true;
     }
-    let text: Cow<str> = match simdutf8::basic::from_utf8(line) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(line),
-    };
-    on_line(&text)
+    on_line(line)
 }
 
 #[cfg(test)]

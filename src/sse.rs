@@ -67,94 +67,125 @@ impl Framer {
     }
 
     fn feed_started(&mut self, mut input: &[u8], on_data: &mut OnEvent<'_>) -> Result<bool, TooLong> {
-        while let Some(end) = memchr::memchr2(b'\n', b'\r', input) {
-            // The usual event, `data: ...\n\n` whole in this read with nothing before it: handed
-            // on straight from the input, not copied into `data` first.
-            if self.line.is_empty() && self.data.is_empty() && input[end] == b'\n' && input.get(end + 1) == Some(&b'\n')
-            {
-                if let Some(keep_going) = self.single_data_line(&input[..end], on_data)? {
-                    input = &input[end + 2..];
-                    if !keep_going {
-                        return Ok(false);
-                    }
-                    continue;
-                }
-            }
-            let crlf_pending = input[end] == b'\r' && end + 1 == input.len();
-            let skip = if input[end] == b'\r' && input.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
-            let keep_going = if self.line.is_empty() {
-                self.check_len(end)?;
-                self.line_done(&input[..end], on_data)?
-            } else {
-                self.check_len(self.line.len() + end)?;
-                let mut line = std::mem::take(&mut self.line);
-                line.extend_from_slice(&input[..end]);
-                let keep_going = self.line_done(&line, on_data)?;
-                line.clear();
-                self.line = line;
-                keep_going
+        if !self.line.is_empty() {
+            // The line carried over from earlier input, if it ends in this one.
+            let Some(end) = memchr::memchr2(b'\n', b'\r', input) else {
+                self.check_len(self.line.len() + input.len())?;
+                self.line.extend_from_slice(input);
+                return Ok(true);
             };
+            self.check_len(self.line.len() + end)?;
+            let mut line = std::mem::take(&mut self.line);
+            line.extend_from_slice(&input[..end]);
+            let keep_going = self.line_done(&text_of(&line), on_data)?;
+            line.clear();
+            self.line = line;
+            let skip = line_end_len(input, end);
+            self.after_cr = input[end] == b'\r' && end + 1 == input.len();
             input = &input[end + skip..];
-            if crlf_pending {
-                self.after_cr = true;
-            }
             if !keep_going {
                 return Ok(false);
             }
         }
-        self.check_len(self.line.len() + input.len())?;
-        self.line.extend_from_slice(input);
+        // The lines whole in the rest are checked as UTF-8 in one pass (cheaper than line by
+        // line): a line end is ASCII, so every line of a valid span is valid text on its own.
+        let whole = memchr::memrchr2(b'\n', b'\r', input).map_or(0, |last| last + 1);
+        let (lines, tail) = input.split_at(whole);
+        if !lines.is_empty() {
+            let keep_going = match simdutf8::basic::from_utf8(lines) {
+                Ok(text) => self.lines(Lines { bytes: lines, text: Some(text) }, on_data)?,
+                Err(_) => self.lines(Lines { bytes: lines, text: None }, on_data)?,
+            };
+            if !keep_going {
+                return Ok(false);
+            }
+            // A CR ending the input may be the first half of a CRLF.
+            self.after_cr = tail.is_empty() && lines.ends_with(b"\r");
+        }
+        self.check_len(tail.len())?;
+        self.line.extend_from_slice(tail);
         Ok(true)
     }
 
-    /// A `data` line followed by the blank line that ends its event, with no other data before
-    /// it: dispatched as `line_done` twice would, without the copy. `None` when `line` is not a
-    /// UTF-8 `data` line (the general path takes it).
-    fn single_data_line(&mut self, line: &[u8], on_data: &mut OnEvent<'_>) -> Result<Option<bool>, TooLong> {
-        let Some(value) = line.strip_prefix(b"data:") else { return Ok(None) };
-        self.check_len(line.len())?;
-        let value = value.strip_prefix(b" ").unwrap_or(value);
-        let Ok(text) = simdutf8::basic::from_utf8(value) else { return Ok(None) };
-        self.check_len(text.len() + 1)?;
-        let keep_going = text.is_empty() || on_data(&self.event, text);
+    /// Interprets `lines`, each ended by CR, LF or CRLF, in order.
+    fn lines(&mut self, lines: Lines<'_>, on_data: &mut OnEvent<'_>) -> Result<bool, TooLong> {
+        let bytes = lines.bytes;
+        let mut at = 0;
+        while at < bytes.len() {
+            if self.data.is_empty() {
+                if let Some(text) = lines.text {
+                    if let Some((next, keep_going)) = self.whole_event(text, at, on_data) {
+                        at = next;
+                        if !keep_going {
+                            return Ok(false);
+                        }
+                        continue;
+                    }
+                }
+            }
+            let end = at + memchr::memchr2(b'\n', b'\r', &bytes[at..]).expect("every line has its end");
+            self.check_len(end - at)?;
+            let keep_going = self.line_done(&lines.text(at, end), on_data)?;
+            at = end + line_end_len(bytes, end);
+            if !keep_going {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The usual event whole at `at`: an optional `event` line, one `data` line and the blank
+    /// line, each ended by LF. Dispatched as `line_done` would, straight from the input (no
+    /// copy into `data`); `None` (nothing done) for any other shape, or a line over the cap,
+    /// which the line-by-line path then reads.
+    fn whole_event(&mut self, text: &str, at: usize, on_data: &mut OnEvent<'_>) -> Option<(usize, bool)> {
+        let bytes = text.as_bytes();
+        let mut line = at;
+        let mut name = None;
+        if bytes[at..].starts_with(b"event:") {
+            let end = lf_line_end(bytes, at, self.cap)?;
+            let value = &text[at + 6..end];
+            name = Some(value.strip_prefix(' ').unwrap_or(value));
+            line = end + 1;
+        }
+        if !bytes[line..].starts_with(b"data:") {
+            return None;
+        }
+        let end = lf_line_end(bytes, line, self.cap)?;
+        if bytes.get(end + 1) != Some(&b'\n') {
+            return None;
+        }
+        let value = &text[line + 5..end];
+        let data = value.strip_prefix(' ').unwrap_or(value);
+        // `data` plus the LF `line_done` would append stays within the cap: `end - line` does.
+        let keep_going = data.is_empty() || on_data(name.unwrap_or(&self.event), data);
         self.event.clear();
-        Ok(Some(keep_going))
+        Some((end + 2, keep_going))
     }
 
     fn check_len(&self, len: usize) -> Result<(), TooLong> {
         if len > self.cap { Err(TooLong { cap: self.cap }) } else { Ok(()) }
     }
 
-    /// Interprets one complete line (without its terminator).
-    fn line_done(&mut self, line: &[u8], on_data: &mut OnEvent<'_>) -> Result<bool, TooLong> {
+    /// Interprets one complete line (without its end).
+    fn line_done(&mut self, line: &str, on_data: &mut OnEvent<'_>) -> Result<bool, TooLong> {
         if line.is_empty() {
             return Ok(self.dispatch(on_data));
         }
-        if line[0] == b':' {
+        if line.starts_with(':') {
             return Ok(true); // a comment: keep-alive
         }
-        let (field, value) = match line.iter().position(|&b| b == b':') {
-            Some(i) => {
-                let value = &line[i + 1..];
-                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            None => (line, &b""[..]),
+        let (field, value) = match line.split_once(':') {
+            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+            None => (line, ""),
         };
         // `id`, `retry` and unknown fields carry nothing this library uses.
-        if field == b"event" {
+        if field == "event" {
             self.event.clear();
-            match simdutf8::basic::from_utf8(value) {
-                Ok(name) => self.event.push_str(name),
-                Err(_) => self.event.push_str(&String::from_utf8_lossy(value)),
-            }
-        } else if field == b"data" {
-            // The fast check first: nearly every line is valid UTF-8.
-            let value: Cow<str> = match simdutf8::basic::from_utf8(value) {
-                Ok(text) => Cow::Borrowed(text),
-                Err(_) => String::from_utf8_lossy(value),
-            };
+            self.event.push_str(value);
+        } else if field == "data" {
             self.check_len(self.data.len() + value.len() + 1)?;
-            self.data.push_str(&value);
+            self.data.push_str(value);
             self.data.push('\n');
         }
         Ok(true)
@@ -169,6 +200,42 @@ impl Framer {
         self.event.clear();
         keep_going
     }
+}
+
+/// Whole lines of one input, and their text when they are valid UTF-8 as a whole.
+#[derive(Clone, Copy)]
+struct Lines<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Lines<'a> {
+    /// The line from `start` to `end` as text.
+    fn text(&self, start: usize, end: usize) -> Cow<'a, str> {
+        match self.text {
+            Some(text) => Cow::Borrowed(&text[start..end]),
+            None => text_of(&self.bytes[start..end]),
+        }
+    }
+}
+
+/// `bytes` as text, each invalid sequence replaced by U+FFFD.
+pub(crate) fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// How many bytes the line end at `end` takes: 2 for CRLF, else 1.
+fn line_end_len(bytes: &[u8], end: usize) -> usize {
+    if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') { 2 } else { 1 }
+}
+
+/// The end of the line starting at `start` when it ends with a plain LF within `cap` bytes.
+fn lf_line_end(bytes: &[u8], start: usize, cap: usize) -> Option<usize> {
+    let end = start + memchr::memchr2(b'\n', b'\r', &bytes[start..])?;
+    (bytes[end] == b'\n' && end - start <= cap).then_some(end)
 }
 
 #[cfg(test)]
