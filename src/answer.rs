@@ -143,10 +143,16 @@ impl<'s> Assembler<'s> {
     }
 
     /// RESPONSE, unless it was already sent. Every other event sends it first when needed.
+    #[inline]
     pub fn start(&mut self, id: &str, model: &str) -> Result<(), Error> {
         if self.started {
             return Ok(());
         }
+        self.send_response(id, model)
+    }
+
+    #[inline(never)]
+    fn send_response(&mut self, id: &str, model: &str) -> Result<(), Error> {
         self.started = true;
         if self.text_only() {
             return Ok(());
@@ -160,7 +166,17 @@ impl<'s> Assembler<'s> {
     }
 
     /// The position of choice `number`, added when new.
+    #[inline]
     fn choice(&mut self, number: u32) -> Result<usize, Error> {
+        // Nearly every answer has the one choice.
+        match self.choices.first() {
+            Some(first) if first.number == number => Ok(0),
+            _ => self.find_or_add_choice(number),
+        }
+    }
+
+    #[inline(never)]
+    fn find_or_add_choice(&mut self, number: u32) -> Result<usize, Error> {
         if let Some(i) = self.choices.iter().position(|c| c.number == number) {
             return Ok(i);
         }

@@ -95,7 +95,7 @@ pub(crate) struct Parts<'e> {
     text: &'e str,
     id: &'e str,
     name: &'e str,
-    usage: Option<AichatUsage>,
+    usage: Option<&'e Usage>,
 }
 
 impl Parts<'_> {
@@ -104,6 +104,7 @@ impl Parts<'_> {
     }
 }
 
+#[inline]
 pub(crate) fn parts<'e>(event: &'e Event<'_>) -> Parts<'e> {
     use AichatEventKind::*;
     let p = |kind, choice, index, text, id, name| Parts { kind, choice, index, text, id, name, usage: None };
@@ -115,12 +116,13 @@ pub(crate) fn parts<'e>(event: &'e Event<'_>) -> Parts<'e> {
         Event::ToolArguments { choice, index, text } => p(AICHAT_EVENT_TOOL_ARGUMENTS, *choice, *index, text, "", ""),
         Event::Refusal { choice, text } => p(AICHAT_EVENT_REFUSAL, *choice, 0, text, "", ""),
         Event::Finish { choice, reason, raw } => p(AICHAT_EVENT_FINISH, *choice, 0, reason, "", raw),
-        Event::Usage(usage) => Parts { usage: Some((*usage).into()), ..p(AICHAT_EVENT_USAGE, 0, 0, "", "", "") },
+        Event::Usage(usage) => Parts { usage: Some(usage), ..p(AICHAT_EVENT_USAGE, 0, 0, "", "", "") },
         Event::Message { choice, json } => p(AICHAT_EVENT_MESSAGE, *choice, 0, json, "", ""),
     }
 }
 
 /// A string as C reads it: `s` followed by a NUL, in `buf` (reused), or a static "" when empty.
+#[inline]
 fn c_str(s: &str, buf: &mut Vec<u8>) -> *const c_char {
     if s.is_empty() {
         return c"".as_ptr();
@@ -145,7 +147,7 @@ impl EventBuffers {
     /// `event` as an `AichatEvent` pointing into these buffers (valid until the next call).
     pub(crate) fn view(&mut self, event: &Event<'_>) -> AichatEvent {
         let p = parts(event);
-        self.usage = p.usage;
+        self.usage = p.usage.map(|&u| u.into());
         AichatEvent {
             kind: p.kind,
             choice: p.choice,
