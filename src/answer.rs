@@ -6,10 +6,10 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use serde::Serialize;
 
 use crate::error::Error;
 use crate::event::{Event, EventSink, Usage};
+use crate::message::{ToolCall, message_json};
 
 /// Most distinct choices, and tool calls per choice, one answer may have: a hostile server
 /// can't make the bookkeeping grow without bound (each still costs bytes of the answer).
@@ -66,38 +66,6 @@ struct Choice {
     finished: bool,
 }
 
-#[derive(Serialize)]
-struct ToolCall {
-    id: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: Function,
-}
-
-#[derive(Serialize)]
-struct Function {
-    name: String,
-    arguments: String,
-}
-
-/// The assembled assistant message, fields in this order, absent ones left out.
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_signature: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refusal: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<&'a [ToolCall]>,
-}
-
-fn non_empty(s: &str) -> Option<&str> {
-    (!s.is_empty()).then_some(s)
-}
 
 impl<'s> Assembler<'s> {
     pub fn new(sink: Sink<'s>) -> Assembler<'s> {
@@ -126,14 +94,24 @@ impl<'s> Assembler<'s> {
         self.request_id = request_id.to_string();
     }
 
-    fn emit(&mut self, event: Event<'_>) -> Result<(), Error> {
+    /// By reference: the caller's event is dropped where its variant is known (a borrowed
+    /// piece of text needs no drop code run per event).
+    #[inline]
+    fn emit(&mut self, event: &Event<'_>) -> Result<(), Error> {
         self.delivered |= !matches!(event, Event::Response { .. });
         let go_on = match &mut self.sink {
-            Sink::Events(sink) => sink(&event),
+            Sink::Events(sink) => sink(event),
             // Text mode hands over choice 0's text only, in `text`.
             Sink::Text(_) => true,
         };
         if go_on { Ok(()) } else { Err(Error::stopped_by_sink()) }
+    }
+
+    /// `emit` for an event that only borrows (a piece of text): it is not dropped, which spares
+    /// each piece the out-of-line drop code of `Event` (nothing is owned, so nothing leaks).
+    #[inline]
+    fn emit_borrowed(&mut self, event: Event<'_>) -> Result<(), Error> {
+        self.emit(&std::mem::ManuallyDrop::new(event))
     }
 
     /// Whether any piece of the answer (anything but RESPONSE) reached the caller: after that a
@@ -158,7 +136,7 @@ impl<'s> Assembler<'s> {
             return Ok(());
         }
         let request_id = std::mem::take(&mut self.request_id);
-        self.emit(Event::Response {
+        self.emit(&Event::Response {
             id: Cow::Borrowed(id),
             model: Cow::Borrowed(model),
             request_id: Cow::Borrowed(&request_id),
@@ -204,7 +182,7 @@ impl<'s> Assembler<'s> {
         self.start("", "")?;
         let i = self.choice(choice)?;
         self.choices[i].content.push_str(text);
-        self.emit(Event::Text { choice, text: Cow::Borrowed(text) })
+        self.emit_borrowed(Event::Text { choice, text: Cow::Borrowed(text) })
     }
 
     /// A piece of the reasoning of `choice`.
@@ -215,7 +193,7 @@ impl<'s> Assembler<'s> {
         self.start("", "")?;
         let i = self.choice(choice)?;
         self.choices[i].reasoning.push_str(text);
-        self.emit(Event::Reasoning { choice, text: Cow::Borrowed(text) })
+        self.emit_borrowed(Event::Reasoning { choice, text: Cow::Borrowed(text) })
     }
 
     /// A piece of the signature that vouches for the reasoning (kept in MESSAGE only).
@@ -236,7 +214,7 @@ impl<'s> Assembler<'s> {
         self.start("", "")?;
         let i = self.choice(choice)?;
         self.choices[i].refusal.push_str(text);
-        self.emit(Event::Refusal { choice, text: Cow::Borrowed(text) })
+        self.emit_borrowed(Event::Refusal { choice, text: Cow::Borrowed(text) })
     }
 
     /// A tool-call fragment of `choice`: starts a call (TOOL_CALL) when its key is new, or when
@@ -254,9 +232,9 @@ impl<'s> Assembler<'s> {
             Some(p) if id.is_none_or(|id| id == self.choices[c].calls[p].id) => {
                 let call = &mut self.choices[c].calls[p];
                 // A name that arrives after the call started completes it (no event repeats it).
-                if call.function.name.is_empty() {
+                if call.name.is_empty() {
                     if let Some(name) = name {
-                        call.function.name = name.to_string();
+                        call.name = name.to_string();
                     }
                 }
                 p
@@ -269,11 +247,11 @@ impl<'s> Assembler<'s> {
                 let p = choice_state.calls.len();
                 choice_state.calls.push(ToolCall {
                     id: id.unwrap_or("").to_string(),
-                    kind: "function",
-                    function: Function { name: name.unwrap_or("").to_string(), arguments: String::new() },
+                    name: name.unwrap_or("").to_string(),
+                    arguments: String::new(),
                 });
                 choice_state.by_key.insert(fragment.key, p);
-                self.emit(Event::ToolCall {
+                self.emit(&Event::ToolCall {
                     choice,
                     index: p as u32,
                     id: Cow::Borrowed(id.unwrap_or("")),
@@ -284,8 +262,8 @@ impl<'s> Assembler<'s> {
         };
         match fragment.arguments.filter(|a| !a.is_empty()) {
             Some(text) => {
-                self.choices[c].calls[position].function.arguments.push_str(text);
-                self.emit(Event::ToolArguments { choice, index: position as u32, text: Cow::Borrowed(text) })
+                self.choices[c].calls[position].arguments.push_str(text);
+                self.emit_borrowed(Event::ToolArguments { choice, index: position as u32, text: Cow::Borrowed(text) })
             }
             None => Ok(()),
         }
@@ -301,7 +279,7 @@ impl<'s> Assembler<'s> {
         if std::mem::replace(&mut self.choices[i].finished, true) {
             return Ok(());
         }
-        self.emit(Event::Finish { choice, reason: Cow::Borrowed(reason), raw: Cow::Borrowed(raw) })
+        self.emit(&Event::Finish { choice, reason: Cow::Borrowed(reason), raw: Cow::Borrowed(raw) })
     }
 
     /// Token counts; a later report replaces an earlier one (some servers send one per chunk).
@@ -316,7 +294,7 @@ impl<'s> Assembler<'s> {
         }
         self.start("", "")?;
         if let Some(usage) = self.usage {
-            self.emit(Event::Usage(usage))?;
+            self.emit(&Event::Usage(usage))?;
         }
         if self.choices.is_empty() {
             self.choice(0)?;
@@ -324,16 +302,8 @@ impl<'s> Assembler<'s> {
         let mut choices = std::mem::take(&mut self.choices);
         choices.sort_by_key(|c| c.number);
         for c in &choices {
-            let message = Message {
-                role: "assistant",
-                content: non_empty(&c.content),
-                reasoning_content: non_empty(&c.reasoning),
-                reasoning_signature: non_empty(&c.reasoning_signature),
-                refusal: non_empty(&c.refusal),
-                tool_calls: (!c.calls.is_empty()).then_some(&c.calls[..]),
-            };
-            let json = serde_json::to_string(&message).expect("a message always serializes");
-            self.emit(Event::Message { choice: c.number, json: Cow::Owned(json) })?;
+            let json = message_json(&c.content, &c.reasoning, &c.reasoning_signature, &c.refusal, &c.calls);
+            self.emit(&Event::Message { choice: c.number, json: Cow::Owned(json) })?;
         }
         Ok(())
     }

@@ -473,7 +473,7 @@ impl<S> Learner<S> {
 /// The high bit of each byte of `word` that may be `"`, `\` or below 0x20 (the usual SWAR
 /// tests for a zero byte): the lowest one set is exact.
 #[inline]
-fn special_lanes(word: u64) -> u64 {
+pub(crate) fn special_lanes(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;

@@ -16,6 +16,7 @@ mod fastjson;
 pub mod ffi;
 pub mod interrupt;
 mod mailbox;
+mod message;
 pub mod ndjson;
 pub mod net;
 pub mod prompt;

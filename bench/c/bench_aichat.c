@@ -10,6 +10,9 @@
  *   bench_aichat latency     BASE_URL N          N chunks 1 ms apart, server-stamped: p50/p99
  *   bench_aichat concurrency BASE_URL THREADS N  THREADS threads share a client, N calls each
  *   bench_aichat memory      BASE_URL BYTES      stream BYTES of text, discard it: peak RSS
+ *   bench_aichat recorded    NAME BASE_URL N text|events [PASSES]
+ *                                                a pre-recorded stream of protocol NAME from nginx,
+ *                                                read PASSES times: the fastest pass
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -24,6 +27,13 @@
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the whole process (every thread), user and system. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -182,23 +192,33 @@ static int count_any_event(const AichatEvent *event, void *user_data) {
 
 /* A pre-recorded stream from a neutral server (nginx): BASE_URL is the protocol's base URL,
    N the content chunks expected; "text" counts the text API's chunks, "events" the TEXT,
-   REASONING and TOOL_ARGUMENTS events of the event API. */
-static void recorded(const char *name, const char *base, long n, const char *api) {
+   REASONING and TOOL_ARGUMENTS events of the event API. The stream is read PASSES times on
+   one client (one connection) and the fastest pass is reported: on a shared machine a pass of
+   a few tens of milliseconds is easily cut into by the scheduler, which the best of several
+   filters out (the baseline, bench_simdjson, is measured the same way). */
+static void recorded(const char *name, const char *base, long n, const char *api, int passes) {
     AichatClient *client = client_for(base);
     char req[256];
     snprintf(req, sizeof req, "{\"provider\":\"%s\",\"model\":\"m\",\"stream\":true,\"messages\":[]}", name);
+    double best = 0, best_cpu = 0;
     size_t chunks = 0;
-    AichatError *error = NULL;
-    double t = now_s();
-    AichatStatus status = strcmp(api, "events") == 0
-                              ? aichat_client_create_completion_events(client, req, count_any_event, &chunks, NULL, &error)
-                              : aichat_client_create_completion(client, req, count_chunk, &chunks, NULL, &error);
-    double dt = now_s() - t;
-    if (status != AICHAT_OK || (n > 0 && (long)chunks != n)) {
-        fprintf(stderr, "%s: %s; got %zu chunks of %ld\n", name, error ? aichat_error_message(error) : "ok", chunks, n);
-        exit(1);
+    for (int pass = 0; pass < passes; pass++) {
+        chunks = 0;
+        AichatError *error = NULL;
+        double t = now_s(), c = cpu_s();
+        AichatStatus status = strcmp(api, "events") == 0
+                                  ? aichat_client_create_completion_events(client, req, count_any_event, &chunks, NULL, &error)
+                                  : aichat_client_create_completion(client, req, count_chunk, &chunks, NULL, &error);
+        double dt = now_s() - t, dc = cpu_s() - c;
+        if (status != AICHAT_OK || (n > 0 && (long)chunks != n)) {
+            fprintf(stderr, "%s: %s; got %zu chunks of %ld\n", name, error ? aichat_error_message(error) : "ok", chunks, n);
+            exit(1);
+        }
+        if (pass == 0 || dt < best) best = dt;
+        if (pass == 0 || dc < best_cpu) best_cpu = dc;
     }
-    printf("chunks=%zu seconds=%.4f per_second=%.1f\n", chunks, dt, chunks / dt);
+    printf("chunks=%zu passes=%d seconds=%.4f per_second=%.1f cpu_seconds=%.4f per_cpu_second=%.1f\n", chunks, passes,
+           best, chunks / best, best_cpu, chunks / best_cpu);
     aichat_client_free(client);
 }
 
@@ -295,7 +315,8 @@ int main(int argc, char **argv) {
     else if (strcmp(mode, "stream") == 0) stream(base, atol(argv[3]));
     else if (strcmp(mode, "events") == 0) events(base, atol(argv[3]));
     else if (strcmp(mode, "pull") == 0) pull(base, atol(argv[3]));
-    else if (strcmp(mode, "recorded") == 0 && argc == 6) recorded(argv[2], argv[3], atol(argv[4]), argv[5]);
+    else if (strcmp(mode, "recorded") == 0 && (argc == 6 || argc == 7))
+        recorded(argv[2], argv[3], atol(argv[4]), argv[5], argc == 7 ? atoi(argv[6]) : 1);
     else if (strcmp(mode, "protocol") == 0 && argc == 5) protocol(base, atol(argv[3]), argv[4]);
     else if (strcmp(mode, "latency") == 0) latency(base, atol(argv[3]));
     else if (strcmp(mode, "concurrency") == 0 && argc == 5) concurrency(base, atoi(argv[3]), atol(argv[4]));

@@ -3,19 +3,28 @@
 // simdjson's On-Demand API for the content text only. It counts the content chunks and sums their
 // bytes (so nothing is optimised away), like the library's text API to a C callback.
 //
-//   bench_simdjson PROTOCOL URL N      PROTOCOL: openai | anthropic | ollama
+//   bench_simdjson PROTOCOL URL N [PASSES]     PROTOCOL: openai | anthropic | ollama
 //
-// Prints "chunks=N seconds=S per_second=R".
+// Reads the stream PASSES times (default 1) and prints the fastest: "chunks=N passes=P
+// seconds=S per_second=R bytes=B".
 #include <curl/curl.h>
 #include <simdjson.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
+
+// CPU time of the whole process (every thread, so curl's resolver too), user and system.
+static double cpu_seconds() {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
 
 enum class Protocol { OpenAI, Anthropic, Ollama };
 
@@ -105,14 +114,14 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *user) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: bench_simdjson openai|anthropic|ollama URL N\n");
+    if (argc != 4 && argc != 5) {
+        std::fprintf(stderr, "usage: bench_simdjson openai|anthropic|ollama URL N [PASSES]\n");
         return 2;
     }
-    State s;
     std::string proto = argv[1];
-    s.protocol = proto == "anthropic" ? Protocol::Anthropic : proto == "ollama" ? Protocol::Ollama : Protocol::OpenAI;
+    Protocol protocol = proto == "anthropic" ? Protocol::Anthropic : proto == "ollama" ? Protocol::Ollama : Protocol::OpenAI;
     long expected = std::atol(argv[3]);
+    int passes = argc == 5 ? std::atoi(argv[4]) : 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = curl_slist_append(nullptr, "content-type: application/json");
@@ -120,17 +129,32 @@ int main(int argc, char **argv) {
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, R"({"model":"m","stream":true,"messages":[{"role":"user","content":"Hi"}]})");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-    auto t0 = std::chrono::steady_clock::now();
-    CURLcode rc = curl_easy_perform(curl);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // One handle, one parser and one line buffer for every pass (its connection is reused), as a
+    // program streaming many answers would keep them; the fastest pass is reported.
+    State s;
+    s.protocol = protocol;
+    double best = 0, best_cpu = 0;
+    for (int pass = 0; pass < passes; pass++) {
+        s.len = 0;
+        s.delta_event = false;
+        s.chunks = s.bytes = 0;
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
+        auto t0 = std::chrono::steady_clock::now();
+        double c0 = cpu_seconds();
+        CURLcode rc = curl_easy_perform(curl);
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double cpu = cpu_seconds() - c0;
+        if (rc != CURLE_OK || s.failed || static_cast<long>(s.chunks) != expected) {
+            std::fprintf(stderr, "curl: %s; parse failed: %d; chunks %zu of %ld\n", curl_easy_strerror(rc), s.failed, s.chunks,
+                         expected);
+            return 1;
+        }
+        if (pass == 0 || seconds < best) best = seconds;
+        if (pass == 0 || cpu < best_cpu) best_cpu = cpu;
+    }
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-    if (rc != CURLE_OK || s.failed || static_cast<long>(s.chunks) != expected) {
-        std::fprintf(stderr, "curl: %s; parse failed: %d; chunks %zu of %ld\n", curl_easy_strerror(rc), s.failed, s.chunks,
-                     expected);
-        return 1;
-    }
-    std::printf("chunks=%zu seconds=%.4f per_second=%.1f bytes=%zu\n", s.chunks, seconds, s.chunks / seconds, s.bytes);
+    std::printf("chunks=%zu passes=%d seconds=%.4f per_second=%.1f cpu_seconds=%.4f per_cpu_second=%.1f bytes=%zu\n", s.chunks,
+                passes, best, s.chunks / best, best_cpu, s.chunks / best_cpu, s.bytes);
     return 0;
 }

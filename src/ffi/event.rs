@@ -147,7 +147,10 @@ impl EventBuffers {
     /// `event` as an `AichatEvent` pointing into these buffers (valid until the next call).
     pub(crate) fn view(&mut self, event: &Event<'_>) -> AichatEvent {
         let p = parts(event);
-        self.usage = p.usage.map(|&u| u.into());
+        let usage = match p.usage {
+            Some(&usage) => self.usage.insert(usage.into()) as *const AichatUsage,
+            None => std::ptr::null(),
+        };
         AichatEvent {
             kind: p.kind,
             choice: p.choice,
@@ -156,7 +159,7 @@ impl EventBuffers {
             text_len: p.text.len(),
             id: c_str(p.id, &mut self.id),
             name: c_str(p.name, &mut self.name),
-            usage: self.usage.as_ref().map_or(std::ptr::null(), |u| u as *const AichatUsage),
+            usage,
         }
     }
 }
