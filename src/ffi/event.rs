@@ -146,6 +146,14 @@ pub(crate) struct EventBuffers {
 impl EventBuffers {
     /// `event` as an `AichatEvent` pointing into these buffers (valid until the next call).
     pub(crate) fn view(&mut self, event: &Event<'_>) -> AichatEvent {
+        // The pieces of text, nearly every event of a stream, have only their text to copy.
+        match event {
+            Event::Text { choice, text } => return self.piece(AichatEventKind::AICHAT_EVENT_TEXT, *choice, text),
+            Event::Reasoning { choice, text } => {
+                return self.piece(AichatEventKind::AICHAT_EVENT_REASONING, *choice, text);
+            }
+            _ => {}
+        }
         let p = parts(event);
         let usage = match p.usage {
             Some(&usage) => self.usage.insert(usage.into()) as *const AichatUsage,
@@ -161,5 +169,13 @@ impl EventBuffers {
             name: c_str(p.name, &mut self.name),
             usage,
         }
+    }
+
+    #[inline]
+    fn piece(&mut self, kind: AichatEventKind, choice: u32, text: &str) -> AichatEvent {
+        let empty = c"".as_ptr();
+        let text_len = text.len();
+        let text = c_str(text, &mut self.text);
+        AichatEvent { kind, choice, index: 0, text, text_len, id: empty, name: empty, usage: std::ptr::null() }
     }
 }
