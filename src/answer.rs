@@ -6,7 +6,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-
 use crate::error::Error;
 use crate::event::{Event, EventSink, Usage};
 use crate::message::{ToolCall, message_json};
@@ -65,7 +64,6 @@ struct Choice {
     by_key: HashMap<u32, usize>,
     finished: bool,
 }
-
 
 impl<'s> Assembler<'s> {
     pub fn new(sink: Sink<'s>) -> Assembler<'s> {

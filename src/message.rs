@@ -14,9 +14,16 @@ pub(crate) struct ToolCall {
 
 /// The assembled assistant message: `content` (null when empty), then each of `reasoning_content`,
 /// `reasoning_signature`, `refusal` and `tool_calls` when not empty, in that order.
-pub(crate) fn message_json(content: &str, reasoning: &str, signature: &str, refusal: &str, calls: &[ToolCall]) -> String {
+pub(crate) fn message_json(
+    content: &str,
+    reasoning: &str,
+    signature: &str,
+    refusal: &str,
+    calls: &[ToolCall],
+) -> String {
     let strings = calls.iter().map(|c| c.id.len() + c.name.len() + c.arguments.len() + 64).sum::<usize>();
-    let mut out = String::with_capacity(content.len() + reasoning.len() + signature.len() + refusal.len() + strings + 128);
+    let mut out =
+        String::with_capacity(content.len() + reasoning.len() + signature.len() + refusal.len() + strings + 128);
     out.push_str(r#"{"role":"assistant","content":"#);
     if content.is_empty() {
         out.push_str("null");
@@ -137,7 +144,11 @@ mod tests {
         }
         let calls = calls
             .iter()
-            .map(|c| Call { id: &c.id, kind: "function", function: Function { name: &c.name, arguments: &c.arguments } })
+            .map(|c| Call {
+                id: &c.id,
+                kind: "function",
+                function: Function { name: &c.name, arguments: &c.arguments },
+            })
             .collect::<Vec<_>>();
         serde_json::to_string(&Message {
             role: "assistant",
@@ -155,7 +166,10 @@ mod tests {
         // Every ASCII byte, alone and between others, in each place a string goes.
         let mut samples: Vec<String> = (0u8..128).map(|b| char::from(b).to_string()).collect();
         samples.push((0u8..128).map(char::from).collect());
-        samples.extend(["é 日本 👋 \u{2028}\u{7f}", "a\"b\\c\nd\re\tf\u{8}g\u{c}h\u{1}i\u{1f}", "0123456789abcdef\"x", ""].map(String::from));
+        samples.extend(
+            ["é 日本 👋 \u{2028}\u{7f}", "a\"b\\c\nd\re\tf\u{8}g\u{c}h\u{1}i\u{1f}", "0123456789abcdef\"x", ""]
+                .map(String::from),
+        );
         for s in &samples {
             let calls = [ToolCall { id: s.clone(), name: s.clone(), arguments: s.clone() }];
             for calls in [&calls[..], &[]] {

@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
-use crate::sse::text_of;
 pub use crate::sse::TooLong;
+use crate::sse::text_of;
 
 #[derive(Debug)]
 pub struct Framer {

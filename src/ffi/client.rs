@@ -5,7 +5,7 @@ use std::ptr;
 
 use super::event::EventBuffers;
 use super::{
-    AichatCancel, AichatError, AichatEventCallback, AichatStatus, BoxedHandle, catch_reporting, null_argument,
+    AichatCancel, AichatError, AichatEventCallback, AichatStatus, BoxedHandle, CText, catch_reporting, null_argument,
     status_of, str_from_c,
 };
 use crate::client::Client;
@@ -95,14 +95,11 @@ pub(crate) unsafe fn complete(
     let json = unsafe { str_from_c(request_json, "request_json") }?;
     let on_chunk = on_chunk.ok_or_else(|| null_argument("on_chunk"))?;
     let request = Request::from_json(json)?;
-    // One buffer for every chunk: the text plus the NUL C expects, without an allocation per chunk.
-    let mut with_nul = Vec::new();
+    let mut c_text = CText::default();
     client.create_completion(request, cancel, &mut |text: &str| {
-        with_nul.clear();
-        with_nul.extend_from_slice(text.as_bytes());
-        with_nul.push(0);
+        let chunk = c_text.of(text);
         // SAFETY: the caller vouched for `on_chunk`; the text is NUL-terminated and outlives the call.
-        unsafe { on_chunk(with_nul.as_ptr().cast(), text.len(), user_data) == 0 }
+        unsafe { on_chunk(chunk, text.len(), user_data) == 0 }
     })
 }
 

@@ -3,6 +3,7 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
+use super::CText;
 use crate::event::{Event, Usage};
 
 /// What an `AichatEvent` carries. The numbers are stable. Treat a value you do not know as an
@@ -121,25 +122,13 @@ pub(crate) fn parts<'e>(event: &'e Event<'_>) -> Parts<'e> {
     }
 }
 
-/// A string as C reads it: `s` followed by a NUL, in `buf` (reused), or a static "" when empty.
-#[inline]
-fn c_str(s: &str, buf: &mut Vec<u8>) -> *const c_char {
-    if s.is_empty() {
-        return c"".as_ptr();
-    }
-    buf.clear();
-    buf.extend_from_slice(s.as_bytes());
-    buf.push(0);
-    buf.as_ptr().cast()
-}
-
 /// The buffers an event's C strings live in while the callback runs, reused event to event so
 /// that a stream costs no allocation per event.
 #[derive(Default)]
 pub(crate) struct EventBuffers {
-    text: Vec<u8>,
-    id: Vec<u8>,
-    name: Vec<u8>,
+    text: CText,
+    id: CText,
+    name: CText,
     usage: Option<AichatUsage>,
 }
 
@@ -163,10 +152,10 @@ impl EventBuffers {
             kind: p.kind,
             choice: p.choice,
             index: p.index,
-            text: c_str(p.text, &mut self.text),
+            text: self.text.of(p.text),
             text_len: p.text.len(),
-            id: c_str(p.id, &mut self.id),
-            name: c_str(p.name, &mut self.name),
+            id: self.id.of(p.id),
+            name: self.name.of(p.name),
             usage,
         }
     }
@@ -175,7 +164,7 @@ impl EventBuffers {
     fn piece(&mut self, kind: AichatEventKind, choice: u32, text: &str) -> AichatEvent {
         let empty = c"".as_ptr();
         let text_len = text.len();
-        let text = c_str(text, &mut self.text);
+        let text = self.text.of(text);
         AichatEvent { kind, choice, index: 0, text, text_len, id: empty, name: empty, usage: std::ptr::null() }
     }
 }

@@ -53,6 +53,29 @@ pub(crate) fn null_argument(name: &str) -> Error {
     Error::new(ErrorKind::InvalidArgument, format!("`{name}` is NULL"))
 }
 
+/// A string handed to C: its bytes and the NUL C expects after them, in a buffer reused from one
+/// string to the next (a stream costs no allocation per piece). The buffer only grows, and is
+/// kept at its full length, so a copy is one `memcpy` and a store.
+#[derive(Default)]
+pub(crate) struct CText(Vec<u8>);
+
+impl CText {
+    /// `s` as a C string, valid until the next call; a static "" when empty.
+    #[inline]
+    pub(crate) fn of(&mut self, s: &str) -> *const c_char {
+        let n = s.len();
+        if n == 0 {
+            return c"".as_ptr();
+        }
+        if self.0.len() <= n {
+            self.0.resize(n + 1, 0);
+        }
+        self.0[..n].copy_from_slice(s.as_bytes());
+        self.0[n] = 0;
+        self.0.as_ptr().cast()
+    }
+}
+
 /// Borrows a NUL-terminated C string as UTF-8.
 ///
 /// # Safety
