@@ -144,6 +144,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_c_text_is_the_string_and_a_nul_at_every_length() {
+        let mut c = CText::default();
+        for n in (0..40).chain([100, 3, 17, 0, 9]) {
+            let s: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            let p = c.of(&s);
+            // SAFETY: `of` returns a NUL-terminated string valid until the next call.
+            assert_eq!(unsafe { CStr::from_ptr(p) }.to_str().unwrap(), s);
+        }
+    }
+
+    #[test]
     fn a_panic_becomes_internal_with_an_error() {
         let mut error = ptr::null_mut();
         let result: Result<(), _> = catch_reporting(&mut error, || panic!("boom"));
