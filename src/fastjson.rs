@@ -470,6 +470,23 @@ impl<S> Learner<S> {
     }
 }
 
+/// The position of the first `"`, `\` or control character in `bytes` at or after `from`, or
+/// `bytes.len()` when there is none: eight bytes at a time.
+#[inline]
+pub(crate) fn find_special(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(word) = bytes.get(from..from + 8) {
+        let flags = special_lanes(u64::from_le_bytes(word.try_into().expect("eight bytes")));
+        if flags != 0 {
+            return from + (flags.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    while from < bytes.len() && !matches!(bytes[from], b'"' | b'\\' | 0x00..=0x1f) {
+        from += 1;
+    }
+    from
+}
+
 /// The high bit of each byte of `word` that may be `"`, `\` or below 0x20 (the usual SWAR
 /// tests for a zero byte): the lowest one set is exact.
 #[inline]

@@ -3,7 +3,7 @@
 //! byte by byte. The bytes are exactly what `serde_json` writes for the same message (tested
 //! below against it).
 
-use crate::fastjson::special_lanes;
+use crate::fastjson::find_special;
 
 /// A tool call as MESSAGE lists it.
 pub(crate) struct ToolCall {
@@ -63,43 +63,28 @@ pub(crate) fn message_json(
 fn string(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            if special_lanes(u64::from_le_bytes(word.try_into().expect("eight bytes"))) == 0 {
-                i += 8;
-                continue;
-            }
-        }
-        let escape = match bytes[i] {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            byte @ 0..=0x1f => {
-                out.push_str(&s[start..i]);
+    let mut start = 0;
+    loop {
+        let at = find_special(bytes, start);
+        out.push_str(&s[start..at]);
+        let Some(&byte) = bytes.get(at) else { break };
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
                 out.push(char::from(HEX[usize::from(byte >> 4)]));
                 out.push(char::from(HEX[usize::from(byte & 0xf)]));
-                i += 1;
-                start = i;
-                continue;
             }
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out.push_str(&s[start..i]);
-        out.push_str(escape);
-        i += 1;
-        start = i;
+        }
+        start = at + 1;
     }
-    out.push_str(&s[start..]);
     out.push('"');
 }
 
