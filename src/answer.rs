@@ -37,7 +37,14 @@ pub struct ToolFragment<'a> {
 pub enum Sink<'s> {
     Text(&'s mut TextSink<'s>),
     Events(&'s mut EventSink<'s>),
+    /// Every event, each with its text followed by a NUL where the assembler keeps it (a piece of
+    /// text at the end of its choice's text so far; MESSAGE's JSON), for C: no copy to add a NUL.
+    EventsWithNul(&'s mut NulEventSink<'s>),
 }
+
+/// Receives an event and, for a piece of text or MESSAGE, that text followed by a NUL; returns
+/// `false` to stop the call.
+pub type NulEventSink<'a> = dyn FnMut(&Event<'_>, Option<&[u8]>) -> bool + 'a;
 
 /// Receives each piece of choice 0's text; returns `false` to stop the call.
 pub type TextSink<'a> = dyn FnMut(&str) -> bool + 'a;
@@ -55,14 +62,45 @@ pub struct Assembler<'s> {
 #[derive(Default)]
 struct Choice {
     number: u32,
-    content: String,
-    reasoning: String,
+    content: Accumulated,
+    reasoning: Accumulated,
     reasoning_signature: String,
-    refusal: String,
+    refusal: Accumulated,
     calls: Vec<ToolCall>,
     /// The server's index of a call -> its position in `calls`.
     by_key: HashMap<u32, usize>,
     finished: bool,
+}
+
+/// A choice's text so far (its content, reasoning or refusal, a call's arguments), kept with a
+/// NUL after it: the piece just added is handed on where it lies, already as C wants it.
+#[derive(Default)]
+pub(crate) struct Accumulated(Vec<u8>);
+
+impl Accumulated {
+    /// Appends `piece`; returns it as stored, followed by the NUL.
+    #[inline]
+    fn push(&mut self, piece: &str) -> &[u8] {
+        let start = self.0.len().saturating_sub(1); // over the previous NUL
+        self.0.truncate(start);
+        self.0.reserve(piece.len() + 1);
+        self.0.extend_from_slice(piece.as_bytes());
+        self.0.push(0);
+        &self.0[start..]
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        let text = &self.0[..self.0.len().saturating_sub(1)];
+        simdutf8::basic::from_utf8(text).expect("pieces of text, each cut at a character boundary")
+    }
+}
+
+impl From<&str> for Accumulated {
+    fn from(text: &str) -> Self {
+        let mut all = Accumulated::default();
+        all.push(text);
+        all
+    }
 }
 
 impl<'s> Assembler<'s> {
@@ -97,19 +135,7 @@ impl<'s> Assembler<'s> {
     #[inline]
     fn emit(&mut self, event: &Event<'_>) -> Result<(), Error> {
         self.delivered |= !matches!(event, Event::Response { .. });
-        let go_on = match &mut self.sink {
-            Sink::Events(sink) => sink(event),
-            // Text mode hands over choice 0's text only, in `text`.
-            Sink::Text(_) => true,
-        };
-        if go_on { Ok(()) } else { Err(Error::stopped_by_sink()) }
-    }
-
-    /// `emit` for an event that only borrows (a piece of text): it is not dropped, which spares
-    /// each piece the out-of-line drop code of `Event` (nothing is owned, so nothing leaks).
-    #[inline]
-    fn emit_borrowed(&mut self, event: Event<'_>) -> Result<(), Error> {
-        self.emit(&std::mem::ManuallyDrop::new(event))
+        send(&mut self.sink, event, None)
     }
 
     /// Whether any piece of the answer (anything but RESPONSE) reached the caller: after that a
@@ -179,8 +205,9 @@ impl<'s> Assembler<'s> {
         }
         self.start("", "")?;
         let i = self.choice(choice)?;
-        self.choices[i].content.push_str(text);
-        self.emit_borrowed(Event::Text { choice, text: Cow::Borrowed(text) })
+        self.delivered = true;
+        let with_nul = self.choices[i].content.push(text);
+        send_piece(&mut self.sink, Event::Text { choice, text: Cow::Borrowed(text) }, with_nul)
     }
 
     /// A piece of the reasoning of `choice`.
@@ -190,8 +217,9 @@ impl<'s> Assembler<'s> {
         }
         self.start("", "")?;
         let i = self.choice(choice)?;
-        self.choices[i].reasoning.push_str(text);
-        self.emit_borrowed(Event::Reasoning { choice, text: Cow::Borrowed(text) })
+        self.delivered = true;
+        let with_nul = self.choices[i].reasoning.push(text);
+        send_piece(&mut self.sink, Event::Reasoning { choice, text: Cow::Borrowed(text) }, with_nul)
     }
 
     /// A piece of the signature that vouches for the reasoning (kept in MESSAGE only).
@@ -211,8 +239,9 @@ impl<'s> Assembler<'s> {
         }
         self.start("", "")?;
         let i = self.choice(choice)?;
-        self.choices[i].refusal.push_str(text);
-        self.emit_borrowed(Event::Refusal { choice, text: Cow::Borrowed(text) })
+        self.delivered = true;
+        let with_nul = self.choices[i].refusal.push(text);
+        send_piece(&mut self.sink, Event::Refusal { choice, text: Cow::Borrowed(text) }, with_nul)
     }
 
     /// A tool-call fragment of `choice`: starts a call (TOOL_CALL) when its key is new, or when
@@ -246,7 +275,7 @@ impl<'s> Assembler<'s> {
                 choice_state.calls.push(ToolCall {
                     id: id.unwrap_or("").to_string(),
                     name: name.unwrap_or("").to_string(),
-                    arguments: String::new(),
+                    arguments: Accumulated::default(),
                 });
                 choice_state.by_key.insert(fragment.key, p);
                 self.emit(&Event::ToolCall {
@@ -260,8 +289,10 @@ impl<'s> Assembler<'s> {
         };
         match fragment.arguments.filter(|a| !a.is_empty()) {
             Some(text) => {
-                self.choices[c].calls[position].arguments.push_str(text);
-                self.emit_borrowed(Event::ToolArguments { choice, index: position as u32, text: Cow::Borrowed(text) })
+                self.delivered = true;
+                let with_nul = self.choices[c].calls[position].arguments.push(text);
+                let event = Event::ToolArguments { choice, index: position as u32, text: Cow::Borrowed(text) };
+                send_piece(&mut self.sink, event, with_nul)
             }
             None => Ok(()),
         }
@@ -300,11 +331,38 @@ impl<'s> Assembler<'s> {
         let mut choices = std::mem::take(&mut self.choices);
         choices.sort_by_key(|c| c.number);
         for c in &choices {
-            let json = message_json(&c.content, &c.reasoning, &c.reasoning_signature, &c.refusal, &c.calls);
-            self.emit(&Event::Message { choice: c.number, json: Cow::Owned(json) })?;
+            let mut json = message_json(
+                c.content.as_str(),
+                c.reasoning.as_str(),
+                &c.reasoning_signature,
+                c.refusal.as_str(),
+                &c.calls,
+            );
+            json.push('\0');
+            let (text, with_nul) = (&json[..json.len() - 1], json.as_bytes());
+            send(&mut self.sink, &Event::Message { choice: c.number, json: Cow::Borrowed(text) }, Some(with_nul))?;
         }
         Ok(())
     }
+}
+
+/// Hands `event` to the sink (`with_nul`: its text followed by a NUL, for a sink that wants it).
+#[inline]
+fn send(sink: &mut Sink<'_>, event: &Event<'_>, with_nul: Option<&[u8]>) -> Result<(), Error> {
+    let go_on = match sink {
+        Sink::Events(sink) => sink(event),
+        Sink::EventsWithNul(sink) => sink(event, with_nul),
+        // Text mode hands over choice 0's text only, in `Assembler::text`.
+        Sink::Text(_) => true,
+    };
+    if go_on { Ok(()) } else { Err(Error::stopped_by_sink()) }
+}
+
+/// `send` for a piece of text, `with_nul` where its choice keeps it. The event only borrows, so
+/// it is not dropped: that spares each piece the out-of-line drop code of `Event`.
+#[inline]
+fn send_piece(sink: &mut Sink<'_>, event: Event<'_>, with_nul: &[u8]) -> Result<(), Error> {
+    send(sink, &std::mem::ManuallyDrop::new(event), Some(with_nul))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::answer::{Assembler, Mode, Sink};
+use crate::answer::{Assembler, Mode, NulEventSink, Sink};
 use crate::cancel::CancelToken;
 use crate::env::Env;
 use crate::error::{Error, ErrorKind};
@@ -100,6 +100,17 @@ impl Client {
         sink: &mut EventSink<'_>,
     ) -> Result<(), Error> {
         self.run(request, cancel, Sink::Events(sink))
+    }
+
+    /// As `create_completion_events`, each piece of text and MESSAGE also handed over followed
+    /// by a NUL where it lies (what the C API passes on without a copy).
+    pub(crate) fn create_completion_events_with_nul(
+        &self,
+        request: Request,
+        cancel: Option<&CancelToken>,
+        sink: &mut NulEventSink<'_>,
+    ) -> Result<(), Error> {
+        self.run(request, cancel, Sink::EventsWithNul(sink))
     }
 
     fn run(&self, request: Request, cancel: Option<&CancelToken>, sink: Sink<'_>) -> Result<(), Error> {

@@ -3,13 +3,14 @@
 //! byte by byte. The bytes are exactly what `serde_json` writes for the same message (tested
 //! below against it).
 
+use crate::answer::Accumulated;
 use crate::fastjson::find_special;
 
 /// A tool call as MESSAGE lists it.
 pub(crate) struct ToolCall {
     pub id: String,
     pub name: String,
-    pub arguments: String,
+    pub arguments: Accumulated,
 }
 
 /// The assembled assistant message: `content` (null when empty), then each of `reasoning_content`,
@@ -21,7 +22,7 @@ pub(crate) fn message_json(
     refusal: &str,
     calls: &[ToolCall],
 ) -> String {
-    let strings = calls.iter().map(|c| c.id.len() + c.name.len() + c.arguments.len() + 64).sum::<usize>();
+    let strings = calls.iter().map(|c| c.id.len() + c.name.len() + c.arguments.as_str().len() + 64).sum::<usize>();
     let mut out =
         String::with_capacity(content.len() + reasoning.len() + signature.len() + refusal.len() + strings + 128);
     out.push_str(r#"{"role":"assistant","content":"#);
@@ -49,7 +50,7 @@ pub(crate) fn message_json(
             out.push_str(r#","type":"function","function":{"name":"#);
             string(&mut out, &call.name);
             out.push_str(r#","arguments":"#);
-            string(&mut out, &call.arguments);
+            string(&mut out, call.arguments.as_str());
             out.push_str("}}");
         }
         out.push(']');
@@ -132,7 +133,7 @@ mod tests {
             .map(|c| Call {
                 id: &c.id,
                 kind: "function",
-                function: Function { name: &c.name, arguments: &c.arguments },
+                function: Function { name: &c.name, arguments: c.arguments.as_str() },
             })
             .collect::<Vec<_>>();
         serde_json::to_string(&Message {
@@ -156,7 +157,7 @@ mod tests {
                 .map(String::from),
         );
         for s in &samples {
-            let calls = [ToolCall { id: s.clone(), name: s.clone(), arguments: s.clone() }];
+            let calls = [ToolCall { id: s.clone(), name: s.clone(), arguments: s.as_str().into() }];
             for calls in [&calls[..], &[]] {
                 assert_eq!(message_json(s, s, s, s, calls), reference(s, s, s, s, calls), "{s:?}");
                 assert_eq!(message_json(s, "", "", "", calls), reference(s, "", "", "", calls), "{s:?}");
@@ -173,7 +174,7 @@ mod tests {
         }
         let two_calls = [
             ToolCall { id: "call_1".into(), name: "f".into(), arguments: r#"{"a":1}"#.into() },
-            ToolCall { id: String::new(), name: String::new(), arguments: String::new() },
+            ToolCall { id: String::new(), name: String::new(), arguments: "".into() },
         ];
         assert_eq!(message_json("", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
     }

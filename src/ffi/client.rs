@@ -129,8 +129,8 @@ pub unsafe extern "C" fn aichat_client_create_completion_events(
         let cancel = unsafe { cancel.as_ref() }.map(AichatCancel::token);
         let request = Request::from_json(json)?;
         let mut buffers = EventBuffers::default();
-        client.0.create_completion_events(request, cancel, &mut |event: &Event<'_>| {
-            let c_event = buffers.view(event);
+        client.0.create_completion_events_with_nul(request, cancel, &mut |event: &Event<'_>, with_nul| {
+            let c_event = buffers.view_with_nul(event, with_nul);
             // SAFETY: the caller vouched for `on_event`; the event and its strings outlive the call.
             unsafe { on_event(&c_event, user_data) == 0 }
         })

@@ -135,11 +135,19 @@ pub(crate) struct EventBuffers {
 impl EventBuffers {
     /// `event` as an `AichatEvent` pointing into these buffers (valid until the next call).
     pub(crate) fn view(&mut self, event: &Event<'_>) -> AichatEvent {
-        // The pieces of text, nearly every event of a stream, have only their text to copy.
+        self.view_with_nul(event, None)
+    }
+
+    /// As `view`; `with_nul`, when given, is the event's text followed by a NUL where it already
+    /// lies, and is pointed at instead of copied.
+    pub(crate) fn view_with_nul(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> AichatEvent {
+        // The pieces of text, nearly every event of a stream, have only their text to hand over.
         match event {
-            Event::Text { choice, text } => return self.piece(AichatEventKind::AICHAT_EVENT_TEXT, *choice, text),
+            Event::Text { choice, text } => {
+                return self.piece(AichatEventKind::AICHAT_EVENT_TEXT, *choice, text, with_nul);
+            }
             Event::Reasoning { choice, text } => {
-                return self.piece(AichatEventKind::AICHAT_EVENT_REASONING, *choice, text);
+                return self.piece(AichatEventKind::AICHAT_EVENT_REASONING, *choice, text, with_nul);
             }
             _ => {}
         }
@@ -152,7 +160,7 @@ impl EventBuffers {
             kind: p.kind,
             choice: p.choice,
             index: p.index,
-            text: self.text.of(p.text),
+            text: text_of(p.text, with_nul, &mut self.text),
             text_len: p.text.len(),
             id: self.id.of(p.id),
             name: self.name.of(p.name),
@@ -161,10 +169,25 @@ impl EventBuffers {
     }
 
     #[inline]
-    fn piece(&mut self, kind: AichatEventKind, choice: u32, text: &str) -> AichatEvent {
+    fn piece(&mut self, kind: AichatEventKind, choice: u32, text: &str, with_nul: Option<&[u8]>) -> AichatEvent {
         let empty = c"".as_ptr();
         let text_len = text.len();
-        let text = self.text.of(text);
+        let text = text_of(text, with_nul, &mut self.text);
         AichatEvent { kind, choice, index: 0, text, text_len, id: empty, name: empty, usage: std::ptr::null() }
+    }
+}
+
+/// `text` as C reads it: `with_nul` where it was given (the text and a NUL, already in place),
+/// else a copy in `buf`.
+#[inline]
+fn text_of(text: &str, with_nul: Option<&[u8]>, buf: &mut CText) -> *const c_char {
+    match with_nul {
+        Some(bytes) => {
+            debug_assert!(
+                bytes.len() == text.len() + 1 && bytes.last() == Some(&0) && &bytes[..text.len()] == text.as_bytes()
+            );
+            bytes.as_ptr().cast()
+        }
+        None => buf.of(text),
     }
 }
