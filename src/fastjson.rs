@@ -185,33 +185,25 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The string value whose opening quote is at `at`, judged as `string` (used) or `skip`
-    /// (not used) would judge it; the scanner is left after it. For [`Template::apply`].
-    pub(crate) fn string_at(&mut self, at: usize, used: bool) -> Option<(usize, Option<JsonStr<'a>>)> {
-        self.pos = at;
-        if used {
-            let value = self.string()?;
-            Some((self.pos, Some(value)))
-        } else {
-            self.skip_string()?;
-            Some((self.pos, None))
-        }
-    }
-
     fn skip_string(&mut self) -> Option<()> {
         let open = self.pos;
         let (_, _, escaped) = self.string_span()?;
         if escaped {
-            // serde_json's own judgement of the escapes, as the plain path would judge them.
-            let literal = &self.text[open..self.pos];
-            if self.strings_as_values {
-                serde_json::from_str::<String>(literal).ok()?;
-            } else {
-                serde_json::from_str::<serde::de::IgnoredAny>(literal).ok()?;
-            }
+            self.judge_skipped(open)?;
         }
         self.record(open, false);
         Some(())
+    }
+
+    /// serde_json's own judgement of the escapes of the skipped string from `open` to here, as
+    /// the plain path would judge them.
+    fn judge_skipped(&self, open: usize) -> Option<()> {
+        let literal = &self.text[open..self.pos];
+        if self.strings_as_values {
+            serde_json::from_str::<String>(literal).ok().map(|_| ())
+        } else {
+            serde_json::from_str::<serde::de::IgnoredAny>(literal).ok().map(|_| ())
+        }
     }
 
     /// Null or a string.
@@ -370,46 +362,55 @@ impl Template {
         })
     }
 
-    /// Reads `data` if it is the learned frame with other string values: `used[k]` gets the
-    /// k-th used string. `None` (nothing to rely on) otherwise.
-    pub(crate) fn apply<'a>(&self, data: &'a str, used: &mut [Option<JsonStr<'a>>; MAX_USED]) -> Option<()> {
+    /// Reads `data` if it is the learned frame with other string values: what it gives has the
+    /// k-th used string at `k`. `None` (nothing to rely on) otherwise.
+    pub(crate) fn apply<'a>(&self, data: &'a str, used: &mut Used<'a>) -> Option<()> {
         self.apply_noting(data, used).map(|_| ())
     }
 
     /// As `apply`; also says which unused strings (bit i: the i-th span, for the first 64) were
     /// the same bytes as in the learned frame.
-    fn apply_noting<'a>(&self, data: &'a str, used: &mut [Option<JsonStr<'a>>; MAX_USED]) -> Option<u64> {
+    fn apply_noting<'a>(&self, data: &'a str, used: &mut Used<'a>) -> Option<u64> {
         let (new, old) = (data.as_bytes(), self.frame.as_bytes());
         let mut s = Scanner { strings_as_values: self.strings_as_values, ..Scanner::new(data) };
-        let (mut at_new, mut at_old, mut k, mut same) = (0, 0, 0, 0u64);
+        used.frame = data;
+        used.count = 0;
+        let (mut at_new, mut at_old, mut same) = (0, 0, 0u64);
         for (i, span) in self.spans.iter().enumerate() {
             let between = &old[at_old..span.open];
-            if new.get(at_new..at_new + between.len())? != between {
+            if !same_bytes(new.get(at_new..at_new + between.len())?, between) {
                 return None;
             }
             let open = at_new + between.len();
-            let (end, value) = s.string_at(open, span.used)?;
+            s.pos = open;
+            let (start, end, escaped) = s.string_span()?;
             if span.used {
-                used[k] = value;
-                k += 1;
-            } else if i < 64 && new[open..end] == old[span.open..span.close] {
-                same |= 1 << i;
+                if escaped {
+                    // serde_json's own judgement and value, as `Scanner::string` would give.
+                    let value = serde_json::from_str::<String>(&data[open..s.pos]).ok()?;
+                    used.decoded.push((used.count, value));
+                }
+                used.spans[used.count] = (start as u32, end as u32);
+                used.count += 1;
+            } else {
+                if escaped {
+                    s.judge_skipped(open)?;
+                }
+                if i < 64 && new[open..s.pos] == old[span.open..span.close] {
+                    same |= 1 << i;
+                }
             }
-            at_new = end;
+            at_new = s.pos;
             at_old = span.close;
         }
-        (new.get(at_new..)? == &old[at_old..]).then_some(same)
+        same_bytes(new.get(at_new..)?, &old[at_old..]).then_some(same)
     }
 
     /// As `apply`, for the first frame after the learned one: the unused strings that did not
     /// change (an id, a model name) become part of the bytes compared, so later frames compare
     /// them with `memcmp` instead of scanning them. A frame where one does change then simply
     /// does not match, and is read whole.
-    pub(crate) fn apply_and_settle<'a>(
-        &mut self,
-        data: &'a str,
-        used: &mut [Option<JsonStr<'a>>; MAX_USED],
-    ) -> Option<()> {
+    pub(crate) fn apply_and_settle<'a>(&mut self, data: &'a str, used: &mut Used<'a>) -> Option<()> {
         let same = self.apply_noting(data, used)?;
         let mut i = 0;
         self.spans.retain(|_| {
@@ -418,6 +419,47 @@ impl Template {
             keep
         });
         Some(())
+    }
+}
+
+/// The used strings a [`Template`] read from a frame, in order: where each lies in the frame,
+/// and the value of each that has escapes (decoded when the frame was read, as few are).
+#[derive(Default)]
+pub(crate) struct Used<'a> {
+    frame: &'a str,
+    /// Each string's contents, between its quotes.
+    spans: [(u32, u32); MAX_USED],
+    count: usize,
+    decoded: Vec<(usize, String)>,
+}
+
+impl<'a> Used<'a> {
+    /// The k-th used string.
+    pub(crate) fn take(&mut self, k: usize) -> Option<JsonStr<'a>> {
+        if k >= self.count {
+            return None;
+        }
+        if let Some(at) = self.decoded.iter().position(|(i, _)| *i == k) {
+            return Some(Cow::Owned(self.decoded.swap_remove(at).1));
+        }
+        let (start, end) = self.spans[k];
+        Some(Cow::Borrowed(&self.frame[start as usize..end as usize]))
+    }
+}
+
+/// `a == b`, without a call to `memcmp` for the short runs between a frame's strings.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("eight bytes"));
+    match n {
+        0 => true,
+        1..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -441,7 +483,7 @@ impl<S> Default for Learner<S> {
 
 impl<S> Learner<S> {
     /// Reads `data` with the learned frame: its used strings in `used`, and what they mean.
-    pub(crate) fn read<'a>(&mut self, data: &'a str, used: &mut [Option<JsonStr<'a>>; MAX_USED]) -> Option<&S> {
+    pub(crate) fn read<'a>(&mut self, data: &'a str, used: &mut Used<'a>) -> Option<&S> {
         let (template, shape) = self.current.as_mut()?;
         if template.hits == 0 {
             template.apply_and_settle(data, used)?;
@@ -549,9 +591,9 @@ mod tests {
     }
 
     fn read<'a>(learner: &mut Learner<()>, frame: &'a str) -> Option<String> {
-        let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+        let mut used = Used::default();
         learner.read(frame, &mut used)?;
-        used[0].take().map(|t| t.into_owned())
+        used.take(0).map(|t| t.into_owned())
     }
 
     #[test]

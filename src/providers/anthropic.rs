@@ -344,7 +344,7 @@ struct MessagesDecoder {
 /// (another event, another delta, a duplicate key, JSON the scanner does not take) gives `None`
 /// and the plain path parses the frame.
 mod fast {
-    use crate::fastjson::{JsonStr, Learner, MAX_USED, Scanner};
+    use crate::fastjson::{JsonStr, Learner, Scanner, Used};
 
     pub(super) enum Delta<'a> {
         Text(JsonStr<'a>),
@@ -365,9 +365,9 @@ mod fast {
     /// with other strings, else read whole (and learned, when `learner` wants it).
     pub(super) fn delta<'a>(data: &'a str, learner: &mut Learner<Shape>) -> Option<Delta<'a>> {
         let mut holes = (None, None);
-        let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+        let mut used = Used::default();
         if let Some(&shape) = learner.read(data, &mut used) {
-            let mut take = |k: Option<usize>| k.and_then(|k| used[k].take()).unwrap_or_default();
+            let mut take = |k: Option<usize>| k.and_then(|k| used.take(k)).unwrap_or_default();
             return Some(if shape.thinking_delta {
                 Delta::Thinking(take(shape.thinking))
             } else {

@@ -259,7 +259,7 @@ struct ChatDecoder {
 /// the last line, an error, a duplicate key, JSON the scanner does not take) gives `None` and
 /// the plain path parses the line.
 mod fast {
-    use crate::fastjson::{JsonStr, Learner, MAX_USED, Scanner};
+    use crate::fastjson::{JsonStr, Learner, Scanner, Used};
 
     #[derive(Default)]
     pub(super) struct Line<'a> {
@@ -281,9 +281,9 @@ mod fast {
     /// strings (a new `created_at` and text), else read whole (and learned, when `learner`
     /// wants it).
     pub(super) fn line<'a>(data: &'a str, learner: &mut Learner<Shape>) -> Option<Line<'a>> {
-        let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+        let mut used = Used::default();
         if let Some(&learned) = learner.read(data, &mut used) {
-            let mut take = |k: Option<usize>| k.and_then(|k| used[k].take());
+            let mut take = |k: Option<usize>| k.and_then(|k| used.take(k));
             return Some(Line { model: None, content: take(learned.content), thinking: take(learned.thinking) });
         }
         let mut s = Scanner::for_value(data);

@@ -446,7 +446,7 @@ fn finish_reason(raw: &str) -> &str {
 /// was handed on, and the plain path decodes the frame.
 mod fast {
     use super::{Delta, Str};
-    use crate::fastjson::{JsonStr, Learner, MAX_USED, Scanner};
+    use crate::fastjson::{Learner, Scanner, Used};
 
     pub(super) const MAX_CHOICES: usize = 4;
 
@@ -487,11 +487,11 @@ mod fast {
 
     /// Reads `data` into `chunk` if it is the learned chunk with other strings.
     pub(super) fn read_learned<'a>(learner: &mut Learner<Shape>, data: &'a str, chunk: &mut Chunk<'a>) -> Option<()> {
-        let mut used: [Option<JsonStr<'a>>; MAX_USED] = Default::default();
+        let mut used = Used::default();
         let shape = learner.read(data, &mut used)?;
         let mut take = |h: Hole| match h {
             Hole::None => None,
-            Hole::Used(k) => used[k].take().map(Str),
+            Hole::Used(k) => used.take(k).map(Str),
         };
         for (slot, shape) in chunk.choices.iter_mut().zip(shape) {
             let Some((number, has_delta, holes)) = *shape else { break };
