@@ -590,7 +590,7 @@ mod tests {
         learner
     }
 
-    fn read<'a>(learner: &mut Learner<()>, frame: &'a str) -> Option<String> {
+    fn read(learner: &mut Learner<()>, frame: &str) -> Option<String> {
         let mut used = Used::default();
         learner.read(frame, &mut used)?;
         used.take(0).map(|t| t.into_owned())
