@@ -140,17 +140,21 @@ impl EventBuffers {
 
     /// As `view`; `with_nul`, when given, is the event's text followed by a NUL where it already
     /// lies, and is pointed at instead of copied.
+    #[inline]
     pub(crate) fn view_with_nul(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> AichatEvent {
-        // The pieces of text, nearly every event of a stream, have only their text to hand over.
+        // The pieces of text, nearly every event of a stream, have only their text to hand over
+        // (inlined into the caller; the rest is not).
         match event {
-            Event::Text { choice, text } => {
-                return self.piece(AichatEventKind::AICHAT_EVENT_TEXT, *choice, text, with_nul);
-            }
+            Event::Text { choice, text } => self.piece(AichatEventKind::AICHAT_EVENT_TEXT, *choice, text, with_nul),
             Event::Reasoning { choice, text } => {
-                return self.piece(AichatEventKind::AICHAT_EVENT_REASONING, *choice, text, with_nul);
+                self.piece(AichatEventKind::AICHAT_EVENT_REASONING, *choice, text, with_nul)
             }
-            _ => {}
+            _ => self.view_other(event, with_nul),
         }
+    }
+
+    #[inline(never)]
+    fn view_other(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> AichatEvent {
         let p = parts(event);
         let usage = match p.usage {
             Some(&usage) => self.usage.insert(usage.into()) as *const AichatUsage,
