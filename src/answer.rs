@@ -81,9 +81,8 @@ impl Accumulated {
     /// Appends `piece`; returns it as stored, followed by the NUL.
     #[inline]
     fn push(&mut self, piece: &str) -> &[u8] {
-        let start = self.0.len().saturating_sub(1); // over the previous NUL
-        self.0.truncate(start);
-        self.0.reserve(piece.len() + 1);
+        self.0.pop(); // the previous NUL
+        let start = self.0.len();
         self.0.extend_from_slice(piece.as_bytes());
         self.0.push(0);
         &self.0[start..]
