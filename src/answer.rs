@@ -37,14 +37,44 @@ pub struct ToolFragment<'a> {
 pub enum Sink<'s> {
     Text(&'s mut TextSink<'s>),
     Events(&'s mut EventSink<'s>),
-    /// Every event, each with its text followed by a NUL where the assembler keeps it (a piece of
-    /// text at the end of its choice's text so far; MESSAGE's JSON), for C: no copy to add a NUL.
-    EventsWithNul(&'s mut NulEventSink<'s>),
+    /// Every event, for C: each text followed by a NUL where the assembler keeps it (a piece of
+    /// text at the end of its choice's text so far; MESSAGE's JSON), so C needs no copy.
+    EventsWithNul(&'s mut dyn NulEventSink),
 }
 
-/// Receives an event and, for a piece of text or MESSAGE, that text followed by a NUL; returns
-/// `false` to stop the call.
-pub type NulEventSink<'a> = dyn FnMut(&Event<'_>, Option<&[u8]>) -> bool + 'a;
+/// The C layer's sink. Each method returns `false` to stop the call.
+pub trait NulEventSink {
+    /// A piece of text (never empty), `with_nul` being the piece and a NUL: a `Text`,
+    /// `Reasoning`, `Refusal` or `ToolArguments` event, handed over without building it.
+    fn piece(&mut self, piece: Piece, choice: u32, with_nul: &[u8]) -> bool;
+    /// Any other event; `with_nul` is MESSAGE's JSON and a NUL.
+    fn event(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> bool;
+}
+
+/// Which text of a choice a piece adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    Text,
+    Reasoning,
+    Refusal,
+    /// Tool call `index`'s arguments.
+    ToolArguments {
+        index: u32,
+    },
+}
+
+impl Piece {
+    /// The event a piece is.
+    pub fn event(self, choice: u32, text: &str) -> Event<'_> {
+        let text = Cow::Borrowed(text);
+        match self {
+            Piece::Text => Event::Text { choice, text },
+            Piece::Reasoning => Event::Reasoning { choice, text },
+            Piece::Refusal => Event::Refusal { choice, text },
+            Piece::ToolArguments { index } => Event::ToolArguments { choice, index, text },
+        }
+    }
+}
 
 /// Receives each piece of choice 0's text; returns `false` to stop the call.
 pub type TextSink<'a> = dyn FnMut(&str) -> bool + 'a;
@@ -206,7 +236,7 @@ impl<'s> Assembler<'s> {
         let i = self.choice(choice)?;
         self.delivered = true;
         let with_nul = self.choices[i].content.push(text);
-        send_piece(&mut self.sink, Event::Text { choice, text: Cow::Borrowed(text) }, with_nul)
+        send_piece(&mut self.sink, Piece::Text, choice, text, with_nul)
     }
 
     /// A piece of the reasoning of `choice`.
@@ -218,7 +248,7 @@ impl<'s> Assembler<'s> {
         let i = self.choice(choice)?;
         self.delivered = true;
         let with_nul = self.choices[i].reasoning.push(text);
-        send_piece(&mut self.sink, Event::Reasoning { choice, text: Cow::Borrowed(text) }, with_nul)
+        send_piece(&mut self.sink, Piece::Reasoning, choice, text, with_nul)
     }
 
     /// A piece of the signature that vouches for the reasoning (kept in MESSAGE only).
@@ -240,7 +270,7 @@ impl<'s> Assembler<'s> {
         let i = self.choice(choice)?;
         self.delivered = true;
         let with_nul = self.choices[i].refusal.push(text);
-        send_piece(&mut self.sink, Event::Refusal { choice, text: Cow::Borrowed(text) }, with_nul)
+        send_piece(&mut self.sink, Piece::Refusal, choice, text, with_nul)
     }
 
     /// A tool-call fragment of `choice`: starts a call (TOOL_CALL) when its key is new, or when
@@ -290,8 +320,7 @@ impl<'s> Assembler<'s> {
             Some(text) => {
                 self.delivered = true;
                 let with_nul = self.choices[c].calls[position].arguments.push(text);
-                let event = Event::ToolArguments { choice, index: position as u32, text: Cow::Borrowed(text) };
-                send_piece(&mut self.sink, event, with_nul)
+                send_piece(&mut self.sink, Piece::ToolArguments { index: position as u32 }, choice, text, with_nul)
             }
             None => Ok(()),
         }
@@ -350,7 +379,7 @@ impl<'s> Assembler<'s> {
 fn send(sink: &mut Sink<'_>, event: &Event<'_>, with_nul: Option<&[u8]>) -> Result<(), Error> {
     let go_on = match sink {
         Sink::Events(sink) => sink(event),
-        Sink::EventsWithNul(sink) => sink(event, with_nul),
+        Sink::EventsWithNul(sink) => sink.event(event, with_nul),
         // Text mode hands over choice 0's text only, in `Assembler::text`.
         Sink::Text(_) => true,
     };
@@ -360,8 +389,13 @@ fn send(sink: &mut Sink<'_>, event: &Event<'_>, with_nul: Option<&[u8]>) -> Resu
 /// `send` for a piece of text, `with_nul` where its choice keeps it. The event only borrows, so
 /// it is not dropped: that spares each piece the out-of-line drop code of `Event`.
 #[inline]
-fn send_piece(sink: &mut Sink<'_>, event: Event<'_>, with_nul: &[u8]) -> Result<(), Error> {
-    send(sink, &std::mem::ManuallyDrop::new(event), Some(with_nul))
+fn send_piece(sink: &mut Sink<'_>, piece: Piece, choice: u32, text: &str, with_nul: &[u8]) -> Result<(), Error> {
+    let go_on = match sink {
+        Sink::EventsWithNul(sink) => sink.piece(piece, choice, with_nul),
+        Sink::Events(sink) => sink(&std::mem::ManuallyDrop::new(piece.event(choice, text))),
+        Sink::Text(_) => true,
+    };
+    if go_on { Ok(()) } else { Err(Error::stopped_by_sink()) }
 }
 
 #[cfg(test)]

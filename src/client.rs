@@ -108,7 +108,7 @@ impl Client {
         &self,
         request: Request,
         cancel: Option<&CancelToken>,
-        sink: &mut NulEventSink<'_>,
+        sink: &mut dyn NulEventSink,
     ) -> Result<(), Error> {
         self.run(request, cancel, Sink::EventsWithNul(sink))
     }

@@ -3,11 +3,12 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 
-use super::event::EventBuffers;
+use super::event::{AichatEvent, EventBuffers};
 use super::{
     AichatCancel, AichatError, AichatEventCallback, AichatStatus, BoxedHandle, CText, catch_reporting, null_argument,
     status_of, str_from_c,
 };
+use crate::answer::{NulEventSink, Piece};
 use crate::client::Client;
 use crate::error::Error;
 use crate::event::Event;
@@ -128,13 +129,35 @@ pub unsafe extern "C" fn aichat_client_create_completion_events(
         // SAFETY: forwarded from this function's contract.
         let cancel = unsafe { cancel.as_ref() }.map(AichatCancel::token);
         let request = Request::from_json(json)?;
-        let mut buffers = EventBuffers::default();
-        client.0.create_completion_events_with_nul(request, cancel, &mut |event: &Event<'_>, with_nul| {
-            let c_event = buffers.view_with_nul(event, with_nul);
-            // SAFETY: the caller vouched for `on_event`; the event and its strings outlive the call.
-            unsafe { on_event(&c_event, user_data) == 0 }
-        })
+        let mut sink = CEvents { buffers: EventBuffers::default(), on_event, user_data };
+        client.0.create_completion_events_with_nul(request, cancel, &mut sink)
     }))
+}
+
+/// Hands each event to the C callback as an `AichatEvent`.
+struct CEvents {
+    buffers: EventBuffers,
+    on_event: unsafe extern "C" fn(event: *const AichatEvent, user_data: *mut c_void) -> c_int,
+    user_data: *mut c_void,
+}
+
+impl CEvents {
+    fn call(&self, event: &AichatEvent) -> bool {
+        // SAFETY: the caller vouched for `on_event`; the event and its strings outlive the call.
+        unsafe { (self.on_event)(event, self.user_data) == 0 }
+    }
+}
+
+impl NulEventSink for CEvents {
+    #[inline]
+    fn piece(&mut self, piece: Piece, choice: u32, with_nul: &[u8]) -> bool {
+        self.call(&EventBuffers::piece_with_nul(piece, choice, with_nul))
+    }
+
+    fn event(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> bool {
+        let c_event = self.buffers.view_with_nul(event, with_nul);
+        self.call(&c_event)
+    }
 }
 
 /// Releases a client. NULL is accepted. Free it only after every call on it has returned.

@@ -4,6 +4,7 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::CText;
+use crate::answer::Piece;
 use crate::event::{Event, Usage};
 
 /// What an `AichatEvent` carries. The numbers are stable. Treat a value you do not know as an
@@ -170,6 +171,20 @@ impl EventBuffers {
             name: self.name.of(p.name),
             usage,
         }
+    }
+
+    /// A piece of text as an event, pointing at `with_nul` (the piece and a NUL).
+    #[inline]
+    pub(crate) fn piece_with_nul(piece: Piece, choice: u32, with_nul: &[u8]) -> AichatEvent {
+        let (kind, index) = match piece {
+            Piece::Text => (AichatEventKind::AICHAT_EVENT_TEXT, 0),
+            Piece::Reasoning => (AichatEventKind::AICHAT_EVENT_REASONING, 0),
+            Piece::Refusal => (AichatEventKind::AICHAT_EVENT_REFUSAL, 0),
+            Piece::ToolArguments { index } => (AichatEventKind::AICHAT_EVENT_TOOL_ARGUMENTS, index),
+        };
+        let empty = c"".as_ptr();
+        let (text, text_len) = (with_nul.as_ptr().cast(), with_nul.len() - 1);
+        AichatEvent { kind, choice, index, text, text_len, id: empty, name: empty, usage: std::ptr::null() }
     }
 
     #[inline]
