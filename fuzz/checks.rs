@@ -244,7 +244,37 @@ pub fn ollama_answer(body: &[u8]) {
 /// What a decoder did with a stream: every event it emitted, and the error it stopped with.
 type Trace = (Vec<Event<'static>>, Option<(ErrorKind, String)>);
 
-fn trace(frames: &[(&str, &str)], mut decoder: Box<dyn aichat::providers::Decoder>, text_only: bool) -> Trace {
+/// The three ways an assembler hands an answer over: the text API, the Rust event sink, and the
+/// C layer's sink (pieces with their text NUL-terminated in place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Text,
+    Events,
+    EventsWithNul,
+}
+
+/// Collects what the C layer's sink receives as events, checking each NUL-terminated text.
+struct NulEvents<'a>(&'a std::cell::RefCell<Vec<Event<'static>>>);
+
+impl aichat::answer::NulEventSink for NulEvents<'_> {
+    fn piece(&mut self, piece: aichat::answer::Piece, choice: u32, with_nul: &[u8]) -> bool {
+        let (text, nul) = with_nul.split_at(with_nul.len() - 1);
+        assert_eq!(nul, [0], "a piece is followed by a NUL");
+        let text = std::str::from_utf8(text).expect("a piece is text");
+        self.0.borrow_mut().push(piece.event(choice, text).into_owned());
+        true
+    }
+
+    fn event(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> bool {
+        if let (Event::Message { json, .. }, Some(with_nul)) = (event, with_nul) {
+            assert_eq!(with_nul, [json.as_bytes(), &[0]].concat(), "MESSAGE's JSON is followed by a NUL");
+        }
+        self.0.borrow_mut().push(event.clone().into_owned());
+        true
+    }
+}
+
+fn trace(frames: &[(&str, &str)], mut decoder: Box<dyn aichat::providers::Decoder>, mode: Mode) -> Trace {
     let events = std::cell::RefCell::new(Vec::new());
     let mut on_event = |e: &Event<'_>| {
         events.borrow_mut().push(e.clone().into_owned());
@@ -254,7 +284,12 @@ fn trace(frames: &[(&str, &str)], mut decoder: Box<dyn aichat::providers::Decode
         events.borrow_mut().push(Event::Text { choice: 0, text: t.to_string().into() });
         true
     };
-    let sink = if text_only { Sink::Text(&mut on_text) } else { Sink::Events(&mut on_event) };
+    let mut nul_events = NulEvents(&events);
+    let sink = match mode {
+        Mode::Text => Sink::Text(&mut on_text),
+        Mode::Events => Sink::Events(&mut on_event),
+        Mode::EventsWithNul => Sink::EventsWithNul(&mut nul_events),
+    };
     let mut out = Assembler::new(sink);
     let mut failure = None;
     for (event, data) in frames {
@@ -276,7 +311,8 @@ fn trace(frames: &[(&str, &str)], mut decoder: Box<dyn aichat::providers::Decode
 }
 
 /// Differential: each protocol's decoder with its fast path gives exactly the events and the
-/// error of the same decoder without it (`plain_decoder`), in both sink modes. Each line of the
+/// error of the same decoder without it (`plain_decoder`), in every sink mode (and the C layer's
+/// sink gets the events the Rust one gets). Each line of the
 /// input is a frame (`event<TAB>data` for a named SSE event); the openai stream starts with a
 /// chunk that starts the answer, since its fast path runs only after RESPONSE.
 pub fn fast_paths(data: &[u8]) {
@@ -310,10 +346,14 @@ pub fn fast_paths(data: &[u8]) {
             }
             t
         };
-        for text_only in [false, true] {
-            let fast = generated(trace(&frames, protocol.decoder(), text_only));
-            let plain = generated(trace(&frames, protocol.plain_decoder(), text_only));
-            assert_eq!(fast, plain, "{name}: the fast path differs from the plain path (text_only: {text_only})");
+        for mode in [Mode::Text, Mode::Events, Mode::EventsWithNul] {
+            let fast = generated(trace(&frames, protocol.decoder(), mode));
+            let plain = generated(trace(&frames, protocol.plain_decoder(), mode));
+            assert_eq!(fast, plain, "{name}: the fast path differs from the plain path ({mode:?})");
+            if mode == Mode::EventsWithNul {
+                let events = generated(trace(&frames, protocol.decoder(), Mode::Events));
+                assert_eq!(fast, events, "{name}: the C layer's sink gets other events than the Rust one");
+            }
         }
     }
 }
