@@ -354,12 +354,12 @@ impl Template {
     /// Reads `data` if it is the learned frame with other string values: what it gives has the
     /// k-th used string at `k`. `None` (nothing to rely on) otherwise.
     pub(crate) fn apply<'a>(&self, data: &'a str, used: &mut Used<'a>) -> Option<()> {
-        self.apply_noting(data, used).map(|_| ())
+        self.apply_noting(data, used, false).map(|_| ())
     }
 
-    /// As `apply`; also says which unused strings (bit i: the i-th span, for the first 64) were
-    /// the same bytes as in the learned frame.
-    fn apply_noting<'a>(&self, data: &'a str, used: &mut Used<'a>) -> Option<u64> {
+    /// As `apply`; when `note`, also says which unused strings (bit i: the i-th span, for the
+    /// first 64) were the same bytes as in the learned frame.
+    fn apply_noting<'a>(&self, data: &'a str, used: &mut Used<'a>, note: bool) -> Option<u64> {
         let (new, old) = (data.as_bytes(), self.frame.as_bytes());
         let mut s = Scanner { strings_as_values: self.strings_as_values, ..Scanner::new(data) };
         used.frame = data;
@@ -385,7 +385,7 @@ impl Template {
                 if escaped {
                     s.judge_skipped(open)?;
                 }
-                if i < 64 && new[open..s.pos] == old[span.open..span.close] {
+                if note && i < 64 && new[open..s.pos] == old[span.open..span.close] {
                     same |= 1 << i;
                 }
             }
@@ -400,7 +400,7 @@ impl Template {
     /// them with `memcmp` instead of scanning them. A frame where one does change then simply
     /// does not match, and is read whole.
     pub(crate) fn apply_and_settle<'a>(&mut self, data: &'a str, used: &mut Used<'a>) -> Option<()> {
-        let same = self.apply_noting(data, used)?;
+        let same = self.apply_noting(data, used, true)?;
         let mut i = 0;
         self.spans.retain(|_| {
             let keep = i >= 64 || same & (1 << i) == 0;
