@@ -240,10 +240,17 @@ impl<'s> Assembler<'s> {
     }
 
     /// A piece of the reasoning of `choice`.
+    #[inline]
     pub fn reasoning(&mut self, choice: u32, text: &str) -> Result<(), Error> {
+        // Called for every chunk, nearly always with nothing: checked here, inline.
         if text.is_empty() || self.text_only() {
             return Ok(());
         }
+        self.add_reasoning(choice, text)
+    }
+
+    #[inline(never)]
+    fn add_reasoning(&mut self, choice: u32, text: &str) -> Result<(), Error> {
         self.start("", "")?;
         let i = self.choice(choice)?;
         self.delivered = true;
@@ -262,10 +269,17 @@ impl<'s> Assembler<'s> {
     }
 
     /// A piece of a refusal of `choice`.
+    #[inline]
     pub fn refusal(&mut self, choice: u32, text: &str) -> Result<(), Error> {
+        // Called for every chunk, nearly always with nothing: checked here, inline.
         if text.is_empty() || self.text_only() {
             return Ok(());
         }
+        self.add_refusal(choice, text)
+    }
+
+    #[inline(never)]
+    fn add_refusal(&mut self, choice: u32, text: &str) -> Result<(), Error> {
         self.start("", "")?;
         let i = self.choice(choice)?;
         self.delivered = true;
