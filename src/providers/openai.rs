@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::event::Usage;
+use crate::fastjson::{JsonStr, Used};
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
@@ -134,10 +135,29 @@ impl Decoder for OpenAiDecoder {
         if self.plain || !out.started() {
             return decode_event(data, out);
         }
+        let mut used = Used::default();
+        if let Some(shape) = self.learner.read(data, &mut used) {
+            // The learned chunk with other strings: its texts, straight from where they lie.
+            for &(number, has_delta, holes) in shape.iter().map_while(Option::as_ref) {
+                let mut take = |hole: fast::Hole| -> Option<JsonStr<'_>> {
+                    match hole {
+                        fast::Hole::None => None,
+                        fast::Hole::Used(k) => used.take(k),
+                    }
+                };
+                if has_delta {
+                    // The holes are content, reasoning_content, reasoning, refusal (then finish).
+                    let texts = [take(holes[1]), take(holes[2]), take(holes[0]), take(holes[3])];
+                    apply_texts(number, texts.each_ref().map(|t| t.as_deref()), out)?;
+                }
+                if let Some(raw) = take(holes[4]) {
+                    out.finish(number, finish_reason(&raw), &raw)?;
+                }
+            }
+            return Ok(Flow::More);
+        }
         let mut chunk = fast::Chunk::new();
-        if fast::read_learned(&mut self.learner, data, &mut chunk).is_none()
-            && fast::chunk(data, &mut chunk, &mut self.learner).is_none()
-        {
+        if fast::chunk(data, &mut chunk, &mut self.learner).is_none() {
             return decode_event(data, out);
         }
         for choice in chunk.choices() {
@@ -446,7 +466,7 @@ fn finish_reason(raw: &str) -> &str {
 /// was handed on, and the plain path decodes the frame.
 mod fast {
     use super::{Delta, Str};
-    use crate::fastjson::{Learner, Scanner, Used};
+    use crate::fastjson::{Learner, Scanner};
 
     pub(super) const MAX_CHOICES: usize = 4;
 
@@ -484,28 +504,6 @@ mod fast {
     /// What a learned chunk's strings mean: per choice, its number, whether it had a delta, and
     /// where its strings were.
     pub(super) type Shape = [Option<(u32, bool, [Hole; 5])>; MAX_CHOICES];
-
-    /// Reads `data` into `chunk` if it is the learned chunk with other strings.
-    pub(super) fn read_learned<'a>(learner: &mut Learner<Shape>, data: &'a str, chunk: &mut Chunk<'a>) -> Option<()> {
-        let mut used = Used::default();
-        let shape = learner.read(data, &mut used)?;
-        let mut take = |h: Hole| match h {
-            Hole::None => None,
-            Hole::Used(k) => used.take(k).map(Str),
-        };
-        for (slot, shape) in chunk.choices.iter_mut().zip(shape) {
-            let Some((number, has_delta, holes)) = *shape else { break };
-            let delta = has_delta.then(|| Delta {
-                content: take(holes[0]),
-                reasoning_content: take(holes[1]),
-                reasoning: take(holes[2]),
-                refusal: take(holes[3]),
-                tool_calls: None,
-            });
-            *slot = Some(Choice { number, delta, finish: take(holes[4]), holes });
-        }
-        Some(())
-    }
 
     /// Reads `data` into `chunk` (out-parameters all the way down: a chunk is a few hundred
     /// bytes, which returning by value would copy at every level). When `learner` wants it,
@@ -661,11 +659,12 @@ fn apply_choice(
     out: &mut Assembler<'_>,
 ) -> Result<(), Error> {
     if let Some(delta) = delta {
-        // Some servers send the same reasoning under both names: take one.
-        let reasoning = delta.reasoning_content.as_ref().filter(|r| !r.is_empty()).or(delta.reasoning.as_ref());
-        out.reasoning(number, reasoning.map_or("", |r| &**r))?;
-        out.text(number, delta.content.as_deref().unwrap_or(""))?;
-        out.refusal(number, delta.refusal.as_deref().unwrap_or(""))?;
+        fn text<'s>(s: &'s Option<Str<'_>>) -> Option<&'s str> {
+            s.as_deref()
+        }
+        let texts =
+            [text(&delta.reasoning_content), text(&delta.reasoning), text(&delta.content), text(&delta.refusal)];
+        apply_texts(number, texts, out)?;
         for (k, call) in delta.tool_calls.iter().flatten().enumerate() {
             let function = call.function.as_ref();
             let arguments = function.and_then(|f| f.arguments).map(arguments_text).transpose()?;
@@ -684,6 +683,20 @@ fn apply_choice(
         out.finish(number, finish_reason(raw), raw)?;
     }
     Ok(())
+}
+
+/// A delta's texts: `reasoning_content`, `reasoning`, `content` and `refusal`, in that order.
+#[inline]
+fn apply_texts(
+    number: u32,
+    [reasoning_content, reasoning, content, refusal]: [Option<&str>; 4],
+    out: &mut Assembler<'_>,
+) -> Result<(), Error> {
+    // Some servers send the same reasoning under both names: take one.
+    let reasoning = reasoning_content.filter(|r| !r.is_empty()).or(reasoning);
+    out.reasoning(number, reasoning.unwrap_or(""))?;
+    out.text(number, content.unwrap_or(""))?;
+    out.refusal(number, refusal.unwrap_or(""))
 }
 
 /// Token counts from a `usage` object; a count that is missing or not a number is unknown.
