@@ -207,6 +207,21 @@ impl Transport for SlicedTcp {
         Ok(amount > 0)
     }
 
+    #[cfg(unix)]
+    fn is_open(&mut self) -> bool {
+        // Open when a read would block: no bytes and no EOF are waiting. One peek that does not
+        // wait, where toggling non-blocking mode around a read took three system calls (ureq
+        // asks twice per call: when pooling the connection and when taking it again).
+        use std::os::fd::AsRawFd;
+        let mut byte = 0u8;
+        // SAFETY: `recv` writes at most one byte, into `byte`, from this stream's own descriptor.
+        let n = unsafe {
+            libc::recv(self.stream.as_raw_fd(), (&raw mut byte).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        };
+        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+
+    #[cfg(not(unix))]
     fn is_open(&mut self) -> bool {
         // Open when a read would block: no bytes and no EOF are waiting.
         let probe = || -> io::Result<bool> {

@@ -30,6 +30,27 @@ const THREE_EVENTS: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]
                             data: {\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\n\n";
 
 #[test]
+fn a_pooled_connection_the_server_closed_is_not_reused() {
+    // A complete keep-alive answer, then the server closes: the next call on the same client
+    // must see the pooled connection is gone and open another, not fail on the dead one.
+    let body = r#"{"message":"You said: Hi","response":true}"#;
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let server = raw(reply.as_bytes());
+    let client = ClientHandle::new(None);
+    for round in 1..=3 {
+        // The server's FIN reaches the pooled connection before the next call looks at it.
+        std::thread::sleep(Duration::from_millis(50));
+        let out = complete(&client, &request(&server.base_url(), HI, SHORT));
+        assert_eq!(out.status, AichatStatus::AICHAT_OK, "call {round}: {}", out.message);
+        assert_eq!(out.text(), "You said: Hi");
+    }
+    assert_eq!(server.accepted(), 3, "each call opened its own connection");
+}
+
+#[test]
 fn connection_reset_mid_body_is_io() {
     let body = r#"{"message":"You said: Hi","response":true}"#;
     let reply = format!(
