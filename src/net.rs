@@ -69,7 +69,14 @@ impl<In: Transport> Connector<In> for TcpConnector {
         }
         (details.register_shutdown)(Arc::downgrade(&stream) as std::sync::Weak<dyn ShutdownHandle>)?;
         let buffers = LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
-        Ok(Some(Either::B(SlicedTcp { stream, buffers, read_timeout: None, write_slicing: false })))
+        Ok(Some(Either::B(SlicedTcp {
+            stream,
+            buffers,
+            read_timeout: None,
+            write_slicing: false,
+            held: Vec::new(),
+            held_limits: None,
+        })))
     }
 }
 
@@ -126,12 +133,88 @@ pub struct SlicedTcp {
     read_timeout: Option<std::time::Duration>,
     /// Whether the socket's write timeout is set to one slice.
     write_slicing: bool,
+    /// Small writes held until the transport next waits for input (see `transmit_output`).
+    held: Vec<u8>,
+    /// The limits of the first held write, which the flush keeps to.
+    held_limits: Option<WriteLimits>,
+}
+
+/// Most bytes held back to go out in one segment.
+const HOLD_BYTES: usize = 16 * 1024;
+
+/// When a write must end: the call's deadline, an idle limit, and what to report on either.
+#[derive(Clone, Copy)]
+struct WriteLimits {
+    deadline: Option<Instant>,
+    idle: Option<std::time::Duration>,
+    reason: ureq::Timeout,
+}
+
+impl WriteLimits {
+    fn of(timeout: &NextTimeout) -> WriteLimits {
+        WriteLimits {
+            deadline: limit(timeout).map(|d| Instant::now() + d),
+            idle: timeout.per_write.map(|d| *d),
+            reason: timeout.reason,
+        }
+    }
 }
 
 impl std::fmt::Debug for SlicedTcp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlicedTcp").field("peer", &self.stream.peer_addr().ok()).finish()
     }
+}
+
+impl SlicedTcp {
+    /// Sends the held writes, within the limits of the first.
+    fn flush_held(&mut self) -> Result<(), ureq::Error> {
+        let Some(limits) = self.held_limits.take() else { return Ok(()) };
+        let result = write_all_within(&self.stream, &mut self.write_slicing, &self.held, limits);
+        self.held.clear();
+        result
+    }
+}
+
+/// Writes all of `bytes`: by `limits.deadline`, never idle for `limits.idle`, and giving up when
+/// the call is stopped (checked between slices of `SLICE`, the socket's write timeout).
+fn write_all_within(
+    mut stream: &TcpStream,
+    slicing: &mut bool,
+    bytes: &[u8],
+    limits: WriteLimits,
+) -> Result<(), ureq::Error> {
+    if !*slicing {
+        stream.set_write_timeout(Some(SLICE))?;
+        *slicing = true;
+    }
+    let mut written = 0;
+    let mut last_progress = Instant::now();
+    while written < bytes.len() {
+        match stream.write(&bytes[written..]) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+            Ok(n) => {
+                written += n;
+                last_progress = Instant::now();
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+        if written < bytes.len() {
+            if stop_is_set() {
+                return Err(interrupted());
+            }
+            let now = Instant::now();
+            if limits.deadline.is_some_and(|d| now >= d) {
+                return Err(ureq::Error::Timeout(limits.reason));
+            }
+            if limits.idle.is_some_and(|i| now.duration_since(last_progress) >= i) {
+                return Err(ureq::Error::Timeout(ureq::Timeout::PerWrite));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `Some(duration)`, or `None` for a timeout that never happens.
@@ -144,45 +227,24 @@ impl Transport for SlicedTcp {
         &mut self.buffers
     }
 
+    /// A small write (a request's head, a short body) is held and sent with what follows, when
+    /// the transport next waits for input: a request then leaves in one segment instead of two,
+    /// and the server is woken once. ureq always reads after it writes a request (the answer, or
+    /// a `100 Continue`), so nothing held waits longer than the request's own writes.
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        // The whole write must end by the call's deadline; no progress for `per_write` is idle.
-        let started = Instant::now();
-        let deadline = limit(&timeout).map(|d| started + d);
-        let idle = timeout.per_write.map(|d| *d);
-        if !self.write_slicing {
-            self.stream.set_write_timeout(Some(SLICE))?;
-            self.write_slicing = true;
+        let limits = WriteLimits::of(&timeout);
+        if self.held.len() + amount <= HOLD_BYTES {
+            self.held.extend_from_slice(&self.buffers.output()[..amount]);
+            self.held_limits.get_or_insert(limits);
+            return Ok(());
         }
-        let mut written = 0;
-        let mut last_progress = started;
-        while written < amount {
-            match (&*self.stream).write(&self.buffers.output()[written..amount]) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
-                Ok(n) => {
-                    written += n;
-                    last_progress = Instant::now();
-                }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-            if written < amount {
-                if stop_is_set() {
-                    return Err(interrupted());
-                }
-                let now = Instant::now();
-                if deadline.is_some_and(|d| now >= d) {
-                    return Err(ureq::Error::Timeout(timeout.reason));
-                }
-                if idle.is_some_and(|i| now.duration_since(last_progress) >= i) {
-                    return Err(ureq::Error::Timeout(ureq::Timeout::PerWrite));
-                }
-            }
-        }
-        Ok(())
+        self.flush_held()?;
+        let SlicedTcp { stream, buffers, write_slicing, .. } = self;
+        write_all_within(stream, write_slicing, &buffers.output()[..amount], limits)
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.flush_held()?;
         let timeout = timeout.for_read();
         let wait = match limit(&timeout) {
             Some(d) if d.is_zero() => return Err(ureq::Error::Timeout(timeout.reason)),

@@ -34,10 +34,8 @@ fn a_pooled_connection_the_server_closed_is_not_reused() {
     // A complete keep-alive answer, then the server closes: the next call on the same client
     // must see the pooled connection is gone and open another, not fail on the dead one.
     let body = r#"{"message":"You said: Hi","response":true}"#;
-    let reply = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
+    let reply =
+        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
     let server = raw(reply.as_bytes());
     let client = ClientHandle::new(None);
     for round in 1..=3 {
