@@ -5,10 +5,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::event::{Event, EventSink, Usage};
 use crate::message::{ToolCall, message_json};
+use crate::spare::Spare;
 
 /// Most distinct choices, and tool calls per choice, one answer may have: a hostile server
 /// can't make the bookkeeping grow without bound (each still costs bytes of the answer).
@@ -81,6 +83,8 @@ pub type TextSink<'a> = dyn FnMut(&str) -> bool + 'a;
 
 pub struct Assembler<'s> {
     sink: Sink<'s>,
+    /// Where the buffers of long texts come from and go back to, across calls (`spare`).
+    spare: Option<Arc<Spare>>,
     request_id: String,
     started: bool,
     /// Whether anything but RESPONSE reached the sink.
@@ -118,6 +122,16 @@ impl Accumulated {
         &self.0[start..]
     }
 
+    /// Starts from a kept buffer, before the first piece.
+    #[inline]
+    fn seed(&mut self, spare: Option<&Spare>) {
+        if self.0.capacity() == 0 {
+            if let Some(spare) = spare {
+                self.0 = spare.take();
+            }
+        }
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         let text = &self.0[..self.0.len().saturating_sub(1)];
         simdutf8::basic::from_utf8(text).expect("pieces of text, each cut at a character boundary")
@@ -136,12 +150,18 @@ impl<'s> Assembler<'s> {
     pub fn new(sink: Sink<'s>) -> Assembler<'s> {
         Assembler {
             sink,
+            spare: None,
             request_id: String::new(),
             started: false,
             delivered: false,
             choices: Vec::new(),
             usage: None,
         }
+    }
+
+    /// Takes the buffers of long texts from `spare`, and gives them back at the end.
+    pub(crate) fn with_spare(self, spare: Arc<Spare>) -> Assembler<'s> {
+        Assembler { spare: Some(spare), ..self }
     }
 
     /// Whether only choice 0's text is wanted (the text API): nothing else is assembled.
@@ -235,7 +255,9 @@ impl<'s> Assembler<'s> {
         self.start("", "")?;
         let i = self.choice(choice)?;
         self.delivered = true;
-        let with_nul = self.choices[i].content.push(text);
+        let content = &mut self.choices[i].content;
+        content.seed(self.spare.as_deref());
+        let with_nul = content.push(text);
         send_piece(&mut self.sink, Piece::Text, choice, text, with_nul)
     }
 
@@ -254,7 +276,9 @@ impl<'s> Assembler<'s> {
         self.start("", "")?;
         let i = self.choice(choice)?;
         self.delivered = true;
-        let with_nul = self.choices[i].reasoning.push(text);
+        let reasoning = &mut self.choices[i].reasoning;
+        reasoning.seed(self.spare.as_deref());
+        let with_nul = reasoning.push(text);
         send_piece(&mut self.sink, Piece::Reasoning, choice, text, with_nul)
     }
 
@@ -373,16 +397,21 @@ impl<'s> Assembler<'s> {
         let mut choices = std::mem::take(&mut self.choices);
         choices.sort_by_key(|c| c.number);
         for c in &choices {
-            let mut json = message_json(
-                c.content.as_str(),
-                c.reasoning.as_str(),
-                &c.reasoning_signature,
-                c.refusal.as_str(),
-                &c.calls,
-            );
+            let buf = String::from_utf8(self.spare.as_deref().map(Spare::take).unwrap_or_default()).unwrap_or_default();
+            let (content, reasoning, refusal) = (c.content.as_str(), c.reasoning.as_str(), c.refusal.as_str());
+            let mut json = message_json(buf, content, reasoning, &c.reasoning_signature, refusal, &c.calls);
             json.push('\0');
             let (text, with_nul) = (&json[..json.len() - 1], json.as_bytes());
             send(&mut self.sink, &Event::Message { choice: c.number, json: Cow::Borrowed(text) }, Some(with_nul))?;
+            if let Some(spare) = &self.spare {
+                spare.give(json.into_bytes());
+            }
+        }
+        if let Some(spare) = &self.spare {
+            for c in choices {
+                spare.give(c.content.0);
+                spare.give(c.reasoning.0);
+            }
         }
         Ok(())
     }
@@ -435,6 +464,31 @@ mod tests {
         feed(&mut a).unwrap();
         a.end().unwrap();
         events.into_inner()
+    }
+
+    #[test]
+    fn the_long_buffers_go_back_to_the_spare_and_serve_the_next_call_alike() {
+        let spare = Arc::new(Spare::default());
+        let long = "x".repeat(300 * 1024);
+        let mut messages = Vec::new();
+        for _ in 0..3 {
+            let mut json = String::new();
+            let mut sink = |e: &Event<'_>| {
+                if let Event::Message { json: j, .. } = e {
+                    json = j.to_string();
+                }
+                true
+            };
+            let mut a = Assembler::new(Sink::Events(&mut sink)).with_spare(spare.clone());
+            a.text(0, &long).unwrap();
+            a.reasoning(0, "why").unwrap();
+            a.end().unwrap();
+            messages.push(json);
+        }
+        assert!(messages.iter().all(|m| m == &messages[0]) && messages[0].contains(&long));
+        // The content and the MESSAGE buffers are kept (two at most), the larger one first.
+        assert!(spare.take().capacity() > long.len() && spare.take().capacity() > long.len());
+        assert_eq!(spare.take().capacity(), 0);
     }
 
     fn frag<'a>(key: u32, id: Option<&'a str>, name: Option<&'a str>, args: Option<&'a str>) -> ToolFragment<'a> {

@@ -28,6 +28,7 @@ use crate::mailbox::{Mailbox, Producer};
 use crate::providers;
 use crate::request::{Request, Resolved, Settings, TlsRoots, protocol_named};
 use crate::secret;
+use crate::spare::Spare;
 use crate::transport::Transport;
 
 /// Events decoded ahead of the sink; bounds memory when the sink is slower than the network.
@@ -44,6 +45,8 @@ pub struct Client {
     transport: Transport,
     /// The environment as it was when the client was made: calls never read it.
     env: Arc<Env>,
+    /// Large text buffers kept from one call for the next.
+    spare: Arc<Spare>,
 }
 
 impl Default for Client {
@@ -61,7 +64,7 @@ impl Client {
 
     /// A client that sees `env` instead of the process's environment.
     pub fn with_env(defaults: Settings, env: Env) -> Client {
-        Client { defaults, transport: Transport::new(), env: Arc::new(env) }
+        Client { defaults, transport: Transport::new(), env: Arc::new(env), spare: Arc::default() }
     }
 
     /// A client from options JSON (`None` for library defaults). A `ca_file` among them is read
@@ -116,7 +119,7 @@ impl Client {
     fn run(&self, request: Request, cancel: Option<&CancelToken>, sink: Sink<'_>) -> Result<(), Error> {
         let (resolved, stop) = self.prepare(request, cancel)?;
         let _scope = interrupt::enter(&stop);
-        drive(&resolved, &self.transport, &stop, sink)
+        drive(&resolved, &self.transport, &self.spare, &stop, sink)
     }
 
     /// Starts one completion on a library thread and returns at once; its events (only choice
@@ -134,10 +137,10 @@ impl Client {
             ended: false,
             hangup: Hangup { stop: stop.clone(), mailbox: mailbox.clone() },
         };
-        let transport = self.transport.clone();
+        let (transport, spare) = (self.transport.clone(), self.spare.clone());
         thread::Builder::new()
             .name("aichat-request".into())
-            .spawn(move || run_worker(resolved, transport, stop, mode, mailbox))
+            .spawn(move || run_worker(resolved, transport, spare, stop, mode, mailbox))
             .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
         Ok(call)
     }
@@ -157,10 +160,10 @@ impl Client {
 /// Runs the provider into an assembler of `mode` feeding `sink`, then ends the answer. A sink
 /// that returns false ends it with `Error::stopped_by_sink()`. The call's secrets are masked
 /// out of every server text while it runs, and out of its error at the end.
-fn drive(r: &Resolved, transport: &Transport, stop: &Stop, sink: Sink<'_>) -> Result<(), Error> {
+fn drive(r: &Resolved, transport: &Transport, spare: &Arc<Spare>, stop: &Stop, sink: Sink<'_>) -> Result<(), Error> {
     let secrets = r.secrets();
     let _masked = secret::scope(secrets.clone());
-    let mut out = Assembler::new(sink);
+    let mut out = Assembler::new(sink).with_spare(spare.clone());
     let protocol = providers::by_name(r.provider.name()).expect("a resolved call names a known protocol");
     let result = providers::driver::run(protocol, r, transport, stop, &mut out).and_then(|()| out.end());
     result.map_err(|e| secrets.iter().fold(e, |e, s| e.redacted(s)))
@@ -243,7 +246,14 @@ impl Call {
     }
 }
 
-fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, mailbox: Arc<Mailbox<Queued>>) {
+fn run_worker(
+    resolved: Resolved,
+    transport: Transport,
+    spare: Arc<Spare>,
+    stop: Stop,
+    mode: Mode,
+    mailbox: Arc<Mailbox<Queued>>,
+) {
     let _scope = interrupt::enter(&stop);
     let producer = Rc::new(Producer::new(mailbox));
     // A caller that stopped taking (and a cancel) lets a send waiting for room go.
@@ -262,7 +272,7 @@ fn run_worker(resolved: Resolved, transport: Transport, stop: Stop, mode: Mode, 
             Mode::Text => Sink::Text(&mut text),
             Mode::Events => Sink::Events(&mut events),
         };
-        drive(&resolved, &transport, &stop, sink)
+        drive(&resolved, &transport, &spare, &stop, sink)
     }))
     .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "internal error: the request thread panicked")));
     drop(flusher);

@@ -23,6 +23,7 @@ pub mod prompt;
 pub mod providers;
 pub mod request;
 pub mod secret;
+mod spare;
 pub mod sse;
 pub mod transport;
 

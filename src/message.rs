@@ -13,9 +13,11 @@ pub(crate) struct ToolCall {
     pub arguments: Accumulated,
 }
 
-/// The assembled assistant message: `content` (null when empty), then each of `reasoning_content`,
-/// `reasoning_signature`, `refusal` and `tool_calls` when not empty, in that order.
+/// The assembled assistant message, written in `out` (emptied first; its capacity is reused):
+/// `content` (null when empty), then each of `reasoning_content`, `reasoning_signature`, `refusal`
+/// and `tool_calls` when not empty, in that order.
 pub(crate) fn message_json(
+    mut out: String,
     content: &str,
     reasoning: &str,
     signature: &str,
@@ -23,8 +25,8 @@ pub(crate) fn message_json(
     calls: &[ToolCall],
 ) -> String {
     let strings = calls.iter().map(|c| c.id.len() + c.name.len() + c.arguments.as_str().len() + 64).sum::<usize>();
-    let mut out =
-        String::with_capacity(content.len() + reasoning.len() + signature.len() + refusal.len() + strings + 128);
+    out.clear();
+    out.reserve(content.len() + reasoning.len() + signature.len() + refusal.len() + strings + 128);
     out.push_str(r#"{"role":"assistant","content":"#);
     if content.is_empty() {
         out.push_str("null");
@@ -159,9 +161,9 @@ mod tests {
         for s in &samples {
             let calls = [ToolCall { id: s.clone(), name: s.clone(), arguments: s.as_str().into() }];
             for calls in [&calls[..], &[]] {
-                assert_eq!(message_json(s, s, s, s, calls), reference(s, s, s, s, calls), "{s:?}");
-                assert_eq!(message_json(s, "", "", "", calls), reference(s, "", "", "", calls), "{s:?}");
-                assert_eq!(message_json("", s, "", s, calls), reference("", s, "", s, calls), "{s:?}");
+                assert_eq!(message_json(String::new(), s, s, s, s, calls), reference(s, s, s, s, calls), "{s:?}");
+                assert_eq!(message_json(String::new(), s, "", "", "", calls), reference(s, "", "", "", calls), "{s:?}");
+                assert_eq!(message_json(String::new(), "", s, "", s, calls), reference("", s, "", s, calls), "{s:?}");
             }
         }
     }
@@ -170,12 +172,12 @@ mod tests {
     fn long_text_with_escapes_at_every_offset() {
         for offset in 0..24 {
             let s = format!("{}\"{}\n{}", "x".repeat(offset), "y".repeat(offset * 3), "é".repeat(offset));
-            assert_eq!(message_json(&s, "", "", "", &[]), reference(&s, "", "", "", &[]));
+            assert_eq!(message_json(String::new(), &s, "", "", "", &[]), reference(&s, "", "", "", &[]));
         }
         let two_calls = [
             ToolCall { id: "call_1".into(), name: "f".into(), arguments: r#"{"a":1}"#.into() },
             ToolCall { id: String::new(), name: String::new(), arguments: "".into() },
         ];
-        assert_eq!(message_json("", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
+        assert_eq!(message_json(String::new(), "", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
     }
 }
