@@ -146,8 +146,7 @@ impl Decoder for OpenAiDecoder {
                     }
                 };
                 if has_delta {
-                    // The holes are content, reasoning_content, reasoning, refusal (then finish).
-                    let texts = [take(holes[1]), take(holes[2]), take(holes[0]), take(holes[3])];
+                    let texts = [take(holes[0]), take(holes[1]), take(holes[2]), take(holes[3])];
                     apply_texts(number, texts.each_ref().map(|t| t.as_deref()), out)?;
                 }
                 if let Some(raw) = take(holes[4]) {
@@ -483,7 +482,8 @@ mod fast {
         pub number: u32,
         pub delta: Option<Delta<'a>>,
         pub finish: Option<Str<'a>>,
-        /// content, reasoning_content, reasoning, refusal, finish_reason.
+        /// reasoning_content, reasoning, content, refusal (the order `apply_texts` takes them
+        /// in), finish_reason.
         holes: [Hole; 5],
     }
 
@@ -578,9 +578,9 @@ mod fast {
         let mut seen = [false; 4];
         s.object(|s, key| {
             let (slot, at) = match key {
-                "content" => (&mut d.content, 0),
-                "reasoning_content" => (&mut d.reasoning_content, 1),
-                "reasoning" => (&mut d.reasoning, 2),
+                "reasoning_content" => (&mut d.reasoning_content, 0),
+                "reasoning" => (&mut d.reasoning, 1),
+                "content" => (&mut d.content, 2),
                 "refusal" => (&mut d.refusal, 3),
                 "tool_calls" => return None,
                 _ => return s.skip(),
