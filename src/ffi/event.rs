@@ -135,37 +135,41 @@ pub(crate) struct EventBuffers {
 
 impl EventBuffers {
     /// `event` as an `AichatEvent` pointing into these buffers (valid until the next call).
-    pub(crate) fn view(&mut self, event: &Event<'_>) -> AichatEvent {
-        self.view_with_nul(event, None)
-    }
-
-    /// As `view`; `with_nul`, when given, is the event's text followed by a NUL where it already
-    /// lies, and is pointed at instead of copied.
     #[inline]
-    pub(crate) fn view_with_nul(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> AichatEvent {
-        // The pieces of text, nearly every event of a stream, have only their text to hand over
+    pub(crate) fn view(&mut self, event: &Event<'_>) -> AichatEvent {
+        use AichatEventKind::*;
+        // The pieces of text, nearly every event of a stream, have only their text to copy
         // (inlined into the caller; the rest is not).
         match event {
-            Event::Text { choice, text } => self.piece(AichatEventKind::AICHAT_EVENT_TEXT, *choice, text, with_nul),
+            Event::Text { choice, text } => text_event(AICHAT_EVENT_TEXT, *choice, 0, self.text.of(text), text.len()),
             Event::Reasoning { choice, text } => {
-                self.piece(AichatEventKind::AICHAT_EVENT_REASONING, *choice, text, with_nul)
+                text_event(AICHAT_EVENT_REASONING, *choice, 0, self.text.of(text), text.len())
             }
-            _ => self.view_other(event, with_nul),
+            _ => self.view_with_nul(event, None),
         }
     }
 
+    /// As `view`, for any event; `with_nul`, when given, is the event's text followed by a NUL
+    /// where it already lies (MESSAGE's JSON), and is pointed at instead of copied.
     #[inline(never)]
-    fn view_other(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> AichatEvent {
+    pub(crate) fn view_with_nul(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> AichatEvent {
         let p = parts(event);
         let usage = match p.usage {
             Some(&usage) => self.usage.insert(usage.into()) as *const AichatUsage,
             None => std::ptr::null(),
         };
+        let text = match with_nul {
+            Some(bytes) => {
+                debug_assert!(bytes.len() == p.text.len() + 1 && bytes.starts_with(p.text.as_bytes()));
+                bytes.as_ptr().cast()
+            }
+            None => self.text.of(p.text),
+        };
         AichatEvent {
             kind: p.kind,
             choice: p.choice,
             index: p.index,
-            text: text_of(p.text, with_nul, &mut self.text),
+            text,
             text_len: p.text.len(),
             id: self.id.of(p.id),
             name: self.name.of(p.name),
@@ -176,37 +180,20 @@ impl EventBuffers {
     /// A piece of text as an event, pointing at `with_nul` (the piece and a NUL).
     #[inline]
     pub(crate) fn piece_with_nul(piece: Piece, choice: u32, with_nul: &[u8]) -> AichatEvent {
+        use AichatEventKind::*;
         let (kind, index) = match piece {
-            Piece::Text => (AichatEventKind::AICHAT_EVENT_TEXT, 0),
-            Piece::Reasoning => (AichatEventKind::AICHAT_EVENT_REASONING, 0),
-            Piece::Refusal => (AichatEventKind::AICHAT_EVENT_REFUSAL, 0),
-            Piece::ToolArguments { index } => (AichatEventKind::AICHAT_EVENT_TOOL_ARGUMENTS, index),
+            Piece::Text => (AICHAT_EVENT_TEXT, 0),
+            Piece::Reasoning => (AICHAT_EVENT_REASONING, 0),
+            Piece::Refusal => (AICHAT_EVENT_REFUSAL, 0),
+            Piece::ToolArguments { index } => (AICHAT_EVENT_TOOL_ARGUMENTS, index),
         };
-        let empty = c"".as_ptr();
-        let (text, text_len) = (with_nul.as_ptr().cast(), with_nul.len() - 1);
-        AichatEvent { kind, choice, index, text, text_len, id: empty, name: empty, usage: std::ptr::null() }
-    }
-
-    #[inline]
-    fn piece(&mut self, kind: AichatEventKind, choice: u32, text: &str, with_nul: Option<&[u8]>) -> AichatEvent {
-        let empty = c"".as_ptr();
-        let text_len = text.len();
-        let text = text_of(text, with_nul, &mut self.text);
-        AichatEvent { kind, choice, index: 0, text, text_len, id: empty, name: empty, usage: std::ptr::null() }
+        text_event(kind, choice, index, with_nul.as_ptr().cast(), with_nul.len() - 1)
     }
 }
 
-/// `text` as C reads it: `with_nul` where it was given (the text and a NUL, already in place),
-/// else a copy in `buf`.
+/// An event that carries only a text: `id` and `name` "", no usage.
 #[inline]
-fn text_of(text: &str, with_nul: Option<&[u8]>, buf: &mut CText) -> *const c_char {
-    match with_nul {
-        Some(bytes) => {
-            debug_assert!(
-                bytes.len() == text.len() + 1 && bytes.last() == Some(&0) && &bytes[..text.len()] == text.as_bytes()
-            );
-            bytes.as_ptr().cast()
-        }
-        None => buf.of(text),
-    }
+fn text_event(kind: AichatEventKind, choice: u32, index: u32, text: *const c_char, text_len: usize) -> AichatEvent {
+    let empty = c"".as_ptr();
+    AichatEvent { kind, choice, index, text, text_len, id: empty, name: empty, usage: std::ptr::null() }
 }
