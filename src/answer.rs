@@ -4,7 +4,7 @@
 //! one FINISH per choice, USAGE once after the finish reasons, MESSAGE last.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -42,6 +42,19 @@ pub enum Sink<'s> {
     /// Every event, for C: each text followed by a NUL where the assembler keeps it (a piece of
     /// text at the end of its choice's text so far; MESSAGE's JSON), so C needs no copy.
     EventsWithNul(&'s mut dyn NulEventSink),
+    /// Kept for a caller that pulls them (the assembler then lives in the call, owning them):
+    /// every event, or with `text_only` choice 0's text as `Event::Text`.
+    Queue {
+        text_only: bool,
+        events: VecDeque<Event<'static>>,
+    },
+}
+
+impl Sink<'_> {
+    /// An empty queue for a pulled call of `mode`.
+    pub fn queue(mode: Mode) -> Sink<'static> {
+        Sink::Queue { text_only: mode == Mode::Text, events: VecDeque::new() }
+    }
 }
 
 /// The C layer's sink. Each method returns `false` to stop the call.
@@ -166,7 +179,15 @@ impl<'s> Assembler<'s> {
 
     /// Whether only choice 0's text is wanted (the text API): nothing else is assembled.
     fn text_only(&self) -> bool {
-        matches!(self.sink, Sink::Text(_))
+        matches!(self.sink, Sink::Text(_) | Sink::Queue { text_only: true, .. })
+    }
+
+    /// The events a pulled call's assembler kept (`Sink::Queue`), oldest first.
+    pub(crate) fn queued(&mut self) -> Option<&mut VecDeque<Event<'static>>> {
+        match &mut self.sink {
+            Sink::Queue { events, .. } => Some(events),
+            _ => None,
+        }
     }
 
     /// Whether RESPONSE was sent (so a decoder need not read the id and model again).
@@ -249,6 +270,13 @@ impl<'s> Assembler<'s> {
                 if !sink(text) {
                     return Err(Error::stopped_by_sink());
                 }
+            }
+            return Ok(());
+        }
+        if let Sink::Queue { text_only: true, events } = &mut self.sink {
+            if choice == 0 {
+                self.delivered = true;
+                events.push_back(Event::Text { choice, text: Cow::Owned(text.to_string()) });
             }
             return Ok(());
         }
@@ -383,7 +411,7 @@ impl<'s> Assembler<'s> {
     }
 
     /// The answer is complete: USAGE, then each choice's MESSAGE (choice 0's at least).
-    pub fn end(mut self) -> Result<(), Error> {
+    pub fn end(&mut self) -> Result<(), Error> {
         if self.text_only() {
             return Ok(());
         }
@@ -423,6 +451,12 @@ fn send(sink: &mut Sink<'_>, event: &Event<'_>, with_nul: Option<&[u8]>) -> Resu
     let go_on = match sink {
         Sink::Events(sink) => sink(event),
         Sink::EventsWithNul(sink) => sink.event(event, with_nul),
+        Sink::Queue { text_only, events } => {
+            if !*text_only {
+                events.push_back(event.clone().into_owned());
+            }
+            true
+        }
         // Text mode hands over choice 0's text only, in `Assembler::text`.
         Sink::Text(_) => true,
     };
@@ -436,6 +470,12 @@ fn send_piece(sink: &mut Sink<'_>, piece: Piece, choice: u32, text: &str, with_n
     let go_on = match sink {
         Sink::EventsWithNul(sink) => sink.piece(piece, choice, with_nul),
         Sink::Events(sink) => sink(&std::mem::ManuallyDrop::new(piece.event(choice, text))),
+        Sink::Queue { text_only, events } => {
+            if !*text_only {
+                events.push_back(piece.event(choice, text).into_owned());
+            }
+            true
+        }
         Sink::Text(_) => true,
     };
     if go_on { Ok(()) } else { Err(Error::stopped_by_sink()) }

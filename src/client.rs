@@ -1,21 +1,18 @@
 //! The client: client-wide defaults plus one transport (so one connection pool), usable from
 //! many threads at once.
 //!
-//! A call runs in one of two ways:
-//! - pushed (`create_completion`): on the caller's thread, the sink called from the decoding
-//!   loop as each chunk is decoded; the cancel token reaches blocked reads through
-//!   [`crate::interrupt`]. Nothing is copied or handed between threads.
-//! - pulled (`start`, then [`Call::next`]): on a library thread that queues events for the
-//!   caller to take, for callers that can't take a callback cheaply (FFI relays, event loops)
-//!   or must not block in the call.
+//! The network I/O of every call runs on the reactor (`crate::reactor`), one library thread for
+//! the whole process; the answer is decoded on the caller's thread, in one of two ways:
+//! - pushed (`create_completion`): the call waits for bytes and decodes them as they arrive,
+//!   calling the sink as each chunk is decoded.
+//! - pulled (`start`, then [`Call::next`]): nothing runs between the caller's pulls; each pull
+//!   decodes what arrived and returns its events, for callers that can't take a callback
+//!   cheaply (FFI relays, event loops) or must not block. A pulled call costs no thread.
 //!
 //! Either way the caller chooses a [`Mode`]: the text of choice 0, or every event.
 
-use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::rc::Rc;
 use std::sync::Arc;
-use std::thread;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crate::answer::{Assembler, Mode, NulEventSink, Sink};
@@ -23,21 +20,13 @@ use crate::cancel::CancelToken;
 use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
-use crate::interrupt::{self, SLICE, Stop};
-use crate::mailbox::{Mailbox, Producer};
-use crate::providers;
+use crate::providers::{self, driver::Run};
+use crate::reactor::signal::Notify;
 use crate::request::{Request, Resolved, Settings, TlsRoots, protocol_named};
 use crate::secret;
 use crate::spare::Spare;
+use crate::stop::Stop;
 use crate::transport::Transport;
-
-/// Events decoded ahead of the sink; bounds memory when the sink is slower than the network.
-const EVENT_QUEUE: usize = 64;
-
-enum Queued {
-    Event(Event<'static>),
-    End(Result<(), Error>),
-}
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -78,7 +67,7 @@ impl Client {
         let ca_file = defaults.ca_file.clone();
         let client = Client::new(defaults);
         if let Some(path) = ca_file {
-            client.transport.agent(&TlsRoots::File(path))?;
+            client.transport.tls_config(&TlsRoots::File(path))?;
         }
         Ok(client)
     }
@@ -118,31 +107,32 @@ impl Client {
 
     fn run(&self, request: Request, cancel: Option<&CancelToken>, sink: Sink<'_>) -> Result<(), Error> {
         let (resolved, stop) = self.prepare(request, cancel)?;
-        let _scope = interrupt::enter(&stop);
         drive(&resolved, &self.transport, &self.spare, &stop, sink)
     }
 
-    /// Starts one completion on a library thread and returns at once; its events (only choice
-    /// 0's text in `Mode::Text`) are pulled with [`Call::next`].
+    /// Starts one completion and returns at once (its request is on its way); its events (only
+    /// choice 0's text in `Mode::Text`) are pulled with [`Call::next`].
     pub fn start(&self, request: Request, cancel: Option<&CancelToken>, mode: Mode) -> Result<Call, Error> {
         let (resolved, stop) = self.prepare(request, cancel)?;
-        let mailbox = Arc::new(Mailbox::new(EVENT_QUEUE));
-        let waker: Arc<dyn crate::cancel::Wake> = mailbox.clone();
-        stop.on_cancel(Arc::downgrade(&waker));
-        let call = Call {
-            taken: VecDeque::new(),
+        let protocol = providers::by_name(resolved.provider.name()).expect("a resolved call names a known protocol");
+        let notify = Arc::new(Notify::default());
+        let run = {
+            let _masked = secret::scope(resolved.secrets());
+            Run::start(protocol, &resolved, &self.transport, &stop, Some(notify.clone()))
+                .map_err(|e| redact(e, &resolved))?
+        };
+        Ok(Call {
             deadline: resolved.net.deadline,
             timeout_ms: resolved.net.timeout.as_millis(),
+            out: Assembler::new(Sink::queue(mode)).with_spare(self.spare.clone()),
+            run,
+            resolved,
+            transport: self.transport.clone(),
+            stop,
+            notify,
             mode,
-            ended: false,
-            hangup: Hangup { stop: stop.clone(), mailbox: mailbox.clone() },
-        };
-        let (transport, spare) = (self.transport.clone(), self.spare.clone());
-        thread::Builder::new()
-            .name("aichat-request".into())
-            .spawn(move || run_worker(resolved, transport, spare, stop, mode, mailbox))
-            .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the request thread: {e}")))?;
-        Ok(call)
+            ended: None,
+        })
     }
 
     /// The request merged with this client's defaults, and its stop; fails at once when the
@@ -161,12 +151,15 @@ impl Client {
 /// that returns false ends it with `Error::stopped_by_sink()`. The call's secrets are masked
 /// out of every server text while it runs, and out of its error at the end.
 fn drive(r: &Resolved, transport: &Transport, spare: &Arc<Spare>, stop: &Stop, sink: Sink<'_>) -> Result<(), Error> {
-    let secrets = r.secrets();
-    let _masked = secret::scope(secrets.clone());
+    let _masked = secret::scope(r.secrets());
     let mut out = Assembler::new(sink).with_spare(spare.clone());
     let protocol = providers::by_name(r.provider.name()).expect("a resolved call names a known protocol");
     let result = providers::driver::run(protocol, r, transport, stop, &mut out).and_then(|()| out.end());
-    result.map_err(|e| secrets.iter().fold(e, |e, s| e.redacted(s)))
+    result.map_err(|e| redact(e, r))
+}
+
+fn redact(e: Error, r: &Resolved) -> Error {
+    r.secrets().iter().fold(e, |e, s| e.redacted(s))
 }
 
 /// What [`Call::next`] found.
@@ -179,16 +172,20 @@ pub enum Next {
     End,
 }
 
-/// A running completion. Dropping it abandons the request: its library thread stops within
-/// milliseconds and closes the connection.
+/// A running completion, decoded as the caller pulls it. Dropping it abandons the request: the
+/// reactor closes its connection.
 pub struct Call {
-    /// Items taken from the mailbox in one batch, returned one by one.
-    taken: VecDeque<Queued>,
+    run: Run,
+    out: Assembler<'static>,
+    resolved: Resolved,
+    transport: Transport,
+    stop: Stop,
+    notify: Arc<Notify>,
     mode: Mode,
     deadline: Instant,
     timeout_ms: u128,
-    ended: bool,
-    hangup: Hangup,
+    /// How the answer ended, once it did: returned after the events decoded before it.
+    ended: Option<Result<(), Error>>,
 }
 
 impl Call {
@@ -202,95 +199,69 @@ impl Call {
     /// `ErrorKind::Cancelled` once the cancel token fired, and with `ErrorKind::Timeout` past
     /// `timeout_ms`.
     pub fn next(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
-        let next = self.next_inner(wait);
-        if !matches!(next, Ok(Next::Event(_) | Next::Pending)) {
-            self.ended = true;
-            self.hangup.mailbox.finish();
+        let until = wait.map_or(self.deadline, |w| Instant::now() + w);
+        let next = self.next_until(until);
+        let held = self.queued() > 0;
+        self.notify.set_held(held);
+        if matches!(next, Err(_) | Ok(Next::End)) {
+            // Ended for good: the descriptor stays readable from now on.
+            self.notify.set_held(true);
         }
-        next.inspect_err(|_| self.hangup.stop.abandon())
+        next.inspect_err(|_| self.stop.abandon())
+    }
+
+    /// Events decoded and not returned yet.
+    fn queued(&mut self) -> usize {
+        self.out.queued().map_or(0, |q| q.len())
+    }
+
+    fn next_until(&mut self, until: Instant) -> Result<Next, Error> {
+        loop {
+            if let Some(event) = self.out.queued().and_then(|q| q.pop_front()) {
+                return Ok(Next::Event(event));
+            }
+            if let Some(ended) = &self.ended {
+                return ended.clone().map(|()| Next::End);
+            }
+            let _masked = secret::scope(self.resolved.secrets());
+            match self.run.advance(&self.resolved, &self.transport, &self.stop, &mut self.out) {
+                Poll::Ready(result) => {
+                    let result = result.and_then(|()| self.out.end()).map_err(|e| redact(e, &self.resolved));
+                    drop(_masked);
+                    self.ended = Some(result);
+                    continue;
+                }
+                Poll::Pending if self.queued() > 0 => continue,
+                Poll::Pending => {}
+            }
+            if let Some(reason) = self.stop.reason() {
+                self.ended = Some(Err(reason));
+                continue;
+            }
+            if Instant::now() >= self.deadline {
+                self.ended = Some(Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("the call took longer than timeout_ms={}", self.timeout_ms),
+                )));
+                continue;
+            }
+            if Instant::now() >= until {
+                return Ok(Next::Pending);
+            }
+            self.run.wait(Some(until.min(self.deadline)));
+        }
     }
 
     /// A descriptor that is readable while [`Call::next`] has something to return without
-    /// waiting; see [`crate::mailbox`]. Made on first use, owned by the call.
+    /// waiting; see `reactor::signal`. Made on first use, owned by the call.
     pub fn fd(&self) -> Result<i32, Error> {
-        self.hangup.mailbox.fd()
-    }
-
-    fn next_inner(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
-        if self.ended {
-            return Ok(Next::End);
-        }
-        if self.taken.is_empty() {
-            let until = wait.map_or(self.deadline, |w| (Instant::now() + w).min(self.deadline));
-            self.hangup.mailbox.take_into(Some(until), &mut self.taken);
-        }
-        if let Some(item) = self.taken.pop_front() {
-            if self.taken.is_empty() {
-                self.hangup.mailbox.drained();
-            }
-            return match item {
-                Queued::Event(event) => Ok(Next::Event(event)),
-                Queued::End(result) => result.map(|()| Next::End),
-            };
-        }
-        if let Some(reason) = self.hangup.stop.reason() {
-            return Err(reason);
-        }
-        if Instant::now() >= self.deadline {
-            return Err(Error::new(
-                ErrorKind::Timeout,
-                format!("the call took longer than timeout_ms={}", self.timeout_ms),
-            ));
-        }
-        Ok(Next::Pending)
+        self.notify.fd()
     }
 }
 
-fn run_worker(
-    resolved: Resolved,
-    transport: Transport,
-    spare: Arc<Spare>,
-    stop: Stop,
-    mode: Mode,
-    mailbox: Arc<Mailbox<Queued>>,
-) {
-    let _scope = interrupt::enter(&stop);
-    let producer = Rc::new(Producer::new(mailbox));
-    // A caller that stopped taking (and a cancel) lets a send waiting for room go.
-    let stopped = || stop.reason().is_some();
-    let flusher = {
-        let (producer, stop) = (producer.clone(), stop.clone());
-        interrupt::on_wait(Rc::new(move || {
-            producer.flush(SLICE, || stop.reason().is_some());
-        }))
-    };
-    let send = |event: Event<'static>| producer.send(Queued::Event(event), SLICE, stopped);
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut events = |event: &Event<'_>| send(event.clone().into_owned());
-        let mut text = |text: &str| send(Event::Text { choice: 0, text: text.to_string().into() });
-        let sink = match mode {
-            Mode::Text => Sink::Text(&mut text),
-            Mode::Events => Sink::Events(&mut events),
-        };
-        drive(&resolved, &transport, &spare, &stop, sink)
-    }))
-    .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "internal error: the request thread panicked")));
-    drop(flusher);
-    // The caller may be gone (the call was abandoned); nobody is left to tell then.
-    producer.send_last(Queued::End(result));
-}
-
-/// Abandons the call when the caller's side goes away, however it goes: the request stops and
-/// a library thread waiting for room in the queue lets go.
-struct Hangup {
-    stop: Stop,
-    mailbox: Arc<Mailbox<Queued>>,
-}
-
-impl Drop for Hangup {
+impl Drop for Call {
     fn drop(&mut self) {
         self.stop.abandon();
-        self.mailbox.close();
     }
 }
 

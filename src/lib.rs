@@ -1,8 +1,9 @@
 //! aichat: a chat-completion client with a C ABI.
 //!
 //! Data flows one way: JSON in → [`request::Request`] (validated) → [`request::Resolved`]
-//! (merged with client defaults) → a provider builds the HTTP request → [`transport`] sends it
-//! and reads the body → the provider decodes the answer into an [`answer::Assembler`] → typed
+//! (merged with client defaults) → a provider builds the HTTP request → [`transport`] hands it
+//! to the reactor (one I/O thread for every connection), which sends it and moves the body's
+//! bytes to the caller's thread → the provider decodes the answer into an [`answer::Assembler`] → typed
 //! [`event::Event`]s (or only the text) → the caller's sink. The `ffi` module only
 //! translates between that safe core and C.
 
@@ -14,17 +15,17 @@ pub mod error;
 pub mod event;
 mod fastjson;
 pub mod ffi;
-pub mod interrupt;
-mod mailbox;
 mod message;
 pub mod ndjson;
-pub mod net;
 pub mod prompt;
 pub mod providers;
+mod reactor;
 pub mod request;
 pub mod secret;
 mod spare;
 pub mod sse;
+pub mod stop;
+mod tls;
 pub mod transport;
 
 pub use cancel::CancelToken;

@@ -1,24 +1,29 @@
-//! HTTP on behalf of the providers: one ureq agent (and so one connection pool) per client,
-//! with each call's timeouts, proxy and size limit applied per request, retries with back-off,
-//! and every ureq error turned into the library's error kinds with the host named.
+//! HTTP on behalf of the providers, the caller's side: a call's request goes to the reactor
+//! (`crate::reactor`), which connects, sends, retries and reads; the caller takes the answer's
+//! head and body bytes as they arrive, with or without waiting. Also the retry rules' pieces
+//! the reactor applies (`Retry-After`, back-off, retryable statuses) and the TLS settings.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::{ErrorKind as IoKind, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use ureq::tls::{RootCerts, TlsConfig};
-use ureq::{Agent, BodyReader, Proxy};
+use rustls::ClientConfig;
+use ureq::tls::{Certificate, PemItem, parse_pem};
+use ureq::{Proxy, ProxyProtocol};
+use ureq_proto::http;
 
 use crate::error::{Error, ErrorKind, server_text};
-use crate::interrupt::Stop;
-use crate::net;
+use crate::reactor::task::{Plan, Route, Task};
+use crate::reactor::{self, exchange::Exchange, exchange::Taken, signal::Notify};
+use crate::reactor::{PoolKey, SocksVersion};
 use crate::secret::{self, is_secret_header};
-use ureq::tls::{Certificate, PemItem, parse_pem};
+use crate::stop::Stop;
+use crate::tls;
 
 /// How much of a non-2xx answer's body is read to find the server's own error text.
-const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// One request header; the providers' fixed ones are borrowed, not copied per request.
 pub type Header = (Cow<'static, str>, Cow<'static, str>);
@@ -107,13 +112,32 @@ pub fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>, Error> {
     Ok(certs)
 }
 
-/// HTTP for one client: an agent per trust choice (`TlsRoots`), each with its own connection
-/// pool, made when a call first needs it. ureq pools a connection only for calls whose TLS
-/// settings are the agent's own, so one agent per choice is what lets calls with a `ca_file`
-/// or the system roots reuse connections; and a `ca_file` is read once per client, not per call.
+/// HTTP for one client: the TLS settings per trust choice (`TlsRoots`), made when a call first
+/// needs them, and the client's own pool of idle connections on the reactor (freed with the
+/// client). A `ca_file` is read once per client, not per call.
 #[derive(Debug, Clone, Default)]
 pub struct Transport {
-    agents: Arc<Mutex<HashMap<TlsRoots, Agent>>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Keys this client's idle connections in the reactor's pool.
+    id: u64,
+    configs: Mutex<HashMap<TlsRoots, Arc<ClientConfig>>>,
+}
+
+impl Default for Inner {
+    fn default() -> Inner {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Inner { id: NEXT.fetch_add(1, Ordering::Relaxed), configs: Mutex::default() }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        reactor::close_pool(self.id);
+    }
 }
 
 impl Transport {
@@ -121,160 +145,184 @@ impl Transport {
         Transport::default()
     }
 
-    /// The agent for these roots, made on first use (reading a `ca_file` then).
-    pub fn agent(&self, roots: &TlsRoots) -> Result<Agent, Error> {
-        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(agent) = agents.get(roots) {
-            return Ok(agent.clone());
+    /// The TLS settings for these roots, made on first use (reading a `ca_file` then).
+    pub fn tls_config(&self, roots: &TlsRoots) -> Result<Arc<ClientConfig>, Error> {
+        let mut configs = self.inner.configs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(config) = configs.get(roots) {
+            return Ok(config.clone());
         }
-        let root_certs = match roots {
-            TlsRoots::WebPki => RootCerts::WebPki,
-            TlsRoots::System => RootCerts::PlatformVerifier,
-            TlsRoots::File(path) => RootCerts::Specific(Arc::new(read_ca_file(path)?)),
-        };
-        let agent = new_agent(TlsConfig::builder().root_certs(root_certs).build());
-        agents.insert(roots.clone(), agent.clone());
-        Ok(agent)
+        let config = tls::client_config(roots)?;
+        configs.insert(roots.clone(), config.clone());
+        Ok(config)
     }
 
-    /// Sends the request and returns once the answer's status and headers have arrived,
-    /// retrying as the retry policy says (README): failures before the whole request was sent
-    /// (connecting, a timeout while connecting or writing), and 408, 409, 429 and 5xx answers,
-    /// up to `max_retries` more attempts, waiting as `Retry-After`/`retry-after-ms` ask (up to
-    /// 60 s) or with exponential back-off. A request the server may have received whole is not
-    /// sent again unless the server answered one of those statuses. Every attempt and wait fits
-    /// in what is left of the one `timeout_ms`. A retryable answer on the last attempt is
-    /// returned as is, for the provider to report.
-    pub fn send(&self, req: &HttpRequest, r: &NetSettings, stop: &Stop) -> Result<HttpResponse, Error> {
-        let deadline = r.deadline;
-        let has_time = |wait: Duration| Instant::now() + wait < deadline;
-        let mut attempt = 0;
-        loop {
-            let last = attempt >= r.max_retries;
-            match self.send_once(req, r, stop, deadline) {
-                Ok(response) if last || !retryable_status(response.status) => return Ok(response),
-                Ok(mut response) => {
-                    let wait = match response.retry_after {
-                        RetryAfter::TooLong => return Ok(response),
-                        RetryAfter::Wait(d) => d,
-                        RetryAfter::NotGiven => backoff(attempt),
-                    };
-                    if !has_time(wait) {
-                        return Ok(response);
-                    }
-                    response.drain(ERROR_BODY_LIMIT as usize);
-                    sleep_unless_stopped(wait, stop)?;
-                }
-                Err(Failed { error, unsent: true }) if !last => {
-                    let wait = backoff(attempt);
-                    if !has_time(wait) {
-                        return Err(error);
-                    }
-                    sleep_unless_stopped(wait, stop)?;
-                }
-                Err(Failed { error, .. }) => return Err(error),
-            }
-            attempt += 1;
-        }
-    }
-
-    fn send_once(
+    /// Hands the request to the reactor and returns at once; the answer's head arrives through
+    /// the returned [`Pending`]. The reactor retries as the retry policy says (README): failures
+    /// before the whole request was sent (connecting, a timeout while connecting or writing),
+    /// a pooled connection the server had closed, and 408, 409, 429 and 5xx answers, up to
+    /// `max_retries` more attempts (less `attempts_before`, spent by this call already), waiting
+    /// as `Retry-After`/`retry-after-ms` ask (up to 60 s) or with exponential back-off. A request
+    /// the server may have received whole is not sent again unless the server answered one of
+    /// those statuses. Every attempt and wait fits in what is left of the one `timeout_ms`. A
+    /// retryable answer on the last attempt is handed over as is, for the provider to report.
+    pub(crate) fn start(
         &self,
-        req: &HttpRequest,
-        r: &NetSettings,
+        request: HttpRequest,
+        net: &NetSettings,
         stop: &Stop,
-        deadline: Instant,
-    ) -> Result<HttpResponse, Failed> {
+        start: Start,
+    ) -> Result<Pending, Error> {
         if let Some(reason) = stop.reason() {
-            return Err(Failed::final_(reason));
+            return Err(reason);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            let timeouts = TimeoutsMs::of(r);
-            return Err(Failed::final_(map_error(
-                ureq::Error::Timeout(ureq::Timeout::Global),
-                &host_of(&req.url),
-                &timeouts,
-                Phase::Request,
-            )));
-        }
-        let host = host_of(&req.url);
-        let proxy = match &r.proxy {
-            ProxySetting::None => None,
-            ProxySetting::Url(url) => Some(
-                Proxy::new(url).map_err(|e| Failed::final_(Error::invalid_request(format!("invalid `proxy`: {e}"))))?,
-            ),
+        let uri: http::Uri =
+            request.url.parse().map_err(|e| Error::invalid_request(format!("invalid `base_url`: {e}")))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(Error::invalid_request("invalid `base_url`: the scheme must be http or https")),
         };
-        let agent = self.agent(&r.tls).map_err(Failed::final_)?;
-        let mut builder = agent.post(&req.url);
-        for (name, value) in &req.headers {
-            builder = builder.header(name.as_ref(), value.as_ref());
-        }
-        let builder = builder
-            .config()
-            .proxy(proxy)
-            .timeout_connect(Some(r.connect_timeout))
-            .timeout_recv_response(Some(r.idle_timeout))
-            .timeout_per_read(Some(r.idle_timeout))
-            .timeout_per_write(Some(r.idle_timeout))
-            // What is left of the call's one deadline, not a fresh timeout_ms per attempt.
-            .timeout_global(Some(left));
-        let builder = builder.build();
-        let timeouts = TimeoutsMs::of(r);
-        // A stopped call fails with the stop's reason, whatever the interrupted read reported.
-        let response = builder.send(&req.body[..]).map_err(|e| match stop.reason() {
-            Some(reason) => Failed::final_(reason),
-            None => Failed { unsent: unsent(&e), error: map_error(e, &host, &timeouts, Phase::Request) },
-        })?;
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
-        let content_type = header("content-type").unwrap_or("").trim().to_ascii_lowercase();
-        let retry_after = parse_retry_after(header("retry-after-ms"), header("retry-after"), SystemTime::now());
-        let request_id = REQUEST_ID_HEADERS.iter().find_map(|name| header(name)).unwrap_or("").to_string();
-        Ok(HttpResponse {
-            status: response.status().as_u16(),
-            host,
-            content_type,
-            request_id,
-            retry_after,
-            limit: r.max_response_bytes,
-            read: 0,
-            stop: stop.clone(),
-            timeouts,
-            // One reader for the whole body: it holds the decoder state (gzip) between reads.
-            body: response.into_body().into_reader(),
-        })
+        let target_host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| Error::invalid_request("invalid `base_url`: it names no host"))?;
+        let target_host = target_host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let target_port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let host = host_of(&request.url);
+        let route = route(&net.proxy)?;
+        let tls = if https { Some(self.tls_config(&net.tls)?) } else { None };
+        let origin = format!(
+            "{}://{target_host}:{target_port} {:?} {:?}",
+            if https { "https" } else { "http" },
+            net.proxy,
+            net.tls
+        );
+        let ex = Exchange::new(stop.clone(), start.notify);
+        let plan = Plan {
+            request,
+            net: net.clone(),
+            route,
+            tls,
+            pool: PoolKey { client: self.inner.id, origin },
+            attempts_before: start.attempts_before,
+            not_before: start.not_before,
+            host: host.clone(),
+            target_host,
+            target_port,
+        };
+        reactor::start(Task::new(ex.clone(), plan)?)?;
+        Ok(Pending { handle: Some(Handle(ex)), host, limit: net.max_response_bytes, stop: stop.clone() })
     }
 }
 
-/// An agent with the library's settings and `tls` (see `crate::net` for what it connects with).
-fn new_agent(tls: TlsConfig) -> Agent {
-    let config = Agent::config_builder()
-        // Read the status ourselves, so the server's error body is not lost.
-        .http_status_as_error(false)
-        // A redirected POST would become a GET or leak headers elsewhere: never follow.
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent(concat!("aichat/", env!("CARGO_PKG_VERSION")))
-        .tls_config(tls)
-        .build();
-    net::agent(config)
+/// How a call's exchange starts: with a descriptor to keep up to date (a pulled call), and, for
+/// a retry after the head, the attempts spent and the back-off.
+#[derive(Default)]
+pub(crate) struct Start {
+    pub(crate) notify: Option<Arc<Notify>>,
+    pub(crate) attempts_before: u32,
+    pub(crate) not_before: Option<Instant>,
 }
 
-/// Where servers put the id of a request, most common first: OpenAI, Anthropic, OpenRouter.
-const REQUEST_ID_HEADERS: [&str; 3] = ["x-request-id", "request-id", "x-generation-id"];
+/// The reactor's route for a proxy setting.
+fn route(proxy: &ProxySetting) -> Result<Route, Error> {
+    let ProxySetting::Url(url) = proxy else { return Ok(Route::Direct) };
+    let proxy = Proxy::new(url).map_err(|e| Error::invalid_request(format!("invalid `proxy`: {e}")))?;
+    let (host, port) = (proxy.host().to_string(), proxy.port());
+    let (user, password) = (proxy.username().map(str::to_string), proxy.password().map(str::to_string));
+    let socks = |version| {
+        Ok(Route::Socks { version, host: host.clone(), port, user: user.clone(), password: password.clone() })
+    };
+    match proxy.protocol() {
+        ProxyProtocol::Http => {
+            use base64::Engine;
+            let auth = user.as_ref().map(|u| {
+                let pair = format!("{u}:{}", password.as_deref().unwrap_or(""));
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+            });
+            Ok(Route::Tunnel { host, port, auth })
+        }
+        ProxyProtocol::Socks4 => socks(SocksVersion::V4),
+        ProxyProtocol::Socks4A => socks(SocksVersion::V4a),
+        ProxyProtocol::Socks5 => socks(SocksVersion::V5),
+        ProxyProtocol::Socks5h => socks(SocksVersion::V5h),
+        _ => Err(Error::invalid_request(
+            "invalid `proxy`: only http:// (CONNECT) and socks4, socks4a, socks5 and socks5h proxies are supported",
+        )),
+    }
+}
+
+/// The caller's hold on an exchange: when it goes, the reactor is told (and drains or closes
+/// the connection).
+struct Handle(Arc<Exchange>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
+/// A request on its way: the answer's head has not been taken yet.
+pub(crate) struct Pending {
+    /// Moves to the response when the head arrives.
+    handle: Option<Handle>,
+    host: String,
+    limit: u64,
+    stop: Stop,
+}
+
+impl Pending {
+    /// The answer (its head), the failure that came instead, or `None` while neither arrived.
+    /// Does not wait.
+    pub(crate) fn poll(&mut self) -> Option<Result<HttpResponse, Error>> {
+        if let Some(reason) = self.stop.reason() {
+            return Some(Err(reason));
+        }
+        let handle = self.handle.as_ref()?;
+        let head = handle.0.take_head()?;
+        let handle = self.handle.take()?;
+        Some(head.map(|head| HttpResponse {
+            status: head.status,
+            content_type: head.content_type,
+            request_id: head.request_id,
+            attempts: head.attempts,
+            host: std::mem::take(&mut self.host),
+            limit: self.limit,
+            read: 0,
+            stop: self.stop.clone(),
+            handle,
+        }))
+    }
+
+    /// Waits until something changes (see `Exchange::wait`).
+    pub(crate) fn wait(&self, until: Option<Instant>) {
+        if let Some(handle) = &self.handle {
+            handle.0.wait(until)
+        }
+    }
+}
+
+/// What [`HttpResponse::take`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// Bytes are in the buffer.
+    Bytes,
+    /// None arrived yet.
+    Pending,
+    /// The body ended; nothing more comes.
+    End,
+}
 
 pub struct HttpResponse {
     status: u16,
     host: String,
     content_type: String,
     request_id: String,
-    /// How long the server asked to wait before trying again.
-    retry_after: RetryAfter,
+    attempts: u32,
     limit: u64,
     read: u64,
     stop: Stop,
-    timeouts: TimeoutsMs,
-    body: BodyReader<'static>,
+    handle: Handle,
 }
 
 impl HttpResponse {
@@ -302,75 +350,55 @@ impl HttpResponse {
         &self.content_type
     }
 
-    /// Reads and discards up to `limit` more body bytes, so a finished connection can go back
-    /// to the pool; errors are irrelevant here.
-    pub fn drain(&mut self, limit: usize) {
-        let mut buf = [0u8; 4096];
-        let mut left = limit;
-        while left > 0 {
-            match self.body.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => left = left.saturating_sub(n),
-            }
-        }
+    /// The attempts made to get this answer, counting a call's earlier ones.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.attempts
     }
 
-    /// Reads the next bytes of the body into `buf`; 0 at the end. Enforces `max_response_bytes`
-    /// and stops early once the call should stop (cancel token, caller gone).
-    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+    /// Moves the body bytes that arrived into `buf` (emptied first), without waiting. Enforces
+    /// `max_response_bytes`; fails with the stop's reason once the call should stop.
+    pub(crate) fn take(&mut self, buf: &mut Vec<u8>) -> Result<Body, Error> {
+        buf.clear();
         if let Some(reason) = self.stop.reason() {
             return Err(reason);
         }
-        let n = match self.body.read(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == IoKind::Interrupted => return self.read(buf),
-            Err(e) => return Err(self.stop.reason().unwrap_or_else(|| self.body_error(e))),
-        };
-        self.read += n as u64;
-        if self.read > self.limit {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!("the answer from {} is larger than max_response_bytes ({} bytes)", self.host, self.limit),
-            )
-            .with_http_status(self.status));
-        }
-        Ok(n)
-    }
-
-    /// Reads the whole body (within `max_response_bytes`).
-    pub fn read_to_end(&mut self) -> Result<Vec<u8>, Error> {
-        let mut body = Vec::new();
-        let mut buf = [0u8; 8 * 1024];
-        loop {
-            match self.read(&mut buf)? {
-                0 => return Ok(body),
-                n => body.extend_from_slice(&buf[..n]),
+        match self.handle.0.take_body(buf) {
+            Taken::Bytes => {
+                self.read += buf.len() as u64;
+                if self.read > self.limit {
+                    return Err(Error::new(
+                        ErrorKind::TooLarge,
+                        format!(
+                            "the answer from {} is larger than max_response_bytes ({} bytes)",
+                            self.host, self.limit
+                        ),
+                    )
+                    .with_http_status(self.status));
+                }
+                Ok(Body::Bytes)
             }
+            Taken::Nothing => Ok(Body::Pending),
+            Taken::End(Ok(())) => Ok(Body::End),
+            Taken::End(Err(e)) => Err(self.stop.reason().unwrap_or(e).with_http_status(self.status)),
         }
     }
 
-    /// The error for a non-2xx answer, with the server's own error text when it sent one.
-    pub fn status_error(mut self) -> Error {
+    /// Waits until something changes (see `Exchange::wait`).
+    pub(crate) fn wait(&self, until: Option<Instant>) {
+        self.handle.0.wait(until)
+    }
+
+    /// The error for a non-2xx answer whose body (up to `ERROR_BODY_LIMIT`) is `body`, with the
+    /// server's own error text when it sent one.
+    pub(crate) fn status_error(&self, body: &[u8]) -> Error {
         let status = self.status;
-        let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-        let mut body = Vec::new();
-        let _ = (&mut self.body).take(ERROR_BODY_LIMIT).read_to_end(&mut body);
-        let detail = error_text(&body);
+        let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+        let detail = error_text(body);
         let mut message = format!("HTTP {status} {reason} from {}", self.host).trim_end().to_string();
         if !detail.is_empty() {
             message = format!("{message}: {detail}");
         }
         Error::new(ErrorKind::HttpStatus, message).with_http_status(status)
-    }
-
-    fn body_error(&self, e: std::io::Error) -> Error {
-        let err = match e.kind() {
-            IoKind::Other | IoKind::TimedOut => {
-                map_error(ureq::Error::from(e), &self.host, &self.timeouts, Phase::Body)
-            }
-            _ => map_error(ureq::Error::Io(e), &self.host, &self.timeouts, Phase::Body),
-        };
-        err.with_http_status(self.status)
     }
 }
 
@@ -378,7 +406,7 @@ impl HttpResponse {
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RetryAfter {
+pub(crate) enum RetryAfter {
     NotGiven,
     Wait(Duration),
     /// Over `MAX_RETRY_AFTER`: give up rather than wait that long.
@@ -386,7 +414,7 @@ enum RetryAfter {
 }
 
 /// `retry-after-ms` (milliseconds) wins over `Retry-After` (seconds or an HTTP date).
-fn parse_retry_after(ms: Option<&str>, header: Option<&str>, now: SystemTime) -> RetryAfter {
+pub(crate) fn parse_retry_after(ms: Option<&str>, header: Option<&str>, now: SystemTime) -> RetryAfter {
     let wait = ms
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|v| v.is_finite() && *v >= 0.0)
@@ -406,38 +434,8 @@ fn parse_retry_after(ms: Option<&str>, header: Option<&str>, now: SystemTime) ->
     }
 }
 
-fn retryable_status(status: u16) -> bool {
+pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || (500..600).contains(&status)
-}
-
-/// Failures before any answer arrived: nothing was delivered, so trying again is safe.
-/// A failed attempt, and whether the request surely did not reach the server whole: only then
-/// is it sent again, so that a server can't act on (and bill) one request twice.
-struct Failed {
-    error: Error,
-    unsent: bool,
-}
-
-impl Failed {
-    /// A failure that is never retried.
-    fn final_(error: Error) -> Failed {
-        Failed { error, unsent: false }
-    }
-}
-
-/// Whether an attempt failed before the whole request was written: while resolving,
-/// connecting (TLS and proxy included) or writing it. Waiting for the answer's head means the
-/// server has it all.
-fn unsent(e: &ureq::Error) -> bool {
-    use ureq::Error as U;
-    use ureq::Timeout as T;
-    match e {
-        U::Timeout(T::Resolve | T::Connect | T::SendRequest | T::SendBody | T::PerWrite) => true,
-        U::HostNotFound | U::ConnectionFailed | U::ConnectProxyFailed(_) => true,
-        U::Tls(_) | U::Rustls(_) | U::Pem(_) => true,
-        U::Io(io) => is_connect_error(io),
-        _ => false,
-    }
 }
 
 /// 0.5 s doubling per attempt up to 8 s, less up to a quarter at random so that many clients
@@ -453,22 +451,6 @@ fn random_fraction() -> f64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos());
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Sleeps `wait` in short steps; fails with the stop's reason as soon as the call should stop.
-pub(crate) fn sleep_unless_stopped(wait: Duration, stop: &Stop) -> Result<(), Error> {
-    const STEP: Duration = Duration::from_millis(5);
-    let until = Instant::now() + wait;
-    loop {
-        if let Some(reason) = stop.reason() {
-            return Err(reason);
-        }
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(());
-        }
-        std::thread::sleep(left.min(STEP));
-    }
 }
 
 /// The server's explanation in an error body: `error.message`, `error`, `message`, `detail`,
@@ -487,98 +469,14 @@ fn error_text(body: &[u8]) -> String {
 fn host_of(url: &str) -> String {
     url.parse::<ureq::http::Uri>()
         .ok()
-        .and_then(|u| u.authority().map(|a| a.to_string()))
+        // Never the userinfo: it may hold a password.
+        .and_then(|u| u.authority().map(|a| a.as_str().rsplit('@').next().unwrap_or("").to_string()))
         .unwrap_or_else(|| url.to_string())
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Connecting, sending, waiting for the status line and headers.
-    Request,
-    /// Reading the body after a status arrived.
-    Body,
-}
-
-/// The call's timeouts in milliseconds, named in timeout messages.
-#[derive(Debug, Clone, Copy)]
-struct TimeoutsMs {
-    connect: u128,
-    idle: u128,
-    total: u128,
-}
-
-impl TimeoutsMs {
-    fn of(r: &NetSettings) -> TimeoutsMs {
-        TimeoutsMs {
-            connect: r.connect_timeout.as_millis(),
-            idle: r.idle_timeout.as_millis(),
-            total: r.timeout.as_millis(),
-        }
-    }
-}
-
-fn map_error(e: ureq::Error, host: &str, t: &TimeoutsMs, phase: Phase) -> Error {
-    use ureq::Error as U;
-    use ureq::Timeout as T;
-    let idle_timeout =
-        || Error::new(ErrorKind::Timeout, format!("{host} sent nothing for longer than idle_timeout_ms={}", t.idle));
-    match e {
-        U::Timeout(T::Resolve | T::Connect) => {
-            Error::new(ErrorKind::Timeout, format!("connecting to {host} timed out (connect_timeout_ms={})", t.connect))
-        }
-        U::Timeout(T::Global | T::PerCall) => {
-            Error::new(ErrorKind::Timeout, format!("the call to {host} took longer than timeout_ms={}", t.total))
-        }
-        U::Timeout(T::PerWrite) => Error::new(
-            ErrorKind::Timeout,
-            format!("{host} took none of the request for longer than idle_timeout_ms={}", t.idle),
-        ),
-        U::Timeout(_) => idle_timeout(),
-        U::HostNotFound => Error::new(ErrorKind::Connect, format!("host not found: {host}")),
-        U::ConnectionFailed => Error::new(ErrorKind::Connect, format!("could not connect to {host}")),
-        U::Io(io) if phase == Phase::Request && is_connect_error(&io) => {
-            Error::new(ErrorKind::Connect, format!("could not connect to {host}: {io}"))
-        }
-        U::Io(io) if io.kind() == IoKind::TimedOut => idle_timeout(),
-        U::Io(io) => Error::new(ErrorKind::Io, format!("the connection to {host} broke: {io}")),
-        U::Tls(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
-        U::Rustls(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
-        U::Pem(why) => Error::new(ErrorKind::Connect, format!("TLS with {host} failed: {why}")),
-        U::ConnectProxyFailed(why) => {
-            Error::new(ErrorKind::Connect, format!("the proxy refused to reach {host}: {why}"))
-        }
-        U::InvalidProxyUrl => Error::invalid_request("invalid `proxy`: not a proxy URL"),
-        U::BodyExceedsLimit(limit) => {
-            Error::new(ErrorKind::TooLarge, format!("the answer from {host} is larger than {limit} bytes"))
-        }
-        U::LargeResponseHeader(size, limit) => {
-            Error::protocol(format!("{host} sent response headers of {size} bytes, over the {limit} byte limit"))
-        }
-        U::Protocol(why) => Error::protocol(format!("{host} sent a malformed HTTP answer: {why}")),
-        U::BadUri(why) => Error::invalid_request(format!("invalid `base_url`: {why}")),
-        other => Error::new(ErrorKind::Io, format!("HTTP exchange with {host} failed: {other}")),
-    }
-}
-
-/// Before an answer arrived, an I/O error means the connection could not be made (refused,
-/// DNS lookup, unreachable), unless it is one that breaks an established connection.
-fn is_connect_error(io: &std::io::Error) -> bool {
-    !matches!(
-        io.kind(),
-        IoKind::ConnectionReset
-            | IoKind::ConnectionAborted
-            | IoKind::BrokenPipe
-            | IoKind::UnexpectedEof
-            | IoKind::TimedOut
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const T3: TimeoutsMs = TimeoutsMs { connect: 1, idle: 2, total: 3 };
-    const T79: TimeoutsMs = TimeoutsMs { connect: 5, idle: 7, total: 9 };
 
     #[test]
     fn error_text_prefers_the_json_error_message() {
@@ -627,33 +525,6 @@ mod tests {
     #[test]
     fn host_is_the_authority() {
         assert_eq!(host_of("http://127.0.0.1:8080/api/text"), "127.0.0.1:8080");
-    }
-
-    #[test]
-    fn refused_connection_is_a_connect_error() {
-        let io = std::io::Error::from(IoKind::ConnectionRefused);
-        let e = map_error(ureq::Error::Io(io), "h:1", &T3, Phase::Request);
-        assert_eq!(e.kind(), ErrorKind::Connect);
-        assert!(e.message().contains("h:1"));
-    }
-
-    #[test]
-    fn reset_while_reading_body_is_an_io_error() {
-        let io = std::io::Error::from(IoKind::ConnectionReset);
-        assert_eq!(map_error(ureq::Error::Io(io), "h", &T3, Phase::Body).kind(), ErrorKind::Io);
-    }
-
-    #[test]
-    fn timeouts_name_the_setting() {
-        let e = map_error(ureq::Error::Timeout(ureq::Timeout::PerRead), "h", &T79, Phase::Body);
-        assert_eq!(e.kind(), ErrorKind::Timeout);
-        assert_eq!(e.message(), "h sent nothing for longer than idle_timeout_ms=7");
-        let e = map_error(ureq::Error::Timeout(ureq::Timeout::Global), "h", &T79, Phase::Body);
-        assert_eq!(e.message(), "the call to h took longer than timeout_ms=9");
-        let e = map_error(ureq::Error::Timeout(ureq::Timeout::PerWrite), "h", &T79, Phase::Request);
-        assert_eq!(
-            (e.kind(), e.message()),
-            (ErrorKind::Timeout, "h took none of the request for longer than idle_timeout_ms=7")
-        );
+        assert_eq!(host_of("https://user:pw@example.com/v1"), "example.com");
     }
 }

@@ -225,6 +225,7 @@ fn one_thread_drives_many_streams_by_their_descriptors() {
         streams.iter().map(|s| libc::pollfd { fd: fd_of(s), events: libc::POLLIN, revents: 0 }).collect();
     let mut got = vec![Vec::new(); streams.len()];
     let mut finished = vec![false; streams.len()];
+    let (mut wakes, mut empty) = (0, 0);
     let deadline = Instant::now() + Duration::from_secs(60);
     while finished.iter().any(|f| !f) {
         assert!(Instant::now() < deadline, "streams did not finish");
@@ -238,9 +239,11 @@ fn one_thread_drives_many_streams_by_their_descriptors() {
             if p.revents & libc::POLLIN == 0 {
                 continue;
             }
-            // Readable means a call with wait 0 returns something.
+            // Readable means bytes arrived: a call with wait 0 returns at once, with the chunks
+            // they complete (none when they hold only part of one).
             let (chunks, done) = next(&streams[i], 0).unwrap();
-            assert!(!chunks.is_empty() || done, "readable, yet nothing to take");
+            wakes += 1;
+            empty += usize::from(chunks.is_empty() && !done);
             got[i].extend(chunks);
             finished[i] = done;
         }
@@ -248,6 +251,7 @@ fn one_thread_drives_many_streams_by_their_descriptors() {
     for chunks in got {
         assert_eq!(chunks.len(), 3000);
     }
+    assert!(empty * 4 < wakes, "{empty} of {wakes} wake-ups found nothing to take");
     // Level-triggered: after the end there is still something to return (the end again).
     assert!(streams.iter().all(|s| readable(fd_of(s), 0)));
 }

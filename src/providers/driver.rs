@@ -1,13 +1,22 @@
 //! What every protocol shares: send the request through the transport, turn a non-2xx answer
 //! into `AICHAT_ERROR_HTTP_STATUS` with the server's message, pick the framing, feed frames to
-//! the protocol's decoder, stop on the sink, detect truncation, drain the rest so the
-//! connection can be reused, and attach the HTTP status to every error of a 2xx answer.
+//! the protocol's decoder, stop on the sink, detect truncation, and attach the HTTP status to
+//! every error of a 2xx answer.
+//!
+//! A [`Run`] never waits: [`Run::advance`] decodes whatever has arrived and says whether the
+//! answer is complete, and [`Run::wait`] blocks until more arrives. The push API alternates the
+//! two on the caller's thread; a pulled call advances it each time the caller asks for events.
+//! Either way the decoding happens on the caller's thread, the network I/O on the reactor's.
+
+use std::task::Poll;
+use std::time::Instant;
 
 use crate::answer::Assembler;
 use crate::error::Error;
-use crate::interrupt::Stop;
+use crate::reactor::signal::Notify;
 use crate::request::Resolved;
-use crate::transport::{self, HttpResponse, Transport};
+use crate::stop::Stop;
+use crate::transport::{self, Body, ERROR_BODY_LIMIT, HttpResponse, Pending, Start, Transport};
 use crate::{ndjson, sse};
 
 use super::{Decoder, Flow, Framing, Provider};
@@ -15,12 +24,215 @@ use super::{Decoder, Flow, Framing, Provider};
 /// Largest SSE line or event, or NDJSON line; smaller when `max_response_bytes` is.
 const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
-/// How much is read after a stream's end marker so the connection can go back to the pool.
-const DRAIN_AFTER_END: usize = 64 * 1024;
+/// One call of a protocol, from the request to the end of the answer.
+pub struct Run {
+    protocol: Provider,
+    decoder: Box<dyn Decoder>,
+    state: State,
+    /// Where body bytes are taken into (swapped with the exchange's, see `Exchange::take_body`).
+    buf: Vec<u8>,
+    notify: Option<std::sync::Arc<Notify>>,
+}
 
-/// Runs one call of `protocol`: sends, decodes the answer into `out`. A failure the decoder
-/// calls retryable (an overload reported after a 200) is retried as a retryable status is,
-/// while nothing of the answer was delivered, attempts are left and `timeout_ms` allows.
+enum State {
+    /// The request is on its way; the head has not arrived.
+    Sent(Pending),
+    /// A whole body is gathered: a JSON answer, or a failed status's error text.
+    Whole {
+        response: HttpResponse,
+        body: Vec<u8>,
+        failed: bool,
+    },
+    /// A stream, decoded frame by frame.
+    Frames {
+        response: HttpResponse,
+        framer: Framer,
+    },
+    Ended,
+}
+
+enum Framer {
+    Sse(sse::Framer),
+    Ndjson(ndjson::Framer),
+}
+
+impl Run {
+    /// Sends the call's request (through the reactor) and returns at once. `notify` is the
+    /// descriptor of a pulled call, kept up to date with what waits to be taken.
+    pub(crate) fn start(
+        protocol: Provider,
+        r: &Resolved,
+        transport: &Transport,
+        stop: &Stop,
+        notify: Option<std::sync::Arc<Notify>>,
+    ) -> Result<Run, Error> {
+        let start = Start { notify: notify.clone(), ..Start::default() };
+        let pending = transport.start(protocol.build_request(r)?, &r.net, stop, start)?;
+        Ok(Run { protocol, decoder: protocol.decoder(), state: State::Sent(pending), buf: Vec::new(), notify })
+    }
+
+    /// Waits until the network brings something (or the call is cancelled, or `until` passes).
+    pub(crate) fn wait(&self, until: Option<Instant>) {
+        match &self.state {
+            State::Sent(pending) => pending.wait(until),
+            State::Whole { response, .. } | State::Frames { response, .. } => response.wait(until),
+            State::Ended => {}
+        }
+    }
+
+    /// Decodes what has arrived into `out`, without waiting. `Ready` once the answer is
+    /// complete (or failed); `Pending` when more must come from the network. A failure the
+    /// decoder calls retryable (an overload reported after a 200) is retried as a retryable
+    /// status is, while nothing of the answer was delivered and attempts and time are left:
+    /// the attempts count on from the transport's, so a call makes at most `max_retries + 1`.
+    pub(crate) fn advance(
+        &mut self,
+        r: &Resolved,
+        transport: &Transport,
+        stop: &Stop,
+        out: &mut Assembler<'_>,
+    ) -> Poll<Result<(), Error>> {
+        loop {
+            let step = match &mut self.state {
+                State::Ended => return Poll::Ready(Ok(())),
+                State::Sent(pending) => match pending.poll() {
+                    None => return Poll::Pending,
+                    Some(Err(e)) => Err(e),
+                    Some(Ok(response)) => {
+                        self.state = self.begin_body(response, r, out);
+                        continue;
+                    }
+                },
+                State::Whole { response, body, failed } => match response.take(&mut self.buf) {
+                    Ok(Body::Pending) => return Poll::Pending,
+                    Ok(Body::Bytes) if *failed => {
+                        let room = ERROR_BODY_LIMIT.saturating_sub(body.len());
+                        body.extend_from_slice(&self.buf[..self.buf.len().min(room)]);
+                        if body.len() < ERROR_BODY_LIMIT {
+                            continue;
+                        }
+                        Err(response.status_error(body))
+                    }
+                    Ok(Body::Bytes) => {
+                        body.extend_from_slice(&self.buf);
+                        continue;
+                    }
+                    Ok(Body::End) if *failed => Err(response.status_error(body)),
+                    Ok(Body::End) => {
+                        let status = response.status();
+                        self.decoder.body(body, out).map_err(|e| with_status(e, status))
+                    }
+                    // The error body broke off: report the status with what came, unless the
+                    // call was stopped.
+                    Err(e) if *failed && e.kind() != crate::error::ErrorKind::Cancelled => {
+                        Err(response.status_error(body))
+                    }
+                    Err(e) => Err(e),
+                },
+                State::Frames { response, framer } => match response.take(&mut self.buf) {
+                    Ok(Body::Pending) => return Poll::Pending,
+                    Ok(Body::End) => Err(with_status(
+                        Error::protocol(format!(
+                            "the stream from {} ended before {} (truncated)",
+                            response.host(),
+                            self.decoder.end_marker()
+                        )),
+                        response.status(),
+                    )),
+                    Err(e) => Err(e),
+                    Ok(Body::Bytes) => {
+                        let status = response.status();
+                        match feed(framer, &self.buf, &mut *self.decoder, out, response.host()) {
+                            Ok(Flow::More) => continue,
+                            Ok(Flow::Done) => Ok(()),
+                            Err(e) => {
+                                let attempts = response.attempts();
+                                if self.decoder.retryable() && !out.delivered() && attempts <= r.net.max_retries {
+                                    let wait = transport::backoff(attempts.saturating_sub(1));
+                                    if Instant::now() + wait < r.net.deadline {
+                                        match self.retry(r, transport, stop, attempts, Instant::now() + wait) {
+                                            Ok(()) => continue,
+                                            Err(e) => return self.end(Err(e)),
+                                        }
+                                    }
+                                }
+                                Err(with_status(e, status))
+                            }
+                        }
+                    }
+                },
+            };
+            return self.end(step);
+        }
+    }
+
+    fn end(&mut self, result: Result<(), Error>) -> Poll<Result<(), Error>> {
+        // Dropping the response tells the reactor the caller is done: it reads what is left of
+        // the answer (a little, briefly) so the connection can be pooled, or closes it.
+        self.state = State::Ended;
+        Poll::Ready(result)
+    }
+
+    /// Sends the request again after `not_before`, with a new decoder.
+    fn retry(
+        &mut self,
+        r: &Resolved,
+        transport: &Transport,
+        stop: &Stop,
+        attempts: u32,
+        not_before: Instant,
+    ) -> Result<(), Error> {
+        let start = Start { notify: self.notify.clone(), attempts_before: attempts, not_before: Some(not_before) };
+        // The old exchange goes first, so the descriptor follows the new one only.
+        self.state = State::Ended;
+        let pending = transport.start(self.protocol.build_request(r)?, &r.net, stop, start)?;
+        self.decoder = self.protocol.decoder();
+        self.state = State::Sent(pending);
+        Ok(())
+    }
+
+    fn begin_body(&self, response: HttpResponse, r: &Resolved, out: &mut Assembler<'_>) -> State {
+        if !response.is_success() {
+            return State::Whole { response, body: Vec::new(), failed: true };
+        }
+        out.set_request_id(response.request_id());
+        let cap = MAX_FRAME_BYTES.min(usize::try_from(r.net.max_response_bytes).unwrap_or(usize::MAX));
+        match self.protocol.framing(response.content_type(), r.stream) {
+            Framing::Json => State::Whole { response, body: Vec::new(), failed: false },
+            Framing::Sse => State::Frames { response, framer: Framer::Sse(sse::Framer::new(cap)) },
+            Framing::Ndjson => State::Frames { response, framer: Framer::Ndjson(ndjson::Framer::new(cap)) },
+        }
+    }
+}
+
+fn with_status(e: Error, status: u16) -> Error {
+    if e.http_status() == 0 { e.with_http_status(status) } else { e }
+}
+
+/// Feeds `bytes` to the framer, decoding each frame as soon as it is complete, until the
+/// decoder sees the end marker.
+fn feed(
+    framer: &mut Framer,
+    bytes: &[u8],
+    decoder: &mut dyn Decoder,
+    out: &mut Assembler<'_>,
+    host: &str,
+) -> Result<Flow, Error> {
+    let mut outcome: Result<Flow, Error> = Ok(Flow::More);
+    let mut on_frame = |event: &str, data: &str| {
+        outcome = decoder.frame(event, data, out);
+        matches!(outcome, Ok(Flow::More))
+    };
+    let fed = match framer {
+        Framer::Sse(f) => f.feed(bytes, &mut on_frame),
+        Framer::Ndjson(f) => f.feed(bytes, &mut |line| on_frame("", line)),
+    };
+    fed.map_err(|too_long| Error::protocol(format!("a line or event from {host} is over {} bytes", too_long.cap)))?;
+    outcome
+}
+
+/// Runs one call of `protocol` on this thread: sends, then decodes the answer into `out` as
+/// it arrives, waiting between reads.
 pub fn run(
     protocol: Provider,
     r: &Resolved,
@@ -28,86 +240,11 @@ pub fn run(
     stop: &Stop,
     out: &mut Assembler<'_>,
 ) -> Result<(), Error> {
-    let mut attempt = 0;
+    let mut run = Run::start(protocol, r, transport, stop, None)?;
     loop {
-        let mut decoder = protocol.decoder();
-        match run_once(protocol, &mut *decoder, r, transport, stop, out) {
-            Err(e) if decoder.retryable() && !out.delivered() && attempt < r.net.max_retries => {
-                let wait = transport::backoff(attempt);
-                if std::time::Instant::now() + wait >= r.net.deadline {
-                    return Err(e);
-                }
-                transport::sleep_unless_stopped(wait, stop)?;
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
-}
-
-fn run_once(
-    protocol: Provider,
-    decoder: &mut dyn Decoder,
-    r: &Resolved,
-    transport: &Transport,
-    stop: &Stop,
-    out: &mut Assembler<'_>,
-) -> Result<(), Error> {
-    let mut response = transport.send(&protocol.build_request(r)?, &r.net, stop)?;
-    if !response.is_success() {
-        return Err(response.status_error());
-    }
-    let status = response.status();
-    out.set_request_id(response.request_id());
-    let cap = MAX_FRAME_BYTES.min(usize::try_from(r.net.max_response_bytes).unwrap_or(usize::MAX));
-    let result = match protocol.framing(response.content_type(), r.stream) {
-        Framing::Json => response.read_to_end().and_then(|body| decoder.body(&body, out)),
-        Framing::Sse => {
-            let mut framer = sse::Framer::new(cap);
-            read_frames(&mut response, decoder, out, |bytes, on_frame| framer.feed(bytes, on_frame))
-        }
-        Framing::Ndjson => {
-            let mut framer = ndjson::Framer::new(cap);
-            read_frames(&mut response, decoder, out, |bytes, on_frame| {
-                framer.feed(bytes, &mut |line| on_frame("", line))
-            })
-        }
-    };
-    result.map_err(|e| if e.http_status() == 0 { e.with_http_status(status) } else { e })
-}
-
-/// Reads the body through `feed` (a framer), decoding each frame as soon as it is complete,
-/// until the decoder sees the end marker; a body that ends before it was truncated.
-fn read_frames(
-    response: &mut HttpResponse,
-    decoder: &mut dyn Decoder,
-    out: &mut Assembler<'_>,
-    mut feed: impl FnMut(&[u8], &mut sse::OnEvent<'_>) -> Result<bool, sse::TooLong>,
-) -> Result<(), Error> {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut outcome: Result<Flow, Error> = Ok(Flow::More);
-    loop {
-        let n = response.read(&mut buf)?;
-        if n == 0 {
-            return Err(Error::protocol(format!(
-                "the stream from {} ended before {} (truncated)",
-                response.host(),
-                decoder.end_marker()
-            )));
-        }
-        let fed = feed(&buf[..n], &mut |event, data| {
-            outcome = decoder.frame(event, data, out);
-            matches!(outcome, Ok(Flow::More))
-        });
-        fed.map_err(|too_long| {
-            Error::protocol(format!("a line or event from {} is over {} bytes", response.host(), too_long.cap))
-        })?;
-        match std::mem::replace(&mut outcome, Ok(Flow::More))? {
-            Flow::More => {}
-            Flow::Done => {
-                response.drain(DRAIN_AFTER_END);
-                return Ok(());
-            }
+        match run.advance(r, transport, stop, out) {
+            Poll::Ready(result) => return result,
+            Poll::Pending => run.wait(None),
         }
     }
 }
