@@ -306,8 +306,8 @@ public:
         return r;
     }
 
-    /// Starts a completion on a library thread and returns at once; pull its chunks with
-    /// Stream::next (or poll Stream::fd). Throws aichat::Error when the request is invalid.
+    /// Starts a completion and returns at once (the library's I/O thread sends it); pull its
+    /// chunks with Stream::next (or poll Stream::fd). Throws aichat::Error when the request is invalid.
     Stream open_stream(const std::string &request_json, const Cancel *cancel = nullptr) const {
         AichatError *error = nullptr;
         AichatStream *s = aichat_client_stream_open(native_, request_json.c_str(), cancel ? cancel->native() : nullptr, &error);

@@ -76,8 +76,10 @@ func (c *Client) Close() error {
 // and the error matches ctx.Err() with errors.Is.
 //
 // The loop body runs on the calling goroutine in Go frames only: chunks are pulled from the
-// library in batches (aichat_stream_next), so a panic, runtime.Goexit (t.FailNow) or break in
-// it unwinds nothing of the library's, and the request is freed on the way out.
+// library in batches (aichat_stream_next, which never blocks), so a panic, runtime.Goexit
+// (t.FailNow) or break in it unwinds nothing of the library's, and the request is freed on the
+// way out. Between batches the goroutine waits on Go's network poller for the stream's
+// descriptor, holding no OS thread.
 func (c *Client) Stream(ctx context.Context, req Request) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		if err := pull(c, ctx, req, textStream, yield); err != nil {
@@ -96,14 +98,11 @@ func (c *Client) Events(ctx context.Context, req Request) iter.Seq2[Event, error
 	}
 }
 
-// waitMs bounds one blocking pull; a cancel wakes it at once, so this only sets how often an
-// idle stream's goroutine loops.
-const waitMs = 10_000
-
 // streamKind opens a stream and pulls one batch of it as Go values. A batch's C memory is
 // valid until the next pull, so it is copied out before any user code runs.
 type streamKind[T any] struct {
 	open func(*C.AichatClient, *C.char, *C.AichatCancel, **C.AichatError) *C.AichatStream
+	// next takes what is there without waiting (wait_ms 0).
 	next func(*C.AichatStream, []T) ([]T, bool, *C.AichatError)
 }
 
@@ -114,7 +113,7 @@ var textStream = streamKind[string]{
 	next: func(s *C.AichatStream, out []string) ([]string, bool, *C.AichatError) {
 		var b C.AichatChunks
 		var cerr *C.AichatError
-		if C.aichat_stream_next(s, waitMs, &b, &cerr) != C.AICHAT_OK {
+		if C.aichat_stream_next(s, 0, &b, &cerr) != C.AICHAT_OK {
 			return out, false, cerr
 		}
 		if b.count > 0 {
@@ -137,7 +136,7 @@ var eventStream = streamKind[Event]{
 	next: func(s *C.AichatStream, out []Event) ([]Event, bool, *C.AichatError) {
 		var b C.AichatEvents
 		var cerr *C.AichatError
-		if C.aichat_stream_next_events(s, waitMs, &b, &cerr) != C.AICHAT_OK {
+		if C.aichat_stream_next_events(s, 0, &b, &cerr) != C.AICHAT_OK {
 			return out, false, cerr
 		}
 		if b.count > 0 {
@@ -187,13 +186,29 @@ func pull[T any](c *Client, ctx context.Context, req Request, kind streamKind[T]
 	if stream == nil {
 		return takeError(cerr)
 	}
-	// Runs on return, panic and runtime.Goexit alike: the request stops, its thread and
-	// connection go.
+	// Runs on return, panic and runtime.Goexit alike: the request stops, its connection goes.
 	defer C.aichat_stream_free(stream)
+	fd := C.aichat_stream_fd(stream, &cerr)
+	if fd < 0 {
+		return takeError(cerr)
+	}
+	waiter, err := newReadyWaiter(int(fd))
+	if err != nil {
+		return &Error{Code: CodeIO, Message: "cannot watch the stream's descriptor: " + err.Error()}
+	}
+	defer waiter.close()
 	var batch []T
 	for {
 		var finished bool
 		batch, finished, cerr = kind.next(stream, batch[:0])
+		if len(batch) == 0 && cerr == nil && !finished {
+			// Nothing yet: park on Go's poller until the descriptor says more arrived, not in
+			// a blocking cgo call (which would hold an OS thread per waiting goroutine).
+			if err := waiter.wait(); err != nil {
+				return &Error{Code: CodeIO, Message: "cannot watch the stream's descriptor: " + err.Error()}
+			}
+			continue
+		}
 		for _, v := range batch {
 			if !yield(v, nil) {
 				return nil

@@ -21,10 +21,9 @@ pub extern "C" fn aichat_cancel_new() -> *mut AichatCancel {
     catch_or(std::ptr::null_mut(), || AichatCancel(CancelToken::new()).into_raw())
 }
 
-/// Makes every running and future call given this token return `AICHAT_ERROR_CANCELLED`,
-/// within 100 ms even while the server sends nothing (a DNS lookup or TCP connect in progress
-/// is not interrupted: it ends within `connect_timeout_ms`). Any thread, any time; idempotent.
-/// NULL is ignored.
+/// Makes every running and future call given this token return `AICHAT_ERROR_CANCELLED` at
+/// once, in every phase (looking the name up, connecting, TLS, writing the request, waiting,
+/// reading), and closes their connections. Any thread, any time; idempotent. NULL is ignored.
 ///
 /// # Safety
 /// `cancel` is NULL or an unfreed token.

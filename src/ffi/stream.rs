@@ -61,8 +61,8 @@ pub struct AichatEvents {
     pub finished: bool,
 }
 
-/// Starts a completion on `client` for its text and returns at once (the request runs on a
-/// library thread). NULL on failure, with `*error` set; the request is validated here.
+/// Starts a completion on `client` for its text and returns at once (the library's I/O thread
+/// sends the request; the answer is decoded as it is pulled). NULL on failure, with `*error` set; the request is validated here.
 /// `cancel` may be NULL.
 ///
 /// # Safety
@@ -183,16 +183,18 @@ pub unsafe extern "C" fn aichat_stream_next_events(
     }))
 }
 
-/// A descriptor that is readable while `aichat_stream_next` / `aichat_stream_next_events` has
-/// something to return (chunks or events, the end, or a failure); with it, those calls with
-/// `wait_ms` 0 never block. Owned by the stream: do not read, write or close it; valid until
-/// `aichat_stream_free`. -1 with `*error` set if one cannot be made. Level-triggered: it stays
-/// readable until the caller has taken everything there is, and after the end or a failure.
+/// A descriptor that is readable while `aichat_stream_next` / `aichat_stream_next_events` may
+/// have something to return (answer bytes arrived, decoded items are held, the end, a failure);
+/// with it, those calls with `wait_ms` 0 never block. A call made when it is readable returns
+/// at once, with the items the new bytes complete: none when they hold only part of one, after
+/// which the descriptor is quiet again until more arrive. Owned by the stream: do not read,
+/// write or close it; valid until `aichat_stream_free`. -1 with `*error` set if one cannot be
+/// made. Level-triggered: it stays readable until the caller has taken everything there is, and
+/// after the end or a failure.
 ///
-/// It is one end of a Unix socket pair, so `poll`/`epoll`/`kqueue`, libuv, GLib and asyncio's
-/// `add_reader` all accept it; the same descriptor is returned on every call. A cancel through
-/// the stream's token makes it readable at once; the call's own timeout does so when the
-/// library thread notices it (within `connect_timeout_ms` during a DNS lookup or TCP connect).
+/// It is one end of a Unix socket pair, so `poll`/`epoll`/`kqueue`, libuv, GLib, Go's poller and
+/// asyncio's `add_reader` all accept it; the same descriptor is returned on every call. A
+/// cancel through the stream's token, and the call's own timeouts, make it readable at once.
 /// Unix only: elsewhere it fails with `AICHAT_ERROR_IO`.
 ///
 /// # Safety

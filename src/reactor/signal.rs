@@ -97,10 +97,10 @@ impl Signal {
             // here (none is expected) would only cost the poller a wake-up.
             let _ = (&self.writer).write(&[1]);
         } else {
-            // Empties it: a poller that reads the descriptor itself (Node) may have taken the
-            // byte already, which is fine.
+            // Empties it: it holds one byte at most (a poller that reads the descriptor itself,
+            // as Node does, may have taken it already, which is fine), so one read does.
             let mut sink = [0u8; 16];
-            while matches!((&self.reader).read(&mut sink), Ok(n) if n > 0) {}
+            let _ = (&self.reader).read(&mut sink);
         }
         self.raised = ready;
     }

@@ -568,6 +568,9 @@ impl Task {
             let received = conn.recv(cx.scratch);
             match received {
                 Ok(Recv::Data(n)) => {
+                    // A plain socket that gave less than asked for is empty (epoll(7)): the next
+                    // bytes bring a new readiness event, so no read is spent to hear "would block".
+                    let drained = n < cx.scratch.len() && !conn.is_tls();
                     read += n;
                     self.last_progress = Instant::now();
                     let scratch = std::mem::take(cx.scratch);
@@ -575,6 +578,9 @@ impl Task {
                     *cx.scratch = scratch;
                     if let Some(step) = step {
                         return step;
+                    }
+                    if drained && self.out_pos >= self.out.len() {
+                        return Step::Wait(self.deadline());
                     }
                     if read >= cx.read_turn {
                         return Step::Again(self.deadline());
