@@ -196,6 +196,8 @@ bench: build
 	$(CC) -O2 -Wall -Wextra -Werror -Iinclude -Itests/c bench/c/bench_aichat.c $(LINK_SHARED) -lpthread -o target/bench/bench_aichat
 	$(CC) -O2 -Wall -Wextra -Werror bench/c/bench_curl.c $$(curl-config --libs) -o target/bench/bench_curl
 	$(CXX) -O2 -std=c++17 -Wall -Wextra bench/cpp/bench_simdjson.cpp -lsimdjson $$(curl-config --libs) -o target/bench/bench_simdjson
+	$(CC) -O2 -Wall -Wextra -Werror -Iinclude bench/c/bench_concurrency_aichat.c $(LINK_SHARED) -o target/bench/bench_concurrency_aichat
+	$(CC) -O2 -Wall -Wextra -Werror bench/c/bench_concurrency_curl.c $$(curl-config --libs) -o target/bench/bench_concurrency_curl
 	$(MAKE) bindings/node/node_modules
 	python3 bench/run.py
 

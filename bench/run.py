@@ -10,6 +10,7 @@ virtualenv target/bench/venv with requests and openai.
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,6 +76,9 @@ def node_stream(chunks, openai_url=None):
     return float(re.search(r"node for-await: ([\d,]+) chunks/s", out).group(1).replace(",", ""))
 
 
+BINDING_LOOP = {"python": "asyncio tasks, `async for` over `astream`", "node": "`for await` loops",
+                "go": "goroutines ranging over `Stream`, Go's own threads included"}
+
 STREAM_CHUNKS = 200_000
 # Rows 6: each run reads its stream this many times on one connection and reports the fastest
 # pass (a pass takes tens of milliseconds, which the scheduler of a shared machine easily cuts
@@ -105,7 +109,33 @@ def node_pool():
     return ops, float(delay.group(1)), float(delay.group(2))
 
 
+def concurrency(url, mode, n, program):
+    """One run of a concurrency benchmark program (bench/c/bench_concurrency_*.c)."""
+    return figures([BIN / f"bench_concurrency_{program}", mode, url, n])
+
+
+def binding_concurrency(url, n):
+    """The bindings with N concurrent streams each: threads added and memory per stream."""
+    env = {**os.environ, "AICHAT_BENCH_BASE_URL": url, "AICHAT_BENCH_N": str(n)}
+    runs = {
+        "python": ([PYTHON, ROOT / "bench/python/concurrency.py"], ROOT, {"PYTHONPATH": str(ROOT / "bindings/python/src")}),
+        "node": (["node", "bench/concurrency.mjs"], ROOT / "bindings" / "node", {}),
+        "go": (["go", "test", "-run", "TestConcurrencyBench", "-count=1", "-v", "."], ROOT / "bindings" / "go",
+               {"AICHAT_BENCH_CONCURRENCY": "1"}),
+    }
+    results = {}
+    for lang, (cmd, cwd, extra) in runs.items():
+        out = subprocess.run([str(c) for c in cmd], cwd=cwd, check=True, capture_output=True, text=True,
+                             env={**env, **extra}).stdout
+        line = next(l for l in out.splitlines() if l.startswith(f"lang={lang}"))
+        results[lang] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+    return results
+
+
 def main():
+    # Thousands of streams need thousands of descriptors, here and in the servers started below.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     server, url = start_server()
     rows = []  # (workload, figure, baseline, ratio, target, met)
 
@@ -228,6 +258,40 @@ def main():
         big = figures([aichat, "memory", url, 100_000_000])["peak_rss_kb"]
         row("5. peak RSS streaming a 100 MB completion (MB)", f"{big / 1024:.1f}", f"10 MB completion: {small / 1024:.1f}",
             f"{big / small:.2f}x", "< 16 MB, flat", big < 16 * 1024 and big < 1.5 * small)
+
+        # 7. Concurrency: N streams of 10 chunks one second apart, each stamped with its write time,
+        # on one client and one polling thread, against libcurl's multi interface on one thread.
+        for n in (1_000, 5_000):
+            ours, curl_multi = concurrency(url, "stream", n, "aichat"), concurrency(url, "stream", n, "curl")
+            label = f"7-{n // 1000}k. {n:,} concurrent streams (10 stamped chunks 1 s apart, one client, one polling thread)"
+            row(f"{label}: streams complete with all their chunks", f"{ours['completed']:,.0f} of {n:,}",
+                f"libcurl multi {curl_multi['completed']:,.0f}", "-", "all", ours["completed"] == n)
+            row(f"{label}: library threads while all are open", f"{ours['threads'] - 1:.0f}",
+                f"libcurl multi {curl_multi['threads'] - 1:.0f}", "-", "<= 4", ours["threads"] - 1 <= 4)
+            row(f"{label}: memory per open stream (KB)", f"{ours['kb_per_stream']:.1f}",
+                f"libcurl multi {curl_multi['kb_per_stream']:.1f}",
+                f"{ours['kb_per_stream'] / curl_multi['kb_per_stream']:.2f}x libcurl", "<= 2.0x libcurl multi",
+                ours["kb_per_stream"] <= 2.0 * curl_multi["kb_per_stream"])
+            row(f"{label}: descriptors per stream (its socket and, once asked for, its pollable descriptor's pair)",
+                f"{ours['fds_per_stream']:.2f}", f"libcurl multi {curl_multi['fds_per_stream']:.2f}", "-", "<= 3",
+                ours["fds_per_stream"] <= 3.0)
+            row(f"{label}: delay from the server's write to the poll loop seeing the chunk (ms)",
+                f"p50 {ours['p50_ms']:.2f}, p99 {ours['p99_ms']:.2f}",
+                f"libcurl multi p50 {curl_multi['p50_ms']:.2f}, p99 {curl_multi['p99_ms']:.2f}",
+                f"p99 {ours['p99_ms'] - curl_multi['p99_ms']:+.1f} ms", "p99 <= libcurl's + 20 ms",
+                ours["p99_ms"] <= curl_multi["p99_ms"] + 20)
+        ours, curl_multi = concurrency(url, "silent", 1_000, "aichat"), concurrency(url, "silent", 1_000, "curl")
+        row("7-silent. CPU while 1,000 streams wait 10 s on a server that sends nothing (% of a core)",
+            f"{ours['cpu_percent']:.2f}", f"libcurl multi {curl_multi['cpu_percent']:.2f}", "-", "<= 2%",
+            ours["cpu_percent"] <= 2.0)
+        n = 2_000
+        for lang, r in binding_concurrency(url, n).items():
+            threads_target = 8 if lang == "go" else 4
+            row(f"7-{lang}. {n:,} concurrent streams in the {lang} binding ({BINDING_LOOP[lang]})",
+                f"{r['completed']:,.0f} complete; threads added {r['threads_added']:.0f}; "
+                f"{r['kb_per_stream']:.1f} KB per stream; p99 delay {r['p99_ms']:.1f} ms",
+                "-", "-", f"all complete, threads added <= {threads_target}, <= 64 KB per stream",
+                r["completed"] == n and r["threads_added"] <= threads_target and r["kb_per_stream"] <= 64)
     finally:
         server.terminate()
         server.wait()

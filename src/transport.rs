@@ -190,7 +190,9 @@ impl Transport {
         let target_port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host = host_of(&request.url);
         let route = route(&net.proxy)?;
-        let tls = if https { Some(self.tls_config(&net.tls)?) } else { None };
+        // Made (and a `ca_file` read) even for http://, so a bad one fails the same everywhere.
+        let tls = self.tls_config(&net.tls)?;
+        let tls = https.then_some(tls);
         let origin = format!(
             "{}://{target_host}:{target_port} {:?} {:?}",
             if https { "https" } else { "http" },

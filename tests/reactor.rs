@@ -682,3 +682,54 @@ fn three_hundred_open_streams_cost_no_thread() {
     drop(streams);
     assert!(eventually(Duration::from_secs(3), || sockets_to(port) == 0), "{} connections left", sockets_to(port));
 }
+
+#[test]
+fn zz_scratch_lost_wakeup() {
+    let _alone = alone();
+    let server = Server::start().unwrap();
+    let client = ClientHandle::new(None);
+    let lost = std::sync::atomic::AtomicUsize::new(0);
+    let pulls = std::sync::atomic::AtomicUsize::new(0);
+    thread::scope(|s| {
+        for t in 0..8usize {
+            let (server, client, lost, pulls) = (&server, &client, &lost, &pulls);
+            s.spawn(move || {
+                let started = Instant::now();
+                let mut rounds = 0;
+                while started.elapsed() < Duration::from_secs(40) {
+                    rounds += 1;
+                    let n = 4usize;
+                    let want: Vec<usize> = (0..n).map(|i| 1000 + (i * 7 + rounds + t) % 600).collect();
+                    let streams: Vec<Stream> = want
+                        .iter()
+                        .map(|w| open(client, &openai(&server.fault_url(&format!("chunks=100000,silence-after={w}")), PATIENT), None))
+                        .collect();
+                    let fds: Vec<i32> = streams.iter().map(fd_of).collect();
+                    let mut got = vec![0usize; n];
+                    loop {
+                        let mut polled: Vec<libc::pollfd> = fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+                        let k = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, 300) };
+                        if k == 0 {
+                            break;
+                        }
+                        for (i, p) in polled.iter().enumerate() {
+                            if p.revents & libc::POLLIN != 0 {
+                                pulls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                got[i] += next(&streams[i], 0).unwrap().0.len();
+                            }
+                        }
+                    }
+                    for i in 0..n {
+                        if got[i] != want[i] {
+                            let more = next(&streams[i], 0).unwrap().0.len();
+                            eprintln!("thread {t} round {rounds} stream {i}: got {} of {}, quiet descriptor, then a pull gave {more}", got[i], want[i]);
+                            lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    eprintln!("pulls {pulls:?} lost {lost:?}");
+    assert_eq!(lost.into_inner(), 0);
+}

@@ -126,7 +126,7 @@ def main() -> None:
         "provider": "openai",
         "stream": True,
         "proxy": "",
-        "base_url": f"{base}/fault/stamp,interval=1000,chunks={CHUNKS}/v1",
+        "base_url": f"{base}/fault/stamp,delay=2000,interval=1000,chunks={CHUNKS}/v1",
         "messages": [{"role": "user", "content": "Hi"}],
     }
     try:

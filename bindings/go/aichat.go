@@ -98,6 +98,20 @@ func (c *Client) Events(ctx context.Context, req Request) iter.Seq2[Event, error
 	}
 }
 
+// cgoSlots bounds how many goroutines are inside the library's stream calls at once. None of
+// those calls waits for the network, but a goroutine in a cgo call holds an OS thread, and
+// thousands of goroutines entering together make Go start a thread for each one that arrives
+// while the others are inside. Waiting for a slot parks the goroutine instead, holding no
+// thread; GOMAXPROCS slots still let that many pulls decode in parallel.
+var cgoSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// inC runs f (a call into the library) in one of the cgoSlots.
+func inC[T any](f func() T) T {
+	cgoSlots <- struct{}{}
+	defer func() { <-cgoSlots }()
+	return f()
+}
+
 // streamKind opens a stream and pulls one batch of it as Go values. A batch's C memory is
 // valid until the next pull, so it is copied out before any user code runs.
 type streamKind[T any] struct {
@@ -165,15 +179,15 @@ func pull[T any](c *Client, ctx context.Context, req Request, kind streamKind[T]
 	if c.native == nil {
 		return &Error{Code: CodeInvalidArgument, Message: "the client is closed"}
 	}
-	cjs := C.CString(string(js))
-	defer C.free(unsafe.Pointer(cjs))
-	cancel := C.aichat_cancel_new()
-	defer C.aichat_cancel_free(cancel)
+	// Every call into C below runs in a slot (see cgoSlots), so that thousands of goroutines
+	// opening streams at once do not each pin an OS thread.
+	cancel := inC(func() *C.AichatCancel { return C.aichat_cancel_new() })
+	defer inC(func() bool { C.aichat_cancel_free(cancel); return true })
 	// The token fires when ctx ends; the trigger must have finished before the token is freed
 	// (deferred calls run last-in first-out: this one before the free above).
 	triggered := make(chan struct{})
 	stopWatch := context.AfterFunc(ctx, func() {
-		C.aichat_cancel_trigger(cancel)
+		inC(func() bool { C.aichat_cancel_trigger(cancel); return true })
 		close(triggered)
 	})
 	defer func() {
@@ -182,25 +196,37 @@ func pull[T any](c *Client, ctx context.Context, req Request, kind streamKind[T]
 		}
 	}()
 	var cerr *C.AichatError
-	stream := kind.open(c.native, cjs, cancel, &cerr)
+	var fd C.int
+	stream := inC(func() *C.AichatStream {
+		cjs := C.CString(string(js))
+		defer C.free(unsafe.Pointer(cjs))
+		s := kind.open(c.native, cjs, cancel, &cerr)
+		if s != nil {
+			fd = C.aichat_stream_fd(s, &cerr)
+		}
+		return s
+	})
 	if stream == nil {
 		return takeError(cerr)
 	}
 	// Runs on return, panic and runtime.Goexit alike: the request stops, its connection goes.
-	defer C.aichat_stream_free(stream)
-	fd := C.aichat_stream_fd(stream, &cerr)
+	defer inC(func() bool { C.aichat_stream_free(stream); return true })
 	if fd < 0 {
 		return takeError(cerr)
 	}
-	waiter, err := newReadyWaiter(int(fd))
+	var waiter *readyWaiter
+	inC(func() bool { waiter, err = newReadyWaiter(int(fd)); return true })
 	if err != nil {
 		return &Error{Code: CodeIO, Message: "cannot watch the stream's descriptor: " + err.Error()}
 	}
-	defer waiter.close()
+	defer inC(func() bool { waiter.close(); return true })
 	var batch []T
 	for {
 		var finished bool
-		batch, finished, cerr = kind.next(stream, batch[:0])
+		inC(func() bool {
+			batch, finished, cerr = kind.next(stream, batch[:0])
+			return true
+		})
 		if len(batch) == 0 && cerr == nil && !finished {
 			// Nothing yet: park on Go's poller until the descriptor says more arrived, not in
 			// a blocking cgo call (which would hold an OS thread per waiting goroutine).

@@ -54,7 +54,7 @@ func TestConcurrencyBench(t *testing.T) {
 	const chunks = 10
 	req := Request{Messages: hi, Options: Options{
 		Provider: "openai", Stream: true, NoProxy: true,
-		BaseURL: fmt.Sprintf("%s/fault/stamp,interval=1000,chunks=%d/v1", base, chunks),
+		BaseURL: fmt.Sprintf("%s/fault/stamp,delay=2000,interval=1000,chunks=%d/v1", base, chunks),
 	}}
 	c, err := NewClient(Options{})
 	if err != nil {

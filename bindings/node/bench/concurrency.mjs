@@ -40,7 +40,7 @@ const req = {
   provider: 'openai',
   stream: true,
   proxy: '',
-  baseUrl: `${base}/fault/stamp,interval=1000,chunks=${CHUNKS}/v1`,
+  baseUrl: `${base}/fault/stamp,delay=2000,interval=1000,chunks=${CHUNKS}/v1`,
   messages: [{ role: 'user', content: 'Hi' }],
 };
 const client = new Client();
