@@ -28,7 +28,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-setup test-rust test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install dist lint header-check install bench soak fuzz clean
+.PHONY: all build demo test test-setup test-rust test-loom test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install dist lint header-check install bench soak fuzz clean
 
 all: build
 
@@ -79,7 +79,7 @@ demo: $(BUILD)/chat
 	    "What time is it?"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-setup lint header-check test-rust test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c
+test: test-setup lint header-check test-rust test-loom test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c
 
 # Installs what the tests need and is missing (Debian packages); npm packages come with test-node.
 test-setup:
@@ -99,6 +99,11 @@ header-check: build
 
 test-rust:
 	$(CARGO) test --workspace
+
+# The reactor's handoff between its thread and a caller's, model-checked with loom: every
+# interleaving of the two sides (src/reactor/exchange.rs, `loom_tests`).
+test-loom:
+	RUSTFLAGS="--cfg aichat_loom" $(CARGO) test --release --target-dir target/loom -p aichat --lib loom_tests
 
 # The Rust unit and integration tests again under AddressSanitizer (leak checking on), with the
 # nightly toolchain (-Zsanitizer); the C and C++ tests cover UBSan and valgrind.

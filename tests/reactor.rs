@@ -11,22 +11,18 @@ use common::*;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::ptr;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 // --- test isolation ---------------------------------------------------------------------------
 
-/// Tests in this file run on parallel threads of one process. Those that count the process's
-/// threads or descriptors take this lock alone; the others share it.
-static PROCESS: RwLock<()> = RwLock::new(());
+/// Tests in this file run on parallel threads of one process, and some count the process's
+/// threads, descriptors and connections, or race timing: they run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
 
-fn shared() -> RwLockReadGuard<'static, ()> {
-    PROCESS.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn alone() -> RwLockWriteGuard<'static, ()> {
-    PROCESS.write().unwrap_or_else(|e| e.into_inner())
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 // --- pulled streams ---------------------------------------------------------------------------
@@ -109,6 +105,8 @@ fn fd_of(stream: &Stream) -> i32 {
 
 /// No retry, and a stall ends after half a second.
 const SHORT: &str = r#""idle_timeout_ms":500,"max_retries":0"#;
+/// No retry, and room for a slow machine (a sanitizer's build of the test server is slow).
+const ROOMY: &str = r#""idle_timeout_ms":5000,"max_retries":0"#;
 /// No retry, and a stall outlasts the test.
 const PATIENT: &str = r#""idle_timeout_ms":60000,"max_retries":0"#;
 
@@ -181,10 +179,10 @@ impl Servers {
 
     fn request(&self, kind: Kind) -> String {
         match kind {
-            Kind::Normal(n) => openai(&self.server.fault_url(&format!("chunks={n},interval=10")), SHORT),
+            Kind::Normal(n) => openai(&self.server.fault_url(&format!("chunks={n},interval=10")), ROOMY),
             Kind::Silent => openai(&self.server.fault_url("silence"), SHORT),
-            Kind::Garbage => openai(&self.garbage.base_url(), SHORT),
-            Kind::Reset => openai(&self.reset.base_url(), SHORT),
+            Kind::Garbage => openai(&self.garbage.base_url(), ROOMY),
+            Kind::Reset => openai(&self.reset.base_url(), ROOMY),
         }
     }
 
@@ -300,6 +298,17 @@ fn is_socket_to(target: &str, port: u16) -> bool {
 
 /// Makes sure the reactor (its poller and waker) exists before descriptors are counted: one
 /// call on a client of its own, then that client and its pooled connection are gone.
+fn scopeguard(i: &usize, t0: Instant) {
+    let _ = (i, t0);
+}
+struct Timer(usize, Instant);
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if self.1.elapsed() > Duration::from_millis(200) {
+            eprintln!("SLOW stream {} took {:?}", self.0, self.1.elapsed());
+        }
+    }
+}
 fn start_the_reactor(server: &Server) {
     let client = ClientHandle::new(None);
     let out = complete(&client, &request(&server.base_url(), HI, ""));
@@ -324,7 +333,7 @@ fn allow_descriptors(n: libc::rlim_t) {
 
 #[test]
 fn sixty_pulled_streams_with_interleaved_faults_each_get_their_own_result_on_one_thread() {
-    let _shared = shared();
+    let _serial = serial();
     let servers = Servers::start();
     let client = ClientHandle::new(None);
     let kinds: Vec<Kind> = (0..60).map(kind_of).collect();
@@ -373,7 +382,7 @@ fn sixty_pulled_streams_with_interleaved_faults_each_get_their_own_result_on_one
 
 #[test]
 fn sixty_pushed_calls_with_interleaved_faults_on_sixty_threads_each_get_their_own_result() {
-    let _shared = shared();
+    let _serial = serial();
     let servers = Servers::start();
     let client = ClientHandle::new(None);
     // Each thread makes its call through the chunk callback or the event callback, by parity.
@@ -427,7 +436,7 @@ fn moment(span: Duration, i: u32, steps: u32) -> Duration {
 
 #[test]
 fn a_cancel_racing_the_end_of_a_pulled_stream_gives_the_whole_text_or_cancelled() {
-    let _shared = shared();
+    let _serial = serial();
     let server = Server::start().unwrap();
     let client = ClientHandle::new(None);
     let req = openai(&server.fault_url("chunks=5"), r#""max_retries":0"#);
@@ -469,7 +478,7 @@ fn a_cancel_racing_the_end_of_a_pulled_stream_gives_the_whole_text_or_cancelled(
 
 #[test]
 fn a_cancel_racing_the_end_of_a_pushed_call_gives_the_whole_text_or_cancelled() {
-    let _shared = shared();
+    let _serial = serial();
     let server = Server::start().unwrap();
     let client = ClientHandle::new(None);
     let req = openai(&server.fault_url("chunks=5"), r#""max_retries":0"#);
@@ -506,7 +515,7 @@ fn a_cancel_racing_the_end_of_a_pushed_call_gives_the_whole_text_or_cancelled() 
 
 #[test]
 fn freeing_streams_on_another_thread_as_they_end_is_safe_and_the_client_goes_on() {
-    let _shared = shared();
+    let _serial = serial();
     let server = Server::start().unwrap();
     let port = server.addr().port();
     let client = ClientHandle::new(None);
@@ -558,7 +567,7 @@ fn idle_streams_freed_then_their_client_close_every_connection_and_spare_other_c
     // The C contract: a client is freed only after every call on it has returned, and a stream
     // is a call until its free (the Go and Python bindings keep a client until its streams are
     // closed). So the streams go first; the reverse order is not allowed and not tried.
-    let _shared = shared();
+    let _serial = serial();
     let server = Server::start().unwrap();
     let port = server.addr().port();
     let other_server = Server::start().unwrap();
@@ -588,21 +597,24 @@ fn idle_streams_freed_then_their_client_close_every_connection_and_spare_other_c
 
 #[test]
 fn a_hundred_finished_streams_leave_no_thread_descriptor_or_connection_behind() {
-    let _alone = alone();
+    let _serial = serial();
     let servers = Servers::start();
     start_the_reactor(&servers.server);
     let before = descriptors();
     let client = ClientHandle::new(None);
-    let normal = openai(&servers.server.fault_url("chunks=20"), SHORT);
-    let long = openai(&servers.server.fault_url("chunks=100000"), SHORT);
-    // Half end normally, a quarter fail (garbage, a reset), a quarter are freed mid-stream; half
-    // have a descriptor. All are open at once.
+    let normal = openai(&servers.server.fault_url("chunks=20"), ROOMY);
+    // Far more than the reactor reads ahead (256 KB) or drains after a free (64 KB).
+    let long = openai(&servers.server.fault_url("chunks=5000"), ROOMY);
+    let failing = openai(&servers.server.fault_url("status=500"), ROOMY);
+    // Half end normally, a quarter fail (garbage, an HTTP 500), a quarter are freed mid-stream;
+    // half have a descriptor. All are open at once.
     let plan: Vec<(usize, Stream)> = (0..100)
         .map(|i| {
             let req = match i % 4 {
                 0 | 1 => normal.clone(),
                 2 => long.clone(),
-                _ => servers.request(if i % 8 == 3 { Kind::Garbage } else { Kind::Reset }),
+                _ if i % 8 == 3 => servers.request(Kind::Garbage),
+                _ => failing.clone(),
             };
             (i, open(&client, &req, None))
         })
@@ -613,13 +625,19 @@ fn a_hundred_finished_streams_leave_no_thread_descriptor_or_connection_behind() 
         }
     }
     for (i, stream) in &plan {
+        let t0 = Instant::now();
+        let _t = Timer(*i, t0);
         match i % 4 {
             0 | 1 => assert_eq!(drain(stream), (tokens(20), Ok(())), "stream {i}"),
             2 => assert!(!next(stream, 5000).unwrap().0.is_empty(), "stream {i}"),
             _ => {
                 let (chunks, result) = drain(stream);
-                let kind = if i % 8 == 3 { Kind::Garbage } else { Kind::Reset };
-                assert_eq!((chunks, result.map_err(|e| e.0)), expected(kind), "stream {i}");
+                let want = if i % 8 == 3 {
+                    expected(Kind::Garbage)
+                } else {
+                    (vec![], Err(AichatStatus::AICHAT_ERROR_HTTP_STATUS))
+                };
+                assert_eq!((chunks, result.map_err(|e| e.0)), want, "stream {i}");
             }
         }
     }
@@ -638,7 +656,7 @@ fn a_hundred_finished_streams_leave_no_thread_descriptor_or_connection_behind() 
 
 #[test]
 fn a_pulled_stream_holds_only_its_socket_until_its_descriptor_is_asked_for() {
-    let _alone = alone();
+    let _serial = serial();
     let server = Server::start().unwrap();
     let port = server.addr().port();
     start_the_reactor(&server);
@@ -667,7 +685,7 @@ fn a_pulled_stream_holds_only_its_socket_until_its_descriptor_is_asked_for() {
 
 #[test]
 fn three_hundred_open_streams_cost_no_thread() {
-    let _alone = alone();
+    let _serial = serial();
     allow_descriptors(4096);
     let server = Server::start().unwrap();
     let port = server.addr().port();
@@ -683,53 +701,29 @@ fn three_hundred_open_streams_cost_no_thread() {
     assert!(eventually(Duration::from_secs(3), || sockets_to(port) == 0), "{} connections left", sockets_to(port));
 }
 
+// --- found bugs -------------------------------------------------------------------------------------
+
 #[test]
-fn zz_scratch_lost_wakeup() {
-    let _alone = alone();
-    let server = Server::start().unwrap();
+#[ignore = "bug: a read shorter than the buffer ends the reactor's turn (task.rs pump), so a close that came with the last bytes is never read: a close-delimited answer times out"]
+fn an_answer_delimited_by_the_close_of_its_connection_ends_at_the_close() {
+    // No Content-Length, not chunked: the answer ends where the server closes. The server writes
+    // it and closes at once, so the last bytes and the close often arrive before the reactor
+    // reads; it must read on to the end of the connection (here about one call in four got
+    // AICHAT_ERROR_TIMEOUT after idle_timeout_ms instead, by push and by pull alike).
+    let _serial = serial();
+    let message = "a".repeat(1024);
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{{\"message\":\"{message}\",\"response\":true}}"
+    );
+    let server = RawServer::start(Raw::Reply(reply.into_bytes())).unwrap();
     let client = ClientHandle::new(None);
-    let lost = std::sync::atomic::AtomicUsize::new(0);
-    let pulls = std::sync::atomic::AtomicUsize::new(0);
-    thread::scope(|s| {
-        for t in 0..8usize {
-            let (server, client, lost, pulls) = (&server, &client, &lost, &pulls);
-            s.spawn(move || {
-                let started = Instant::now();
-                let mut rounds = 0;
-                while started.elapsed() < Duration::from_secs(40) {
-                    rounds += 1;
-                    let n = 4usize;
-                    let want: Vec<usize> = (0..n).map(|i| 1000 + (i * 7 + rounds + t) % 600).collect();
-                    let streams: Vec<Stream> = want
-                        .iter()
-                        .map(|w| open(client, &openai(&server.fault_url(&format!("chunks=100000,silence-after={w}")), PATIENT), None))
-                        .collect();
-                    let fds: Vec<i32> = streams.iter().map(fd_of).collect();
-                    let mut got = vec![0usize; n];
-                    loop {
-                        let mut polled: Vec<libc::pollfd> = fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
-                        let k = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, 300) };
-                        if k == 0 {
-                            break;
-                        }
-                        for (i, p) in polled.iter().enumerate() {
-                            if p.revents & libc::POLLIN != 0 {
-                                pulls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                got[i] += next(&streams[i], 0).unwrap().0.len();
-                            }
-                        }
-                    }
-                    for i in 0..n {
-                        if got[i] != want[i] {
-                            let more = next(&streams[i], 0).unwrap().0.len();
-                            eprintln!("thread {t} round {rounds} stream {i}: got {} of {}, quiet descriptor, then a pull gave {more}", got[i], want[i]);
-                            lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    eprintln!("pulls {pulls:?} lost {lost:?}");
-    assert_eq!(lost.into_inner(), 0);
+    let req = request(&server.base_url(), HI, r#""idle_timeout_ms":1000,"max_retries":0"#);
+    for i in 0..100 {
+        let out = complete(&client, &req);
+        assert_eq!((out.status, out.text().len()), (AichatStatus::AICHAT_OK, 1024), "call {i}: {}", out.message);
+        assert_eq!(out.text(), message);
+        let (chunks, result) = drain(&open(&client, &req, None));
+        assert_eq!((chunks.concat().len(), result), (1024, Ok(())), "stream {i}");
+        assert_eq!(chunks.concat(), message);
+    }
 }

@@ -6,8 +6,13 @@
 //! and the caller asks it to go on when it takes them, so a slow caller holds at most that much
 //! of a fast server's answer, and an idle stream holds nothing.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::Arc;
 use std::time::Instant;
+
+#[cfg(aichat_loom)]
+use loom::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(not(aichat_loom))]
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use super::signal::Notify;
 use super::{Command, Key};
@@ -31,11 +36,16 @@ pub(crate) struct Head {
 }
 
 pub(crate) struct Exchange {
+    handoff: Handoff,
+    stop: Stop,
+}
+
+/// The shared state and its one wake-up: what `loom` checks (see the tests below). It tells
+/// its owner when the reactor must look (by what its methods return); it never calls out.
+pub(crate) struct Handoff {
     state: Mutex<State>,
     changed: Condvar,
-    stop: Stop,
     notify: Option<Arc<Notify>>,
-    me: Weak<Exchange>,
 }
 
 #[derive(Default)]
@@ -75,24 +85,91 @@ pub(crate) enum Taken {
 
 impl Exchange {
     pub(crate) fn new(stop: Stop, notify: Option<Arc<Notify>>) -> Arc<Exchange> {
-        let ex = Arc::new_cyclic(|me| Exchange {
-            state: Mutex::new(State::default()),
-            changed: Condvar::new(),
-            stop,
-            notify,
-            me: me.clone(),
-        });
+        let ex = Arc::new(Exchange { handoff: Handoff::new(notify), stop });
         let waker: Arc<dyn Wake> = ex.clone();
         ex.stop.on_cancel(Arc::downgrade(&waker));
-        if let Some(n) = &ex.notify {
+        ex
+    }
+
+    /// Asks the reactor to look at this exchange's task again (once it has one: before that,
+    /// the task's first turn looks anyway).
+    fn tell_reactor(&self) {
+        if let Some(key) = self.handoff.key() {
+            let _ = super::post(Command::Look(key));
+        }
+    }
+
+    pub(crate) fn stop(&self) -> &Stop {
+        &self.stop
+    }
+
+    pub(crate) fn key(&self) -> Option<Key> {
+        self.handoff.key()
+    }
+
+    pub(crate) fn set_key(&self, key: Key) {
+        self.handoff.lock().key = Some(key);
+    }
+
+    pub(crate) fn is_gone(&self) -> bool {
+        self.handoff.lock().gone
+    }
+
+    /// Whether the reactor paused reading until the caller takes the body.
+    pub(crate) fn is_paused(&self) -> bool {
+        self.handoff.is_paused()
+    }
+
+    pub(crate) fn deliver_head(&self, head: Head) {
+        self.handoff.deliver_head(head)
+    }
+
+    pub(crate) fn append(&self, fill: impl FnOnce(&mut Vec<u8>)) -> Append {
+        self.handoff.append(fill)
+    }
+
+    pub(crate) fn finish(&self, result: Result<(), Error>) {
+        self.handoff.finish(result)
+    }
+
+    pub(crate) fn take_head(&self) -> Option<Result<Head, Error>> {
+        self.handoff.take_head()
+    }
+
+    pub(crate) fn take_body(&self, buf: &mut Vec<u8>) -> Taken {
+        let (taken, resume) = self.handoff.take_body(buf);
+        if resume {
+            self.tell_reactor();
+        }
+        taken
+    }
+
+    pub(crate) fn wait(&self, until: Option<Instant>) {
+        self.handoff.wait(until)
+    }
+
+    pub(crate) fn leave(&self) {
+        if self.handoff.leave() {
+            self.tell_reactor();
+        }
+    }
+}
+
+impl Handoff {
+    pub(crate) fn new(notify: Option<Arc<Notify>>) -> Handoff {
+        if let Some(n) = &notify {
             n.set(false);
         }
-        ex
+        Handoff { state: Mutex::new(State::default()), changed: Condvar::new(), notify }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing runs user code under this lock; a poisoned one still holds consistent state.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn key(&self) -> Option<Key> {
+        self.lock().key
     }
 
     /// Wakes the caller and updates the descriptor after a change made under `state`.
@@ -107,43 +184,20 @@ impl Exchange {
         }
     }
 
-    fn post(&self) {
-        if let Some(me) = self.me.upgrade() {
-            let _ = super::post(Command::Look(me));
-        }
-    }
-
     // --- the reactor's side ---
 
-    pub(crate) fn stop(&self) -> &Stop {
-        &self.stop
-    }
-
-    pub(crate) fn set_key(&self, key: Key) {
-        self.lock().key = Some(key);
-    }
-
-    pub(crate) fn key(&self) -> Option<Key> {
-        self.lock().key
-    }
-
-    pub(crate) fn is_gone(&self) -> bool {
-        self.lock().gone
-    }
-
-    /// Whether the caller is waiting for room to be made (the reactor paused the connection).
-    pub(crate) fn is_paused(&self) -> bool {
+    fn is_paused(&self) -> bool {
         let state = self.lock();
         state.paused && state.body.len() >= HIGH
     }
 
-    pub(crate) fn deliver_head(&self, head: Head) {
+    fn deliver_head(&self, head: Head) {
         let mut state = self.lock();
         state.head = Some(head);
         self.changed(state);
     }
 
-    /// Lets `fill` append decoded body bytes; returns whether the reactor should stop reading
+    /// Lets `fill` append decoded body bytes; says whether the reactor should stop reading
     /// until the caller takes them (or the caller is gone, and nobody will).
     pub(crate) fn append(&self, fill: impl FnOnce(&mut Vec<u8>)) -> Append {
         let mut state = self.lock();
@@ -172,7 +226,7 @@ impl Exchange {
     // --- the caller's side ---
 
     /// The answer's head, the failure that came instead, or `None` while neither arrived.
-    pub(crate) fn take_head(&self) -> Option<Result<Head, Error>> {
+    fn take_head(&self) -> Option<Result<Head, Error>> {
         let state = self.lock();
         if let Some(head) = &state.head {
             return Some(Ok(head.clone()));
@@ -184,22 +238,20 @@ impl Exchange {
     }
 
     /// Moves the body bytes that arrived into `buf` (which must be empty): the two buffers are
-    /// swapped, so no byte is copied and both keep their capacity.
-    pub(crate) fn take_body(&self, buf: &mut Vec<u8>) -> Taken {
+    /// swapped, so no byte is copied and both keep their capacity. Also says whether the
+    /// reactor had paused the connection and must be told to go on.
+    pub(crate) fn take_body(&self, buf: &mut Vec<u8>) -> (Taken, bool) {
         debug_assert!(buf.is_empty());
         let mut state = self.lock();
         if !state.body.is_empty() {
             std::mem::swap(&mut state.body, buf);
             let resume = std::mem::take(&mut state.paused);
             self.changed(state);
-            if resume {
-                self.post();
-            }
-            return Taken::Bytes;
+            return (Taken::Bytes, resume);
         }
         match &state.end {
-            Some(end) => Taken::End(end.clone()),
-            None => Taken::Nothing,
+            Some(end) => (Taken::End(end.clone()), false),
+            None => (Taken::Nothing, false),
         }
     }
 
@@ -216,7 +268,7 @@ impl Exchange {
                     if left.is_zero() {
                         break;
                     }
-                    self.changed.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0
+                    wait_timeout(&self.changed, state, left)
                 }
             };
         }
@@ -224,17 +276,36 @@ impl Exchange {
     }
 
     /// The caller is done with the exchange: whatever the reactor still does for it is for the
-    /// connection's sake (draining it for the pool, or closing it).
-    pub(crate) fn leave(&self) {
+    /// connection's sake (draining it for the pool, or closing it). True the first time: the
+    /// reactor must be told.
+    pub(crate) fn leave(&self) -> bool {
         let mut state = self.lock();
         if state.gone {
-            return;
+            return false;
         }
         state.gone = true;
         state.body = Vec::new();
-        drop(state);
-        self.post();
+        true
     }
+
+    /// The cancel token fired: the caller wakes, and the reactor must be told.
+    pub(crate) fn cancel(&self) {
+        let mut state = self.lock();
+        state.cancelled = true;
+        self.changed(state);
+        self.changed.notify_all();
+    }
+}
+
+#[cfg(not(aichat_loom))]
+fn wait_timeout<'a>(c: &Condvar, state: MutexGuard<'a, State>, left: std::time::Duration) -> MutexGuard<'a, State> {
+    c.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0
+}
+
+/// loom has no timed wait: a model waits until woken, which is what it checks.
+#[cfg(aichat_loom)]
+fn wait_timeout<'a>(c: &Condvar, state: MutexGuard<'a, State>, _: std::time::Duration) -> MutexGuard<'a, State> {
+    c.wait(state).unwrap_or_else(|e| e.into_inner())
 }
 
 /// What [`Exchange::append`] says the reactor should do next.
@@ -247,10 +318,140 @@ pub(crate) enum Append {
 
 impl Wake for Exchange {
     fn wake(&self) {
-        let mut state = self.lock();
-        state.cancelled = true;
-        self.changed(state);
-        self.changed.notify_all();
-        self.post();
+        self.handoff.cancel();
+        self.tell_reactor();
+    }
+}
+
+/// Every interleaving of the reactor's and the caller's side of a handoff, explored by loom
+/// (`make test-loom`): no wake-up is lost, no byte is lost or reordered, the end comes after
+/// every byte, and a paused connection is always resumed.
+#[cfg(all(test, aichat_loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// The caller's loop: takes until the end, waiting when nothing is there.
+    fn take_all(h: &Handoff) -> (Vec<u8>, Result<(), Error>, bool) {
+        let (mut got, mut resumed) = (Vec::new(), false);
+        loop {
+            let mut buf = Vec::new();
+            match h.take_body(&mut buf) {
+                (Taken::Bytes, resume) => {
+                    got.extend_from_slice(&buf);
+                    resumed |= resume;
+                }
+                (Taken::Nothing, _) => h.wait(None),
+                (Taken::End(end), _) => return (got, end, resumed),
+            }
+        }
+    }
+
+    #[test]
+    fn the_caller_gets_every_byte_in_order_then_the_end() {
+        loom::model(|| {
+            let h = Arc::new(Handoff::new(None));
+            let reactor = {
+                let h = h.clone();
+                thread::spawn(move || {
+                    h.append(|b| b.extend_from_slice(b"ab"));
+                    h.append(|b| b.extend_from_slice(b"cd"));
+                    h.finish(Ok(()));
+                })
+            };
+            let (got, end, _) = take_all(&h);
+            assert_eq!(got, b"abcd");
+            assert!(end.is_ok());
+            reactor.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn bytes_alone_wake_a_waiting_caller() {
+        loom::model(|| {
+            let h = Arc::new(Handoff::new(None));
+            let reactor = {
+                let h = h.clone();
+                thread::spawn(move || {
+                    h.append(|b| b.extend_from_slice(b"a"));
+                })
+            };
+            loop {
+                let mut buf = Vec::new();
+                match h.take_body(&mut buf).0 {
+                    Taken::Bytes => break assert_eq!(buf, b"a"),
+                    Taken::Nothing => h.wait(None),
+                    Taken::End(_) => panic!("no end was sent"),
+                }
+            }
+            reactor.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn a_failure_reaches_a_waiting_caller() {
+        loom::model(|| {
+            let h = Arc::new(Handoff::new(None));
+            let reactor = {
+                let h = h.clone();
+                thread::spawn(move || h.finish(Err(Error::protocol("broken"))))
+            };
+            let (got, end, _) = take_all(&h);
+            assert!(got.is_empty());
+            assert_eq!(end.unwrap_err().message(), "broken");
+            reactor.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn a_cancel_wakes_a_waiting_caller() {
+        loom::model(|| {
+            let h = Arc::new(Handoff::new(None));
+            let canceller = {
+                let h = h.clone();
+                thread::spawn(move || h.cancel())
+            };
+            h.wait(None);
+            canceller.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn a_full_buffer_pauses_the_reactor_until_the_caller_takes_it() {
+        loom::model(|| {
+            let h = Arc::new(Handoff::new(None));
+            let reactor = {
+                let h = h.clone();
+                thread::spawn(move || {
+                    let full = h.append(|b| b.resize(HIGH, 1));
+                    h.finish(Ok(()));
+                    full
+                })
+            };
+            let (got, end, resumed) = take_all(&h);
+            let full = reactor.join().unwrap();
+            assert_eq!((got.len(), end.is_ok()), (HIGH, true));
+            assert_eq!(full, Append::Full);
+            assert!(resumed, "the caller took a full buffer and must tell the reactor to read on");
+        });
+    }
+
+    #[test]
+    fn a_caller_that_left_takes_nothing_more() {
+        loom::model(|| {
+            let h = Arc::new(Handoff::new(None));
+            let reactor = {
+                let h = h.clone();
+                thread::spawn(move || h.append(|b| b.extend_from_slice(b"x")))
+            };
+            assert!(h.leave());
+            assert!(!h.leave(), "told once");
+            let appended = reactor.join().unwrap();
+            // Either the byte came before the caller left (and was dropped with it), or the
+            // reactor learned the caller was gone.
+            assert!(matches!(appended, Append::More | Append::Gone));
+            assert!(h.lock().body.is_empty());
+        });
     }
 }

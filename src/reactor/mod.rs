@@ -59,8 +59,9 @@ const WAKE: Token = Token(usize::MAX);
 pub(crate) enum Command {
     /// Run this exchange.
     Start(Box<Task>),
-    /// The exchange changed on the caller's side (it took bytes, left, or was cancelled).
-    Look(Arc<Exchange>),
+    /// The exchange of the task in this slot changed on the caller's side (it took bytes, left,
+    /// or was cancelled).
+    Look(Key),
     /// The DNS pool's answer for an exchange.
     Resolved(Arc<Exchange>, Result<Vec<SocketAddr>, Error>),
     /// The DNS pool made a connection through a SOCKS proxy for an exchange.
@@ -243,11 +244,7 @@ impl Loop {
                     let key = self.insert(Entry::Task(task));
                     self.turn(key, |task, cx| task.begin(cx));
                 }
-                Command::Look(ex) => {
-                    if let Some(key) = self.task_of(&ex) {
-                        self.turn(key, |task, cx| task.look(cx));
-                    }
-                }
+                Command::Look(key) => self.turn(key, |task, cx| task.look(cx)),
                 Command::Resolved(ex, result) => {
                     if let Some(key) = self.task_of(&ex) {
                         self.turn(key, move |task, cx| task.resolved(cx, result));

@@ -198,6 +198,10 @@ impl Task {
         if let Some(step) = self.stopped(cx) {
             return step;
         }
+        // The caller left before the reactor took the task (its Look found no slot yet).
+        if self.ex.is_gone() {
+            return Step::Done(None);
+        }
         match self.plan.not_before.take() {
             Some(until) if until > Instant::now() => {
                 self.phase = Phase::Waiting(until);
