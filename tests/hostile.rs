@@ -49,6 +49,40 @@ fn a_pooled_connection_the_server_closed_is_not_reused() {
 }
 
 #[test]
+fn the_answer_ends_with_its_end_marker_not_with_the_connection() {
+    // `data: [DONE]`, then the server keeps the chunked body open and says nothing: the call
+    // returns at once with the whole answer (it used to wait for idle_timeout_ms).
+    let events = "data: {\"choices\":[{\"delta\":{\"content\":\"done\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    let reply = format!("{SSE_HEAD}transfer-encoding: chunked\r\n\r\n{:x}\r\n{events}\r\n", events.len());
+    let server = RawServer::start(Raw::ReplyThenHold(reply.into_bytes())).unwrap();
+    let started = Instant::now();
+    let req = format!(
+        r#"{{"provider":"openai","stream":true,"messages":{HI},"base_url":"{}/v1","proxy":"","idle_timeout_ms":20000}}"#,
+        server.base_url()
+    );
+    let out = complete(&ClientHandle::new(None), &req);
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    assert_eq!(out.text(), "done");
+    assert!(started.elapsed() < Duration::from_secs(5), "returned after {:?}", started.elapsed());
+}
+
+#[test]
+fn a_server_that_closes_every_kept_alive_connection_costs_no_call() {
+    // Each answer looks kept-alive (no `Connection: close`) but the server closes right after
+    // it: a request that meets such a pooled connection is sent again on a fresh one. Sequential
+    // calls with no pause race the server's close; every one of them must succeed.
+    let body = r#"{"message":"You said: Hi","response":true}"#;
+    let reply =
+        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+    let server = raw(reply.as_bytes());
+    let client = ClientHandle::new(None);
+    for call in 1..=200 {
+        let out = complete(&client, &request(&server.base_url(), HI, r#""max_retries":0"#));
+        assert_eq!(out.status, AichatStatus::AICHAT_OK, "call {call}: {}", out.message);
+    }
+}
+
+#[test]
 fn connection_reset_mid_body_is_io() {
     let body = r#"{"message":"You said: Hi","response":true}"#;
     let reply = format!(

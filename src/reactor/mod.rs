@@ -226,6 +226,7 @@ impl Loop {
                 let ready = task::Ready {
                     readable: event.is_readable() || event.is_read_closed() || event.is_error(),
                     writable: event.is_writable() || event.is_write_closed() || event.is_error(),
+                    read_closed: event.is_read_closed() || event.is_error(),
                 };
                 self.on_ready(key, ready);
             }
@@ -276,7 +277,7 @@ impl Loop {
     fn run_runnable(&mut self) {
         for _ in 0..self.runnable.len() {
             let Some(key) = self.runnable.pop_front() else { break };
-            self.on_ready(key, task::Ready { readable: true, writable: true });
+            self.on_ready(key, task::Ready { readable: true, writable: true, read_closed: false });
         }
     }
 

@@ -41,6 +41,8 @@ const REQUEST_ID_HEADERS: [&str; 3] = ["x-request-id", "request-id", "x-generati
 pub(crate) struct Ready {
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// The peer closed its side: reads go on to the end, since no later event will say so.
+    pub(crate) read_closed: bool,
 }
 
 /// What the task asks of the reactor after a turn.
@@ -126,6 +128,8 @@ pub(crate) struct Task {
     reused: bool,
     /// Some byte of this attempt's answer arrived.
     answered: bool,
+    /// The poller said the peer closed (see `Ready::read_closed`).
+    peer_closed: bool,
     /// Bytes to send (the CONNECT request, then the request) and how many went out.
     out: Vec<u8>,
     out_pos: usize,
@@ -167,6 +171,7 @@ impl Task {
             fresh_retry_used: false,
             reused: false,
             answered: false,
+            peer_closed: false,
             out: Vec::new(),
             out_pos: 0,
             request_bytes,
@@ -218,6 +223,7 @@ impl Task {
         self.attempt_started = now;
         self.last_progress = now;
         self.answered = false;
+        self.peer_closed = false;
         self.inbuf.clear();
         self.gzip = None;
         // A retry because a pooled connection had been closed goes on a fresh one.
@@ -382,6 +388,7 @@ impl Task {
 
     /// The socket is ready.
     pub(crate) fn ready(&mut self, cx: &mut Cx<'_>, ready: Ready) -> Step {
+        self.peer_closed |= ready.read_closed;
         match &self.phase {
             Phase::Connecting { .. } if ready.readable || ready.writable => {
                 let Some(conn) = &mut self.conn else { return Step::Wait(self.deadline()) };
@@ -574,7 +581,9 @@ impl Task {
                 Ok(Recv::Data(n)) => {
                     // A plain socket that gave less than asked for is empty (epoll(7)): the next
                     // bytes bring a new readiness event, so no read is spent to hear "would block".
-                    let drained = n < cx.scratch.len() && !conn.is_tls();
+                    // Not once the peer closed: its end was announced with the bytes, and no
+                    // later event will announce it again.
+                    let drained = n < cx.scratch.len() && !conn.is_tls() && !self.peer_closed;
                     read += n;
                     self.last_progress = Instant::now();
                     let scratch = std::mem::take(cx.scratch);

@@ -22,6 +22,9 @@ pub enum Raw {
     NeverRead,
     /// Read the request, close without a word.
     CloseAtOnce,
+    /// Read the request, write these bytes, then keep the connection open without a word
+    /// (a stream whose end marker came but whose body never ends).
+    ReplyThenHold(Vec<u8>),
 }
 
 pub struct RawServer {
@@ -104,6 +107,12 @@ fn answer(stream: TcpStream, behaviour: &Raw, stopped: &AtomicBool) {
                 {
                     break;
                 }
+            }
+        }
+        Raw::ReplyThenHold(bytes) => {
+            let _ = stream.write_all(bytes);
+            while !stopped.load(Ordering::Acquire) {
+                thread::sleep(Duration::from_millis(20));
             }
         }
         Raw::CloseAtOnce | Raw::NeverRead => {}
