@@ -52,7 +52,8 @@ fn a_pooled_connection_the_server_closed_is_not_reused() {
 fn the_answer_ends_with_its_end_marker_not_with_the_connection() {
     // `data: [DONE]`, then the server keeps the chunked body open and says nothing: the call
     // returns at once with the whole answer (it used to wait for idle_timeout_ms).
-    let events = "data: {\"choices\":[{\"delta\":{\"content\":\"done\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    let events =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"done\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
     let reply = format!("{SSE_HEAD}transfer-encoding: chunked\r\n\r\n{:x}\r\n{events}\r\n", events.len());
     let server = RawServer::start(Raw::ReplyThenHold(reply.into_bytes())).unwrap();
     let started = Instant::now();
