@@ -298,17 +298,6 @@ fn is_socket_to(target: &str, port: u16) -> bool {
 
 /// Makes sure the reactor (its poller and waker) exists before descriptors are counted: one
 /// call on a client of its own, then that client and its pooled connection are gone.
-fn scopeguard(i: &usize, t0: Instant) {
-    let _ = (i, t0);
-}
-struct Timer(usize, Instant);
-impl Drop for Timer {
-    fn drop(&mut self) {
-        if self.1.elapsed() > Duration::from_millis(200) {
-            eprintln!("SLOW stream {} took {:?}", self.0, self.1.elapsed());
-        }
-    }
-}
 fn start_the_reactor(server: &Server) {
     let client = ClientHandle::new(None);
     let out = complete(&client, &request(&server.base_url(), HI, ""));
@@ -625,8 +614,6 @@ fn a_hundred_finished_streams_leave_no_thread_descriptor_or_connection_behind() 
         }
     }
     for (i, stream) in &plan {
-        let t0 = Instant::now();
-        let _t = Timer(*i, t0);
         match i % 4 {
             0 | 1 => assert_eq!(drain(stream), (tokens(20), Ok(())), "stream {i}"),
             2 => assert!(!next(stream, 5000).unwrap().0.is_empty(), "stream {i}"),
@@ -725,5 +712,83 @@ fn an_answer_delimited_by_the_close_of_its_connection_ends_at_the_close() {
         let (chunks, result) = drain(&open(&client, &req, None));
         assert_eq!((chunks.concat().len(), result), (1024, Ok(())), "stream {i}");
         assert_eq!(chunks.concat(), message);
+    }
+}
+
+fn rx_queues(port: u16) -> Vec<(u16, u64)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let p = |a: &str| u16::from_str_radix(a.rsplit(':').next().unwrap(), 16).unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split_whitespace().collect();
+            let rx = u64::from_str_radix(c[4].split(':').nth(1).unwrap(), 16).unwrap();
+            (p(c[2]) == port).then(|| (p(c[1]), rx))
+        })
+        .collect()
+}
+
+#[test]
+fn zz_scratch_stall() {
+    let _serial = serial();
+    let servers = Servers::start();
+    let port = servers.server.addr().port();
+    start_the_reactor(&servers.server);
+    for round in 0..1 {
+        let client = ClientHandle::new(None);
+        let normal = openai(&servers.server.fault_url("chunks=20"), ROOMY);
+        let long = openai(&servers.server.fault_url("chunks=5000"), ROOMY);
+        let failing = openai(&servers.server.fault_url("status=500"), ROOMY);
+        let plan: Vec<(usize, Stream)> = (0..100)
+            .map(|i| {
+                let req = match i % 4 {
+                    0 | 1 => normal.clone(),
+                    2 => long.clone(),
+                    _ if i % 8 == 3 => servers.request(Kind::Garbage),
+                    _ => failing.clone(),
+                };
+                (i, open(&client, &req, None))
+            })
+            .collect();
+        for (i, stream) in &plan {
+            if i % 2 == 0 {
+                fd_of(stream);
+            }
+        }
+        for (i, stream) in &plan {
+            let t0 = Instant::now();
+            match i % 4 {
+                0 | 1 => assert_eq!(drain(stream), (tokens(20), Ok(())), "stream {i}"),
+                2 => {
+                    let mut got = 0;
+                    let mut dumped = false;
+                    while got == 0 {
+                        match next(stream, 100) {
+                            Ok((c, _)) => got = c.len(),
+                            Err(e) => {
+                                eprintln!("round {round} stream {i} err {e:?} after {:?}", t0.elapsed());
+                                break;
+                            }
+                        }
+                        if t0.elapsed() > Duration::from_millis(1000) && !dumped {
+                            dumped = true;
+                            let q: Vec<_> = rx_queues(port).into_iter().filter(|(_, rx)| *rx > 0).collect();
+                            eprintln!(
+                                "round {round} stream {i} stalled; client sockets with unread bytes: {} {:?}",
+                                q.len(),
+                                &q[..q.len().min(30)]
+                            );
+                        }
+                    }
+                    if t0.elapsed() > Duration::from_millis(200) {
+                        eprintln!("round {round} stream {i}: {got} chunks after {:?}", t0.elapsed());
+                    }
+                }
+                _ => {
+                    let _ = drain(stream);
+                }
+            }
+        }
     }
 }
