@@ -161,6 +161,22 @@ fn free_mid_stream_stops_it_and_the_client_goes_on() {
 }
 
 #[test]
+fn a_caller_slower_than_its_server_is_not_an_idle_server() {
+    // 2 MB of answer, far more than the library holds for a caller that does not take it: the
+    // connection is paused, and pausing does not count as the server's silence, however long
+    // the caller takes (here 1 s, with idle_timeout_ms 300).
+    let server = Server::start().unwrap();
+    let client = ClientHandle::new(None);
+    let req = openai(&server.fault_url("chunks=20000,chunk-size=100"), r#","idle_timeout_ms":300"#);
+    let stream = open(&client, &req, None).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let (chunks, _, outcome) = drain(&stream);
+    assert_eq!(outcome, Ok(()));
+    assert_eq!(chunks.len(), 20000);
+    assert!(chunks.iter().all(|c| c.len() == 100));
+}
+
+#[test]
 fn bad_arguments() {
     let client = ClientHandle::new(None);
     assert_eq!(open(&client, "{", None).err().unwrap().0, AichatStatus::AICHAT_ERROR_INVALID_REQUEST);

@@ -115,6 +115,11 @@ impl Conn {
         Ok(())
     }
 
+    /// Whether a TLS handshake is under way.
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.is_handshaking())
+    }
+
     /// Whether bytes wait to go out (TLS records the socket did not take yet).
     pub(crate) fn wants_write(&self) -> bool {
         self.tls.as_ref().is_some_and(|t| t.wants_write())

@@ -115,11 +115,6 @@ impl Exchange {
         self.handoff.lock().gone
     }
 
-    /// Whether the reactor paused reading until the caller takes the body.
-    pub(crate) fn is_paused(&self) -> bool {
-        self.handoff.is_paused()
-    }
-
     pub(crate) fn deliver_head(&self, head: Head) {
         self.handoff.deliver_head(head)
     }
@@ -185,11 +180,6 @@ impl Handoff {
     }
 
     // --- the reactor's side ---
-
-    fn is_paused(&self) -> bool {
-        let state = self.lock();
-        state.paused && state.body.len() >= HIGH
-    }
 
     fn deliver_head(&self, head: Head) {
         let mut state = self.lock();

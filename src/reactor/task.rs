@@ -130,6 +130,8 @@ pub(crate) struct Task {
     answered: bool,
     /// The poller said the peer closed (see `Ready::read_closed`).
     peer_closed: bool,
+    /// Reading stopped until the caller takes what waits for it (`exchange::HIGH`).
+    paused: bool,
     /// Bytes to send (the CONNECT request, then the request) and how many went out.
     out: Vec<u8>,
     out_pos: usize,
@@ -172,6 +174,7 @@ impl Task {
             reused: false,
             answered: false,
             peer_closed: false,
+            paused: false,
             out: Vec::new(),
             out_pos: 0,
             request_bytes,
@@ -224,6 +227,7 @@ impl Task {
         self.last_progress = now;
         self.answered = false;
         self.peer_closed = false;
+        self.paused = false;
         self.inbuf.clear();
         self.gzip = None;
         // A retry because a pooled connection had been closed goes on a fresh one.
@@ -437,6 +441,8 @@ impl Task {
         }
         match self.phase {
             Phase::Body(_) => {
+                // The caller took what waited (or looked for more): read on.
+                self.paused = false;
                 self.last_progress = Instant::now();
                 self.pump(cx)
             }
@@ -490,7 +496,7 @@ impl Task {
             Phase::Head(_) if self.handshaking() && now >= self.attempt_started + net.connect_timeout => {
                 return self.fail(cx, self.connect_timeout());
             }
-            Phase::Head(_) if now >= self.last_progress + net.idle_timeout => {
+            Phase::Head(_) if !self.handshaking() && now >= self.last_progress + net.idle_timeout => {
                 let sending = self.out_pos < self.out.len() || self.conn.as_ref().is_some_and(Conn::wants_write);
                 let failure = if sending {
                     Failure {
@@ -508,7 +514,7 @@ impl Task {
                 };
                 return self.fail(cx, failure);
             }
-            Phase::Body(_) if !self.ex.is_paused() && now >= self.last_progress + net.idle_timeout => {
+            Phase::Body(_) if !self.paused && now >= self.last_progress + net.idle_timeout => {
                 let error = self.idle_timeout();
                 return self.fail(cx, Failure { error, unsent: false });
             }
@@ -517,10 +523,9 @@ impl Task {
         Step::Wait(self.deadline())
     }
 
+    /// A TLS handshake counts as connecting (`connect_timeout_ms`, and a retry if it fails).
     fn handshaking(&self) -> bool {
-        // A TLS connection that has not sent the request's first record yet counts as
-        // connecting: what holds it is the handshake.
-        self.conn.as_ref().is_some_and(Conn::is_tls) && !self.answered && self.out_pos == 0
+        self.conn.as_ref().is_some_and(Conn::is_handshaking)
     }
 
     fn connect_timeout(&self) -> Failure {
@@ -554,7 +559,10 @@ impl Task {
             Phase::Resolving | Phase::Socks | Phase::Connecting { .. } | Phase::Tunnel => {
                 Some(self.attempt_started + net.connect_timeout)
             }
+            Phase::Head(_) if self.handshaking() => Some(self.attempt_started + net.connect_timeout),
             Phase::Head(_) => Some(self.last_progress + net.idle_timeout),
+            // A slow caller is not the server's silence: no idle timer while paused.
+            Phase::Body(_) if self.paused => None,
             Phase::Body(_) => Some(self.last_progress + net.idle_timeout),
             Phase::Draining(_, until) => return Some(*until),
             Phase::Done => return None,
@@ -572,7 +580,7 @@ impl Task {
             if matches!(self.phase, Phase::Done) {
                 return Step::Done(None);
             }
-            if matches!(self.phase, Phase::Body(_)) && self.ex.is_paused() {
+            if self.paused && matches!(self.phase, Phase::Body(_)) {
                 return Step::Wait(self.deadline());
             }
             let Some(conn) = &mut self.conn else { return Step::Done(None) };
@@ -788,8 +796,8 @@ impl Task {
                 call.read(rest, &mut plain).and_then(|(i, o)| {
                     gz.write_all(&plain[..o]).map_err(|e| ureq_proto::Error::HttpParseFail(format!("gzip: {e}")))?;
                     let out = std::mem::take(gz.get_mut());
-                    if !out.is_empty() && self.ex.append(|body| body.extend_from_slice(&out)) == Append::Gone {
-                        // The caller left: what comes is drained.
+                    if !out.is_empty() && self.ex.append(|body| body.extend_from_slice(&out)) == Append::Full {
+                        self.paused = true;
                     }
                     Ok((i, o))
                 })
@@ -801,6 +809,9 @@ impl Task {
                     read = call.read(rest, &mut body[start..]);
                     body.truncate(start + read.as_ref().map_or(0, |(_, o)| *o));
                 });
+                if appended == Append::Full {
+                    self.paused = true;
+                }
                 if appended == Append::Gone {
                     // Nothing was taken: read it again as drained.
                     let Phase::Body(call) = std::mem::replace(&mut self.phase, Phase::Done) else { unreachable!() };
