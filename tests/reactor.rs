@@ -595,15 +595,18 @@ fn a_hundred_finished_streams_leave_no_thread_descriptor_or_connection_behind() 
     // Far more than the reactor reads ahead (256 KB) or drains after a free (64 KB).
     let long = openai(&servers.server.fault_url("chunks=5000"), ROOMY);
     let failing = openai(&servers.server.fault_url("status=500"), ROOMY);
-    // Half end normally, a quarter fail (garbage, an HTTP 500), a quarter are freed mid-stream;
-    // half have a descriptor. All are open at once.
+    // Half end normally, a quarter fail (garbage, a reset mid-body, an HTTP 500), a quarter are
+    // freed mid-stream; half have a descriptor. All are open at once.
     let plan: Vec<(usize, Stream)> = (0..100)
         .map(|i| {
             let req = match i % 4 {
                 0 | 1 => normal.clone(),
                 2 => long.clone(),
-                _ if i % 8 == 3 => servers.request(Kind::Garbage),
-                _ => failing.clone(),
+                _ => match i % 12 {
+                    3 | 7 => servers.request(Kind::Garbage),
+                    11 => failing.clone(),
+                    _ => servers.request(Kind::Reset),
+                },
             };
             (i, open(&client, &req, None))
         })
@@ -619,10 +622,10 @@ fn a_hundred_finished_streams_leave_no_thread_descriptor_or_connection_behind() 
             2 => assert!(!next(stream, 5000).unwrap().0.is_empty(), "stream {i}"),
             _ => {
                 let (chunks, result) = drain(stream);
-                let want = if i % 8 == 3 {
-                    expected(Kind::Garbage)
-                } else {
-                    (vec![], Err(AichatStatus::AICHAT_ERROR_HTTP_STATUS))
+                let want = match i % 12 {
+                    3 | 7 => expected(Kind::Garbage),
+                    11 => (vec![], Err(AichatStatus::AICHAT_ERROR_HTTP_STATUS)),
+                    _ => expected(Kind::Reset),
                 };
                 assert_eq!((chunks, result.map_err(|e| e.0)), want, "stream {i}");
             }
@@ -688,15 +691,16 @@ fn three_hundred_open_streams_cost_no_thread() {
     assert!(eventually(Duration::from_secs(3), || sockets_to(port) == 0), "{} connections left", sockets_to(port));
 }
 
-// --- found bugs -------------------------------------------------------------------------------------
+// --- regressions -----------------------------------------------------------------------------------
 
+/// Until 0c1e22c a read shorter than the buffer ended the reactor's turn even when the peer's
+/// close had come with those bytes (no later event repeats it), so an answer delimited by the
+/// close ended in AICHAT_ERROR_TIMEOUT about one call in four, pushed or pulled.
 #[test]
-#[ignore = "bug: a read shorter than the buffer ends the reactor's turn (task.rs pump), so a close that came with the last bytes is never read: a close-delimited answer times out"]
 fn an_answer_delimited_by_the_close_of_its_connection_ends_at_the_close() {
     // No Content-Length, not chunked: the answer ends where the server closes. The server writes
     // it and closes at once, so the last bytes and the close often arrive before the reactor
-    // reads; it must read on to the end of the connection (here about one call in four got
-    // AICHAT_ERROR_TIMEOUT after idle_timeout_ms instead, by push and by pull alike).
+    // reads; it must read on to the end of the connection.
     let _serial = serial();
     let message = "a".repeat(1024);
     let reply = format!(
@@ -712,83 +716,5 @@ fn an_answer_delimited_by_the_close_of_its_connection_ends_at_the_close() {
         let (chunks, result) = drain(&open(&client, &req, None));
         assert_eq!((chunks.concat().len(), result), (1024, Ok(())), "stream {i}");
         assert_eq!(chunks.concat(), message);
-    }
-}
-
-fn rx_queues(port: u16) -> Vec<(u16, u64)> {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let p = |a: &str| u16::from_str_radix(a.rsplit(':').next().unwrap(), 16).unwrap();
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let c: Vec<&str> = l.split_whitespace().collect();
-            let rx = u64::from_str_radix(c[4].split(':').nth(1).unwrap(), 16).unwrap();
-            (p(c[2]) == port).then(|| (p(c[1]), rx))
-        })
-        .collect()
-}
-
-#[test]
-fn zz_scratch_stall() {
-    let _serial = serial();
-    let servers = Servers::start();
-    let port = servers.server.addr().port();
-    start_the_reactor(&servers.server);
-    for round in 0..1 {
-        let client = ClientHandle::new(None);
-        let normal = openai(&servers.server.fault_url("chunks=20"), ROOMY);
-        let long = openai(&servers.server.fault_url("chunks=5000"), ROOMY);
-        let failing = openai(&servers.server.fault_url("status=500"), ROOMY);
-        let plan: Vec<(usize, Stream)> = (0..100)
-            .map(|i| {
-                let req = match i % 4 {
-                    0 | 1 => normal.clone(),
-                    2 => long.clone(),
-                    _ if i % 8 == 3 => servers.request(Kind::Garbage),
-                    _ => failing.clone(),
-                };
-                (i, open(&client, &req, None))
-            })
-            .collect();
-        for (i, stream) in &plan {
-            if i % 2 == 0 {
-                fd_of(stream);
-            }
-        }
-        for (i, stream) in &plan {
-            let t0 = Instant::now();
-            match i % 4 {
-                0 | 1 => assert_eq!(drain(stream), (tokens(20), Ok(())), "stream {i}"),
-                2 => {
-                    let mut got = 0;
-                    let mut dumped = false;
-                    while got == 0 {
-                        match next(stream, 100) {
-                            Ok((c, _)) => got = c.len(),
-                            Err(e) => {
-                                eprintln!("round {round} stream {i} err {e:?} after {:?}", t0.elapsed());
-                                break;
-                            }
-                        }
-                        if t0.elapsed() > Duration::from_millis(1000) && !dumped {
-                            dumped = true;
-                            let q: Vec<_> = rx_queues(port).into_iter().filter(|(_, rx)| *rx > 0).collect();
-                            eprintln!(
-                                "round {round} stream {i} stalled; client sockets with unread bytes: {} {:?}",
-                                q.len(),
-                                &q[..q.len().min(30)]
-                            );
-                        }
-                    }
-                    if t0.elapsed() > Duration::from_millis(200) {
-                        eprintln!("round {round} stream {i}: {got} chunks after {:?}", t0.elapsed());
-                    }
-                }
-                _ => {
-                    let _ = drain(stream);
-                }
-            }
-        }
     }
 }

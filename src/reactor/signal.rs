@@ -7,47 +7,59 @@
 //! stream nobody polls has no descriptor at all (it is made on first use).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, ErrorKind};
 
 /// The descriptor of one pulled call, shared by the exchanges it makes (a retry starts a new
-/// exchange; the caller keeps the same descriptor).
+/// exchange; the caller keeps the same descriptor). One lock orders every change, whichever
+/// thread makes it: the reactor's side says what the exchange holds, the caller's side what it
+/// holds itself, and the descriptor follows the two together.
 #[derive(Default)]
-pub(crate) struct Notify {
-    signal: Mutex<Option<Signal>>,
+pub(crate) struct Notify(Mutex<Levels>);
+
+#[derive(Default)]
+struct Levels {
+    signal: Option<Signal>,
+    /// The exchange has something for the caller (bytes, the end, a failure, a cancel).
+    ready: bool,
     /// The caller holds events it decoded but has not returned yet.
-    held: AtomicBool,
-    /// What the last exchange said, so a late descriptor starts in the right state.
-    ready: AtomicBool,
+    held: bool,
+}
+
+impl Levels {
+    fn apply(&mut self) {
+        let up = self.ready || self.held;
+        if let Some(s) = &mut self.signal {
+            s.set(up)
+        }
+    }
 }
 
 impl Notify {
-    /// Makes the descriptor agree with the exchange's readiness (and what the caller holds).
+    /// What the exchange has for the caller (called under the exchange's lock, so in order).
     pub(crate) fn set(&self, exchange_ready: bool) {
-        self.ready.store(exchange_ready, Ordering::Release);
-        let ready = exchange_ready || self.held.load(Ordering::Acquire);
-        if let Some(s) = lock(&self.signal).as_mut() {
-            s.set(ready)
-        }
+        let mut levels = lock(&self.0);
+        levels.ready = exchange_ready;
+        levels.apply();
     }
 
+    /// Whether the caller holds decoded events.
     pub(crate) fn set_held(&self, held: bool) {
-        self.held.store(held, Ordering::Release);
-        self.set(self.ready.load(Ordering::Acquire));
+        let mut levels = lock(&self.0);
+        levels.held = held;
+        levels.apply();
     }
 
     /// The descriptor, made on first use and kept until the call is dropped.
     #[cfg(unix)]
     pub(crate) fn fd(&self) -> Result<std::os::fd::RawFd, Error> {
         use std::os::fd::AsRawFd;
-        let mut signal = lock(&self.signal);
-        if signal.is_none() {
-            let mut made = Signal::new()?;
-            made.set(self.ready.load(Ordering::Acquire) || self.held.load(Ordering::Acquire));
-            *signal = Some(made);
+        let mut levels = lock(&self.0);
+        if levels.signal.is_none() {
+            levels.signal = Some(Signal::new()?);
+            levels.apply();
         }
-        Ok(signal.as_ref().map_or(-1, |s| s.reader.as_raw_fd()))
+        Ok(levels.signal.as_ref().map_or(-1, |s| s.reader.as_raw_fd()))
     }
 
     #[cfg(not(unix))]
