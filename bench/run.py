@@ -186,11 +186,19 @@ def main():
             row(f"2a-{name}. the same stream in the {name} protocol, to a C callback (chunks/s)", f"{theirs:,.0f}",
                 f"openai protocol {openai_rate:,.0f}", f"{proto_ratio:.2f}x openai", "reported", True)
         old = baseline_lib()
+        rev = os.environ.get("AICHAT_BENCH_BASELINE_REV", "the baseline build")
         if old:
             now, before, before_ratio = paired([aichat, "stream", url, n], [aichat, "stream", url, n], "per_second",
                                                baseline_env={"LD_LIBRARY_PATH": old})
-            rev = os.environ.get("AICHAT_BENCH_BASELINE_REV", "the baseline build")
             row(f"2a''. the text API against the library at {rev} (chunks/s)", f"{now:,.0f}", f"{rev}: {before:,.0f}",
+                f"{before_ratio:.2f}x", ">= 0.95x (no slower)", before_ratio >= 0.95)
+            now, before, before_ratio = paired([aichat, "pull", url, n], [aichat, "pull", url, n], "per_second",
+                                               baseline_env={"LD_LIBRARY_PATH": old})
+            row(f"2a-pull''. the pulled stream against the library at {rev} (chunks/s)", f"{now:,.0f}",
+                f"{rev}: {before:,.0f}", f"{before_ratio:.2f}x", "reported", True)
+            now, before, before_ratio = paired([aichat, "overhead", url, 2000], [aichat, "overhead", url, 2000],
+                                               "per_second", ROUNDS + 2, baseline_env={"LD_LIBRARY_PATH": old})
+            row(f"1''. request overhead against the library at {rev} (req/s)", f"{now:,.0f}", f"{rev}: {before:,.0f}",
                 f"{before_ratio:.2f}x", ">= 0.95x (no slower)", before_ratio >= 0.95)
         row("2b. the same to a Go `range` loop (chunks/s)", f"{go:,.0f}", f"C {c:,.0f}", f"{go / c:.2f}x C",
             ">= 0.8x C", go >= 0.8 * c)
@@ -226,6 +234,19 @@ def main():
                     ROUNDS + 4)
                 row(f"6-{name}'. the same through the event API (events/s)", f"{events:,.0f}", f"text API {text2:,.0f}",
                     f"{eratio:.2f}x text API", ">= 0.9x text API", eratio >= 0.9)
+                pulled, pushed, pratio = paired(
+                    [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "pull", PASSES],
+                    [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES], "per_second",
+                    ROUNDS + 4)
+                row(f"6-{name}-pull. the same pulled with `aichat_stream_next` (chunks/s)", f"{pulled:,.0f}",
+                    f"pushed to a callback {pushed:,.0f}", f"{pratio:.2f}x pushed", ">= 0.9x pushed", pratio >= 0.9)
+                if old:
+                    now, before, bratio = paired(
+                        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES],
+                        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES], "per_second",
+                        ROUNDS + 4, baseline_env={"LD_LIBRARY_PATH": old})
+                    row(f"6-{name}''. the text API against the library at {rev} (chunks/s)", f"{now:,.0f}",
+                        f"{rev}: {before:,.0f}", f"{bratio:.2f}x", ">= 0.95x (no slower)", bratio >= 0.95)
             tools = median([aichat, "recorded", "openai", f"{static}/tools/v1", 0, "events", PASSES], "per_second")
             row("6-tools. openai stream of reasoning deltas, then two tool calls' argument fragments, event API (events/s)",
                 f"{tools:,.0f}", "-", "-", "reported", True)

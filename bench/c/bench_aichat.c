@@ -192,10 +192,27 @@ static int count_any_event(const AichatEvent *event, void *user_data) {
 
 /* A pre-recorded stream from a neutral server (nginx): BASE_URL is the protocol's base URL,
    N the content chunks expected; "text" counts the text API's chunks, "events" the TEXT,
-   REASONING and TOOL_ARGUMENTS events of the event API. The stream is read PASSES times on
+   REASONING and TOOL_ARGUMENTS events of the event API, "pull" the chunks pulled with
+   aichat_stream_next. The stream is read PASSES times on
    one client (one connection) and the fastest pass is reported: on a shared machine a pass of
    a few tens of milliseconds is easily cut into by the scheduler, which the best of several
    filters out (the baseline, bench_simdjson, is measured the same way). */
+/* A whole stream pulled with aichat_stream_next (blocking waits), counting its chunks. */
+static AichatStatus pull_all(AichatClient *client, const char *req, size_t *chunks, AichatError **error) {
+    AichatStream *s = aichat_client_stream_open(client, req, NULL, error);
+    if (!s) return aichat_error_code(*error);
+    AichatStatus status;
+    for (;;) {
+        AichatChunks c;
+        status = aichat_stream_next(s, 1000, &c, error);
+        if (status != AICHAT_OK) break;
+        *chunks += c.count;
+        if (c.finished) break;
+    }
+    aichat_stream_free(s);
+    return status;
+}
+
 static void recorded(const char *name, const char *base, long n, const char *api, int passes) {
     AichatClient *client = client_for(base);
     char req[256];
@@ -206,9 +223,11 @@ static void recorded(const char *name, const char *base, long n, const char *api
         chunks = 0;
         AichatError *error = NULL;
         double t = now_s(), c = cpu_s();
-        AichatStatus status = strcmp(api, "events") == 0
-                                  ? aichat_client_create_completion_events(client, req, count_any_event, &chunks, NULL, &error)
-                                  : aichat_client_create_completion(client, req, count_chunk, &chunks, NULL, &error);
+        AichatStatus status = strcmp(api, "events") == 0 ? aichat_client_create_completion_events(
+                                                               client, req, count_any_event, &chunks, NULL, &error)
+                              : strcmp(api, "pull") == 0 ? pull_all(client, req, &chunks, &error)
+                                                         : aichat_client_create_completion(client, req, count_chunk,
+                                                                                           &chunks, NULL, &error);
         double dt = now_s() - t, dc = cpu_s() - c;
         if (status != AICHAT_OK || (n > 0 && (long)chunks != n)) {
             fprintf(stderr, "%s: %s; got %zu chunks of %ld\n", name, error ? aichat_error_message(error) : "ok", chunks, n);
