@@ -4,12 +4,13 @@
 //! one FINISH per choice, USAGE once after the finish reasons, MESSAGE last.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Error;
 use crate::event::{Event, EventSink, Usage};
 use crate::message::{ToolCall, message_json};
+use crate::pulled::Pulled;
 use crate::spare::Spare;
 
 /// Most distinct choices, and tool calls per choice, one answer may have: a hostile server
@@ -43,17 +44,17 @@ pub enum Sink<'s> {
     /// text at the end of its choice's text so far; MESSAGE's JSON), so C needs no copy.
     EventsWithNul(&'s mut dyn NulEventSink),
     /// Kept for a caller that pulls them (the assembler then lives in the call, owning them):
-    /// every event, or with `text_only` choice 0's text as `Event::Text`.
+    /// every event, or with `text_only` choice 0's text.
     Queue {
         text_only: bool,
-        events: VecDeque<Event<'static>>,
+        queue: Pulled,
     },
 }
 
 impl Sink<'_> {
     /// An empty queue for a pulled call of `mode`.
     pub fn queue(mode: Mode) -> Sink<'static> {
-        Sink::Queue { text_only: mode == Mode::Text, events: VecDeque::new() }
+        Sink::Queue { text_only: mode == Mode::Text, queue: Pulled::default() }
     }
 }
 
@@ -182,10 +183,10 @@ impl<'s> Assembler<'s> {
         matches!(self.sink, Sink::Text(_) | Sink::Queue { text_only: true, .. })
     }
 
-    /// The events a pulled call's assembler kept (`Sink::Queue`), oldest first.
-    pub(crate) fn queued(&mut self) -> Option<&mut VecDeque<Event<'static>>> {
+    /// What a pulled call's assembler kept (`Sink::Queue`).
+    pub(crate) fn queued(&mut self) -> Option<&mut Pulled> {
         match &mut self.sink {
-            Sink::Queue { events, .. } => Some(events),
+            Sink::Queue { queue, .. } => Some(queue),
             _ => None,
         }
     }
@@ -273,10 +274,10 @@ impl<'s> Assembler<'s> {
             }
             return Ok(());
         }
-        if let Sink::Queue { text_only: true, events } = &mut self.sink {
+        if let Sink::Queue { text_only: true, queue } = &mut self.sink {
             if choice == 0 {
                 self.delivered = true;
-                events.push_back(Event::Text { choice, text: Cow::Owned(text.to_string()) });
+                queue.push_text(text);
             }
             return Ok(());
         }
@@ -451,9 +452,9 @@ fn send(sink: &mut Sink<'_>, event: &Event<'_>, with_nul: Option<&[u8]>) -> Resu
     let go_on = match sink {
         Sink::Events(sink) => sink(event),
         Sink::EventsWithNul(sink) => sink.event(event, with_nul),
-        Sink::Queue { text_only, events } => {
+        Sink::Queue { text_only, queue } => {
             if !*text_only {
-                events.push_back(event.clone().into_owned());
+                queue.push_event(event.clone().into_owned());
             }
             true
         }
@@ -470,9 +471,9 @@ fn send_piece(sink: &mut Sink<'_>, piece: Piece, choice: u32, text: &str, with_n
     let go_on = match sink {
         Sink::EventsWithNul(sink) => sink.piece(piece, choice, with_nul),
         Sink::Events(sink) => sink(&std::mem::ManuallyDrop::new(piece.event(choice, text))),
-        Sink::Queue { text_only, events } => {
+        Sink::Queue { text_only, queue } => {
             if !*text_only {
-                events.push_back(piece.event(choice, text).into_owned());
+                queue.push_event(piece.event(choice, text).into_owned());
             }
             true
         }

@@ -12,7 +12,6 @@
 //! Either way the caller chooses a [`Mode`]: the text of choice 0, or every event.
 
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crate::answer::{Assembler, Mode, NulEventSink, Sink};
@@ -20,7 +19,11 @@ use crate::cancel::CancelToken;
 use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
-use crate::providers::{self, driver::Run};
+use crate::providers::{
+    self,
+    driver::{Advance, Run},
+};
+use crate::pulled::Pulled;
 use crate::reactor::signal::Notify;
 use crate::request::{Request, Resolved, Settings, TlsRoots, protocol_named};
 use crate::secret;
@@ -199,40 +202,63 @@ impl Call {
     /// `ErrorKind::Cancelled` once the cancel token fired, and with `ErrorKind::Timeout` past
     /// `timeout_ms`.
     pub fn next(&mut self, wait: Option<Duration>) -> Result<Next, Error> {
-        let until = wait.map_or(self.deadline, |w| Instant::now() + w);
-        let next = self.next_until(until);
-        let held = self.queued() > 0;
-        self.notify.set_held(held);
-        if matches!(next, Err(_) | Ok(Next::End)) {
-            // Ended for good: the descriptor stays readable from now on.
-            self.notify.set_held(true);
-        }
+        self.decode_until(wait);
+        let next = match self.out.queued().and_then(Pulled::pop) {
+            Some(event) => Ok(Next::Event(event)),
+            None => match &self.ended {
+                Some(ended) => ended.clone().map(|()| Next::End),
+                None => Ok(Next::Pending),
+            },
+        };
+        self.after_pull(next.is_err() || matches!(next, Ok(Next::End)));
         next.inspect_err(|_| self.stop.abandon())
     }
 
-    /// Events decoded and not returned yet.
-    fn queued(&mut self) -> usize {
-        self.out.queued().map_or(0, |q| q.len())
+    /// Everything decoded within `wait` (see [`Call::next`]), handed to `take` at once; returns
+    /// whether the call finished (nothing follows). A failure is returned once the items that
+    /// preceded it were taken.
+    pub(crate) fn pull(&mut self, wait: Option<Duration>, take: impl FnOnce(&mut Pulled)) -> Result<bool, Error> {
+        self.decode_until(wait);
+        let queued = self.out.queued().is_some_and(|q| !q.is_empty());
+        let result = match (&self.ended, queued) {
+            (_, true) => {
+                if let Some(q) = self.out.queued() {
+                    take(q);
+                }
+                let rest = self.out.queued().is_some_and(|q| !q.is_empty());
+                Ok(!rest && matches!(self.ended, Some(Ok(()))))
+            }
+            (Some(ended), false) => ended.clone().map(|()| true),
+            (None, false) => Ok(false),
+        };
+        self.after_pull(result.is_err() || matches!(result, Ok(true)));
+        result.inspect_err(|_| self.stop.abandon())
     }
 
-    fn next_until(&mut self, until: Instant) -> Result<Next, Error> {
+    /// Keeps the descriptor up to date after a pull: readable while decoded items wait, and for
+    /// good once the call ended.
+    fn after_pull(&mut self, ended: bool) {
+        let held = ended || self.out.queued().is_some_and(|q| !q.is_empty());
+        self.notify.set_held(held);
+    }
+
+    /// Decodes what arrives until something is there to return (an item, the end), waiting up
+    /// to `wait` for it.
+    fn decode_until(&mut self, wait: Option<Duration>) {
+        let until = wait.map_or(self.deadline, |w| Instant::now() + w);
+        let _masked = secret::scope(self.resolved.secrets());
         loop {
-            if let Some(event) = self.out.queued().and_then(|q| q.pop_front()) {
-                return Ok(Next::Event(event));
+            if self.ended.is_some() || self.out.queued().is_some_and(|q| !q.is_empty()) {
+                return;
             }
-            if let Some(ended) = &self.ended {
-                return ended.clone().map(|()| Next::End);
-            }
-            let _masked = secret::scope(self.resolved.secrets());
             match self.run.advance(&self.resolved, &self.transport, &self.stop, &mut self.out) {
-                Poll::Ready(result) => {
+                Advance::Ended(result) => {
                     let result = result.and_then(|()| self.out.end()).map_err(|e| redact(e, &self.resolved));
-                    drop(_masked);
                     self.ended = Some(result);
                     continue;
                 }
-                Poll::Pending if self.queued() > 0 => continue,
-                Poll::Pending => {}
+                Advance::Decoded => continue,
+                Advance::Idle => {}
             }
             if let Some(reason) = self.stop.reason() {
                 self.ended = Some(Err(reason));
@@ -246,7 +272,7 @@ impl Call {
                 continue;
             }
             if Instant::now() >= until {
-                return Ok(Next::Pending);
+                return;
             }
             self.run.wait(Some(until.min(self.deadline)));
         }

@@ -19,6 +19,7 @@ mod message;
 pub mod ndjson;
 pub mod prompt;
 pub mod providers;
+mod pulled;
 mod reactor;
 pub mod request;
 pub mod secret;

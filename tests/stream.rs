@@ -195,6 +195,22 @@ fn bad_arguments() {
 }
 
 #[test]
+fn a_null_stream_still_empties_the_out_struct() {
+    static ENDS: [usize; 1] = [5];
+    let mut chunks =
+        AichatChunks { text: c"stale".as_ptr(), text_len: 5, ends: ENDS.as_ptr(), count: 1, finished: true };
+    let status = unsafe { aichat_stream_next(ptr::null_mut(), 0, &mut chunks, ptr::null_mut()) };
+    assert_eq!(status, AichatStatus::AICHAT_ERROR_INVALID_ARGUMENT);
+    assert_eq!((chunks.count, chunks.text_len, chunks.ends.is_null(), chunks.finished), (0, 0, true, false));
+    assert_eq!(unsafe { std::ffi::CStr::from_ptr(chunks.text) }.to_bytes(), b"");
+    let item = std::mem::MaybeUninit::<AichatEvent>::uninit();
+    let mut events = AichatEvents { items: item.as_ptr(), count: 3, finished: true };
+    let status = unsafe { aichat_stream_next_events(ptr::null_mut(), 0, &mut events, ptr::null_mut()) };
+    assert_eq!(status, AichatStatus::AICHAT_ERROR_INVALID_ARGUMENT);
+    assert_eq!((events.items.is_null(), events.count, events.finished), (true, 0, false));
+}
+
+#[test]
 fn a_failed_pull_leaves_no_stale_pointer() {
     let server = Server::start().unwrap();
     let client = ClientHandle::new(None);

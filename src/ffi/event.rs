@@ -100,12 +100,6 @@ pub(crate) struct Parts<'e> {
     usage: Option<&'e Usage>,
 }
 
-impl Parts<'_> {
-    pub(crate) fn text_len(&self) -> usize {
-        self.text.len()
-    }
-}
-
 #[inline]
 pub(crate) fn parts<'e>(event: &'e Event<'_>) -> Parts<'e> {
     use AichatEventKind::*;

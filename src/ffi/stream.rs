@@ -11,15 +11,11 @@ use super::{
     status_of, str_from_c,
 };
 use crate::answer::Mode;
-use crate::client::{Call, Next};
+use crate::client::Call;
 use crate::error::{Error, ErrorKind};
 use crate::event::Event;
+use crate::pulled::Pulled;
 use crate::request::Request;
-
-/// Most chunks or events, and about the most bytes, one `aichat_stream_next` or
-/// `aichat_stream_next_events` returns.
-const BATCH_CHUNKS: usize = 4096;
-const BATCH_BYTES: usize = 1024 * 1024;
 
 /// A running completion whose chunks are pulled with `aichat_stream_next`. Use it from one
 /// thread at a time (it may move between threads); cancel it from any thread through the token
@@ -136,11 +132,12 @@ pub unsafe extern "C" fn aichat_stream_next(
 ) -> AichatStatus {
     status_of(catch_reporting(error, || {
         // SAFETY: forwarded from this function's contract.
-        let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
-        // SAFETY: forwarded from this function's contract.
         let out = unsafe { chunks.as_mut() }.ok_or_else(|| null_argument("chunks"))?;
-        // Whatever happens next, the caller keeps no pointer from an earlier batch.
+        // Whatever happens next (a NULL stream too), the caller keeps no pointer from an
+        // earlier batch.
         *out = AichatChunks { text: c"".as_ptr(), text_len: 0, ends: std::ptr::null(), count: 0, finished: false };
+        // SAFETY: forwarded from this function's contract.
+        let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
         stream.expect_mode(Mode::Text)?;
         let finished = fill(&mut stream.call, &mut stream.deferred, &mut stream.text, wait_ms)?;
         let text = &stream.text;
@@ -171,10 +168,10 @@ pub unsafe extern "C" fn aichat_stream_next_events(
 ) -> AichatStatus {
     status_of(catch_reporting(error, || {
         // SAFETY: forwarded from this function's contract.
-        let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
-        // SAFETY: forwarded from this function's contract.
         let out = unsafe { events.as_mut() }.ok_or_else(|| null_argument("events"))?;
         *out = AichatEvents { items: std::ptr::null(), count: 0, finished: false };
+        // SAFETY: forwarded from this function's contract.
+        let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
         stream.expect_mode(Mode::Events)?;
         let finished = fill(&mut stream.call, &mut stream.deferred, &mut stream.events, wait_ms)?;
         let items = &stream.events.items;
@@ -232,45 +229,26 @@ impl AichatStream {
     }
 }
 
-/// What one pull returns, gathered event by event.
+/// What one pull returns.
 trait Batch {
     fn clear(&mut self);
-    fn push(&mut self, event: Event<'static>);
-    fn len(&self) -> usize;
-    fn bytes(&self) -> usize;
+    /// Takes every item the call decoded.
+    fn take(&mut self, queue: &mut Pulled);
     /// Makes what was gathered readable from C.
     fn seal(&mut self);
 }
 
-/// Replaces `batch` with what arrives within `wait_ms` and whatever is queued right after.
-/// Returns whether the completion finished. A failure is reported once the batch that preceded
-/// it was returned, and again by every later call.
+/// Replaces `batch` with what arrives within `wait_ms`. Returns whether the completion
+/// finished. A failure is reported once the batch that preceded it was returned, and again by
+/// every later call.
 fn fill(call: &mut Call, deferred: &mut Option<Error>, batch: &mut impl Batch, wait_ms: u32) -> Result<bool, Error> {
     batch.clear();
     let result = match deferred {
         Some(e) => Err(e.clone()),
-        None => collect(call, batch, Duration::from_millis(wait_ms.into())),
+        None => call.pull(Some(Duration::from_millis(wait_ms.into())), |queue| batch.take(queue)),
     };
     batch.seal();
-    result.or_else(|e| {
-        *deferred = Some(e.clone());
-        if batch.len() == 0 { Err(e) } else { Ok(false) }
-    })
-}
-
-fn collect(call: &mut Call, batch: &mut impl Batch, wait: Duration) -> Result<bool, Error> {
-    let mut next = call.next(Some(wait))?;
-    loop {
-        match next {
-            Next::Event(event) => batch.push(event),
-            Next::Pending => return Ok(false),
-            Next::End => return Ok(true),
-        }
-        if batch.len() >= BATCH_CHUNKS || batch.bytes() >= BATCH_BYTES {
-            return Ok(false);
-        }
-        next = call.next(Some(Duration::ZERO))?;
-    }
+    result.inspect_err(|e| *deferred = Some(e.clone()))
 }
 
 /// Chunks of text, one after the other, with their end offsets.
@@ -286,19 +264,9 @@ impl Batch for TextBatch {
         self.ends.clear();
     }
 
-    fn push(&mut self, event: Event<'static>) {
-        if let Event::Text { text, .. } = event {
-            self.text.extend_from_slice(text.as_bytes());
-            self.ends.push(self.text.len());
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn bytes(&self) -> usize {
-        self.text.len()
+    fn take(&mut self, queue: &mut Pulled) {
+        // Swapped, not copied: the call's buffers come here, these go back to it.
+        queue.take_text(&mut self.text, &mut self.ends);
     }
 
     fn seal(&mut self) {
@@ -310,7 +278,6 @@ impl Batch for TextBatch {
 #[derive(Default)]
 struct EventBatch {
     events: Vec<Event<'static>>,
-    bytes: usize,
     buffers: Vec<EventBuffers>,
     items: Vec<AichatEvent>,
 }
@@ -319,20 +286,10 @@ impl Batch for EventBatch {
     fn clear(&mut self) {
         self.events.clear();
         self.items.clear();
-        self.bytes = 0;
     }
 
-    fn push(&mut self, event: Event<'static>) {
-        self.bytes += super::event::parts(&event).text_len();
-        self.events.push(event);
-    }
-
-    fn len(&self) -> usize {
-        self.events.len()
-    }
-
-    fn bytes(&self) -> usize {
-        self.bytes
+    fn take(&mut self, queue: &mut Pulled) {
+        queue.take_events(&mut self.events);
     }
 
     fn seal(&mut self) {

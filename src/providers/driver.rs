@@ -8,7 +8,6 @@
 //! two on the caller's thread; a pulled call advances it each time the caller asks for events.
 //! Either way the decoding happens on the caller's thread, the network I/O on the reactor's.
 
-use std::task::Poll;
 use std::time::Instant;
 
 use crate::answer::Assembler;
@@ -51,6 +50,17 @@ enum State {
     Ended,
 }
 
+/// What [`Run::advance`] did.
+#[derive(Debug)]
+pub(crate) enum Advance {
+    /// The answer is complete (or failed).
+    Ended(Result<(), Error>),
+    /// It decoded what one read brought; more may be there.
+    Decoded,
+    /// Nothing more without waiting for the network.
+    Idle,
+}
+
 enum Framer {
     Sse(sse::Framer),
     Ndjson(ndjson::Framer),
@@ -80,8 +90,8 @@ impl Run {
         }
     }
 
-    /// Decodes what has arrived into `out`, without waiting. `Ready` once the answer is
-    /// complete (or failed); `Pending` when more must come from the network. A failure the
+    /// Decodes what has arrived into `out`, without waiting: the bytes of one read at most, so
+    /// a pulled call hands its events over between reads. A failure the
     /// decoder calls retryable (an overload reported after a 200) is retried as a retryable
     /// status is, while nothing of the answer was delivered and attempts and time are left:
     /// the attempts count on from the transport's, so a call makes at most `max_retries + 1`.
@@ -91,12 +101,12 @@ impl Run {
         transport: &Transport,
         stop: &Stop,
         out: &mut Assembler<'_>,
-    ) -> Poll<Result<(), Error>> {
+    ) -> Advance {
         loop {
             let step = match &mut self.state {
-                State::Ended => return Poll::Ready(Ok(())),
+                State::Ended => return Advance::Ended(Ok(())),
                 State::Sent(pending) => match pending.poll() {
-                    None => return Poll::Pending,
+                    None => return Advance::Idle,
                     Some(Err(e)) => Err(e),
                     Some(Ok(response)) => {
                         self.state = self.begin_body(response, r, out);
@@ -104,7 +114,7 @@ impl Run {
                     }
                 },
                 State::Whole { response, body, failed } => match response.take(&mut self.buf) {
-                    Ok(Body::Pending) => return Poll::Pending,
+                    Ok(Body::Pending) => return Advance::Idle,
                     Ok(Body::Bytes) if *failed => {
                         let room = ERROR_BODY_LIMIT.saturating_sub(body.len());
                         body.extend_from_slice(&self.buf[..self.buf.len().min(room)]);
@@ -130,7 +140,7 @@ impl Run {
                     Err(e) => Err(e),
                 },
                 State::Frames { response, framer } => match response.take(&mut self.buf) {
-                    Ok(Body::Pending) => return Poll::Pending,
+                    Ok(Body::Pending) => return Advance::Idle,
                     Ok(Body::End) => Err(with_status(
                         Error::protocol(format!(
                             "the stream from {} ended before {} (truncated)",
@@ -143,7 +153,7 @@ impl Run {
                     Ok(Body::Bytes) => {
                         let status = response.status();
                         match feed(framer, &self.buf, &mut *self.decoder, out, response.host()) {
-                            Ok(Flow::More) => continue,
+                            Ok(Flow::More) => return Advance::Decoded,
                             Ok(Flow::Done) => Ok(()),
                             Err(e) => {
                                 let attempts = response.attempts();
@@ -166,11 +176,11 @@ impl Run {
         }
     }
 
-    fn end(&mut self, result: Result<(), Error>) -> Poll<Result<(), Error>> {
+    fn end(&mut self, result: Result<(), Error>) -> Advance {
         // Dropping the response tells the reactor the caller is done: it reads what is left of
         // the answer (a little, briefly) so the connection can be pooled, or closes it.
         self.state = State::Ended;
-        Poll::Ready(result)
+        Advance::Ended(result)
     }
 
     /// Sends the request again after `not_before`, with a new decoder.
@@ -243,8 +253,9 @@ pub fn run(
     let mut run = Run::start(protocol, r, transport, stop, None)?;
     loop {
         match run.advance(r, transport, stop, out) {
-            Poll::Ready(result) => return result,
-            Poll::Pending => run.wait(None),
+            Advance::Ended(result) => return result,
+            Advance::Decoded => {}
+            Advance::Idle => run.wait(None),
         }
     }
 }
