@@ -59,6 +59,8 @@ struct State {
     paused: bool,
     /// The caller waits on `changed`.
     waiting: bool,
+    /// The reactor changed something the caller has not been told of yet (see `publish`).
+    unpublished: bool,
     /// The cancel token fired.
     cancelled: bool,
     /// The reactor's slot for this exchange's task.
@@ -127,6 +129,11 @@ impl Exchange {
         self.handoff.finish(result)
     }
 
+    /// The end of the reactor's turn: the caller hears of what changed.
+    pub(crate) fn publish(&self) {
+        self.handoff.publish()
+    }
+
     pub(crate) fn take_head(&self) -> Option<Result<Head, Error>> {
         self.handoff.take_head()
     }
@@ -167,6 +174,22 @@ impl Handoff {
         self.lock().key
     }
 
+    /// Records a change the reactor made; the caller hears of it when the reactor's turn ends
+    /// (`publish`): a turn that delivers the head, body bytes and the end wakes the caller once,
+    /// and the caller does not wake to contend for the lock the reactor still takes.
+    fn changed_later(&self, mut state: MutexGuard<'_, State>) {
+        state.unpublished = true;
+    }
+
+    /// Tells the caller of the reactor's changes: the descriptor, and a waiting caller woken.
+    /// The reactor calls it at the end of each turn of the exchange's task.
+    pub(crate) fn publish(&self) {
+        let mut state = self.lock();
+        if std::mem::take(&mut state.unpublished) {
+            self.changed(state);
+        }
+    }
+
     /// Wakes the caller and updates the descriptor after a change made under `state`.
     fn changed(&self, state: MutexGuard<'_, State>) {
         if let Some(n) = &self.notify {
@@ -184,7 +207,7 @@ impl Handoff {
     fn deliver_head(&self, head: Head) {
         let mut state = self.lock();
         state.head = Some(head);
-        self.changed(state);
+        self.changed_later(state);
     }
 
     /// Lets `fill` append decoded body bytes; says whether the reactor should stop reading
@@ -199,7 +222,7 @@ impl Handoff {
         let full = state.body.len() >= HIGH;
         state.paused = full;
         if before == 0 && !state.body.is_empty() {
-            self.changed(state);
+            self.changed_later(state);
         }
         if full { Append::Full } else { Append::More }
     }
@@ -209,7 +232,7 @@ impl Handoff {
         let mut state = self.lock();
         if state.end.is_none() {
             state.end = Some(result);
-            self.changed(state);
+            self.changed_later(state);
         }
     }
 
@@ -266,8 +289,9 @@ impl Handoff {
     }
 
     /// The caller is done with the exchange: whatever the reactor still does for it is for the
-    /// connection's sake (draining it for the pool, or closing it). True the first time: the
-    /// reactor must be told.
+    /// connection's sake (draining it for the pool, or closing it). True when the reactor must
+    /// be told: the first time, unless the exchange had ended (its task is done already, and
+    /// waking the reactor for nothing would cost every call a wake-up).
     pub(crate) fn leave(&self) -> bool {
         let mut state = self.lock();
         if state.gone {
@@ -275,7 +299,7 @@ impl Handoff {
         }
         state.gone = true;
         state.body = Vec::new();
-        true
+        state.end.is_none()
     }
 
     /// The cancel token fired: the caller wakes, and the reactor must be told.
@@ -345,9 +369,12 @@ mod loom_tests {
             let reactor = {
                 let h = h.clone();
                 thread::spawn(move || {
+                    // Two turns: one brings bytes, the next more bytes and the end.
                     h.append(|b| b.extend_from_slice(b"ab"));
+                    h.publish();
                     h.append(|b| b.extend_from_slice(b"cd"));
                     h.finish(Ok(()));
+                    h.publish();
                 })
             };
             let (got, end, _) = take_all(&h);
@@ -365,6 +392,7 @@ mod loom_tests {
                 let h = h.clone();
                 thread::spawn(move || {
                     h.append(|b| b.extend_from_slice(b"a"));
+                    h.publish();
                 })
             };
             loop {
@@ -385,7 +413,10 @@ mod loom_tests {
             let h = Arc::new(Handoff::new(None));
             let reactor = {
                 let h = h.clone();
-                thread::spawn(move || h.finish(Err(Error::protocol("broken"))))
+                thread::spawn(move || {
+                    h.finish(Err(Error::protocol("broken")));
+                    h.publish();
+                })
             };
             let (got, end, _) = take_all(&h);
             assert!(got.is_empty());
@@ -415,7 +446,9 @@ mod loom_tests {
                 let h = h.clone();
                 thread::spawn(move || {
                     let full = h.append(|b| b.resize(HIGH, 1));
+                    h.publish();
                     h.finish(Ok(()));
+                    h.publish();
                     full
                 })
             };
@@ -433,7 +466,11 @@ mod loom_tests {
             let h = Arc::new(Handoff::new(None));
             let reactor = {
                 let h = h.clone();
-                thread::spawn(move || h.append(|b| b.extend_from_slice(b"x")))
+                thread::spawn(move || {
+                    let appended = h.append(|b| b.extend_from_slice(b"x"));
+                    h.publish();
+                    appended
+                })
             };
             assert!(h.leave());
             assert!(!h.leave(), "told once");

@@ -345,6 +345,7 @@ impl Loop {
             read_turn: READ_TURN,
         };
         let step = f(&mut task, &mut cx);
+        task.exchange().publish();
         for idle in std::mem::take(&mut cx.taken) {
             self.remove(idle);
         }
