@@ -24,6 +24,7 @@ use crate::providers::{
     driver::{Advance, Run},
 };
 use crate::pulled::Pulled;
+use crate::reactor::Engine;
 use crate::reactor::signal::Notify;
 use crate::request::{Request, Resolved, Settings, TlsRoots, protocol_named};
 use crate::secret;
@@ -121,7 +122,7 @@ impl Client {
         let notify = Arc::new(Notify::default());
         let run = {
             let _masked = secret::scope(resolved.secrets());
-            Run::start(protocol, &resolved, &self.transport, &stop, Some(notify.clone()))
+            Run::start(protocol, &resolved, &self.transport, &stop, Engine::Thread, Some(notify.clone()))
                 .map_err(|e| redact(e, &resolved))?
         };
         Ok(Call {

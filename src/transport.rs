@@ -17,7 +17,7 @@ use ureq_proto::http;
 use crate::error::{Error, ErrorKind, server_text};
 use crate::reactor::task::{Plan, Route, Task};
 use crate::reactor::{self, exchange::Exchange, exchange::Taken, signal::Notify};
-use crate::reactor::{PoolKey, SocksVersion};
+use crate::reactor::{Engine, PoolKey, SocksVersion};
 use crate::secret::{self, is_secret_header};
 use crate::stop::Stop;
 use crate::tls;
@@ -199,7 +199,8 @@ impl Transport {
             net.proxy,
             net.tls
         );
-        let ex = Exchange::new(stop.clone(), start.notify);
+        let reactor = reactor::loop_for(start.engine)?;
+        let ex = Exchange::new(stop.clone(), start.notify, reactor.clone());
         let plan = Plan {
             request,
             net: net.clone(),
@@ -212,15 +213,16 @@ impl Transport {
             target_host,
             target_port,
         };
-        reactor::start(Task::new(ex.clone(), plan)?)?;
-        Ok(Pending { handle: Some(Handle(ex)), host, limit: net.max_response_bytes, stop: stop.clone() })
+        let engine = start.engine;
+        reactor::start(engine, &reactor, Task::new(ex.clone(), plan)?);
+        Ok(Pending { handle: Some(Handle(ex, engine)), host, limit: net.max_response_bytes, stop: stop.clone() })
     }
 }
 
-/// How a call's exchange starts: with a descriptor to keep up to date (a pulled call), and, for
-/// a retry after the head, the attempts spent and the back-off.
-#[derive(Default)]
+/// How a call's exchange starts: on which loop, with a descriptor to keep up to date (a pulled
+/// call), and, for a retry after the head, the attempts spent and the back-off.
 pub(crate) struct Start {
+    pub(crate) engine: Engine,
     pub(crate) notify: Option<Arc<Notify>>,
     pub(crate) attempts_before: u32,
     pub(crate) not_before: Option<Instant>,
@@ -254,9 +256,20 @@ fn route(proxy: &ProxySetting) -> Result<Route, Error> {
     }
 }
 
-/// The caller's hold on an exchange: when it goes, the reactor is told (and drains or closes
-/// the connection).
-struct Handle(Arc<Exchange>);
+/// The caller's hold on an exchange, and the loop that runs it: when it goes, the reactor is
+/// told (and drains or closes the connection).
+struct Handle(Arc<Exchange>, Engine);
+
+impl Handle {
+    /// Waits until the exchange changes: on the exchange, or, when the caller's own loop runs
+    /// it, by running that loop.
+    fn wait(&self, until: Option<Instant>) {
+        match self.1 {
+            Engine::Thread => self.0.wait(until),
+            Engine::Caller => reactor::run_local(until),
+        }
+    }
+}
 
 impl Drop for Handle {
     fn drop(&mut self) {
@@ -299,7 +312,7 @@ impl Pending {
     /// Waits until something changes (see `Exchange::wait`).
     pub(crate) fn wait(&self, until: Option<Instant>) {
         if let Some(handle) = &self.handle {
-            handle.0.wait(until)
+            handle.wait(until)
         }
     }
 }
@@ -387,7 +400,7 @@ impl HttpResponse {
 
     /// Waits until something changes (see `Exchange::wait`).
     pub(crate) fn wait(&self, until: Option<Instant>) {
-        self.handle.0.wait(until)
+        self.handle.wait(until)
     }
 
     /// The error for a non-2xx answer whose body (up to `ERROR_BODY_LIMIT`) is `body`, with the

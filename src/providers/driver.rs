@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crate::answer::Assembler;
 use crate::error::Error;
+use crate::reactor::Engine;
 use crate::reactor::signal::Notify;
 use crate::request::Resolved;
 use crate::stop::Stop;
@@ -31,6 +32,7 @@ pub struct Run {
     /// Where body bytes are taken into (swapped with the exchange's, see `Exchange::take_body`).
     buf: Vec<u8>,
     notify: Option<std::sync::Arc<Notify>>,
+    engine: Engine,
 }
 
 enum State {
@@ -67,18 +69,19 @@ enum Framer {
 }
 
 impl Run {
-    /// Sends the call's request (through the reactor) and returns at once. `notify` is the
+    /// Sends the call's request (through `engine`'s loop) and returns at once. `notify` is the
     /// descriptor of a pulled call, kept up to date with what waits to be taken.
     pub(crate) fn start(
         protocol: Provider,
         r: &Resolved,
         transport: &Transport,
         stop: &Stop,
+        engine: Engine,
         notify: Option<std::sync::Arc<Notify>>,
     ) -> Result<Run, Error> {
-        let start = Start { notify: notify.clone(), ..Start::default() };
+        let start = Start { engine, notify: notify.clone(), attempts_before: 0, not_before: None };
         let pending = transport.start(protocol.build_request(r)?, &r.net, stop, start)?;
-        Ok(Run { protocol, decoder: protocol.decoder(), state: State::Sent(pending), buf: Vec::new(), notify })
+        Ok(Run { protocol, decoder: protocol.decoder(), state: State::Sent(pending), buf: Vec::new(), notify, engine })
     }
 
     /// Waits until the network brings something (or the call is cancelled, or `until` passes).
@@ -192,7 +195,12 @@ impl Run {
         attempts: u32,
         not_before: Instant,
     ) -> Result<(), Error> {
-        let start = Start { notify: self.notify.clone(), attempts_before: attempts, not_before: Some(not_before) };
+        let start = Start {
+            engine: self.engine,
+            notify: self.notify.clone(),
+            attempts_before: attempts,
+            not_before: Some(not_before),
+        };
         // The old exchange goes first, so the descriptor follows the new one only.
         self.state = State::Ended;
         let pending = transport.start(self.protocol.build_request(r)?, &r.net, stop, start)?;
@@ -250,7 +258,8 @@ pub fn run(
     stop: &Stop,
     out: &mut Assembler<'_>,
 ) -> Result<(), Error> {
-    let mut run = Run::start(protocol, r, transport, stop, None)?;
+    // The calling thread waits anyway: it runs its own I/O (see `reactor::Engine::Caller`).
+    let mut run = Run::start(protocol, r, transport, stop, Engine::Caller, None)?;
     loop {
         match run.advance(r, transport, stop, out) {
             Advance::Ended(result) => return result,

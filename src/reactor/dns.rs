@@ -9,9 +9,9 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::Command;
 use super::exchange::Exchange;
 use super::socks::Socks;
-use super::{Command, post};
 use crate::error::{Error, ErrorKind};
 
 /// Most threads doing blocking lookups at once.
@@ -79,7 +79,8 @@ pub(crate) fn submit(job: Job) -> Result<(), Error> {
     }
     if jobs.threads < MAX_THREADS {
         jobs.threads += 1;
-        let spawned = std::thread::Builder::new().name("aichat-dns".into()).spawn(work);
+        // An explicit stack size: starting the thread then reads no environment variable.
+        let spawned = std::thread::Builder::new().name("aichat-dns".into()).stack_size(256 * 1024).spawn(work);
         if let Err(e) = spawned {
             jobs.threads -= 1;
             if jobs.threads == 0 {
@@ -112,11 +113,11 @@ fn work() {
         match job {
             Job::Resolve { host, port, ex } => {
                 let result = resolve(&host, port);
-                let _ = post(Command::Resolved(ex, result));
+                ex.clone().post(Command::Resolved(ex, result));
             }
             Job::Socks { socks, ex } => {
                 let result = socks.connect();
-                let _ = post(Command::Tunnelled(ex, result));
+                ex.clone().post(Command::Tunnelled(ex, result));
             }
         }
     }

@@ -38,6 +38,8 @@ pub(crate) struct Head {
 pub(crate) struct Exchange {
     handoff: Handoff,
     stop: Stop,
+    /// The loop that runs it.
+    reactor: Arc<super::Shared>,
 }
 
 /// The shared state and its one wake-up: what `loom` checks (see the tests below). It tells
@@ -86,8 +88,8 @@ pub(crate) enum Taken {
 }
 
 impl Exchange {
-    pub(crate) fn new(stop: Stop, notify: Option<Arc<Notify>>) -> Arc<Exchange> {
-        let ex = Arc::new(Exchange { handoff: Handoff::new(notify), stop });
+    pub(crate) fn new(stop: Stop, notify: Option<Arc<Notify>>, reactor: Arc<super::Shared>) -> Arc<Exchange> {
+        let ex = Arc::new(Exchange { handoff: Handoff::new(notify), stop, reactor });
         let waker: Arc<dyn Wake> = ex.clone();
         ex.stop.on_cancel(Arc::downgrade(&waker));
         ex
@@ -97,8 +99,13 @@ impl Exchange {
     /// the task's first turn looks anyway).
     fn tell_reactor(&self) {
         if let Some(key) = self.handoff.key() {
-            let _ = super::post(Command::Look(key));
+            self.reactor.post(Command::Look(key));
         }
+    }
+
+    /// Hands `command` to the loop that runs this exchange (the lookup pool's answers).
+    pub(crate) fn post(&self, command: Command) {
+        self.reactor.post(command)
     }
 
     pub(crate) fn stop(&self) -> &Stop {

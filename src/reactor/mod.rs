@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
 
 use crate::error::{Error, ErrorKind};
 use exchange::Exchange;
@@ -66,25 +66,52 @@ pub(crate) enum Command {
     Resolved(Arc<Exchange>, Result<Vec<SocketAddr>, Error>),
     /// The DNS pool made a connection through a SOCKS proxy for an exchange.
     Tunnelled(Arc<Exchange>, Result<std::net::TcpStream, Error>),
-    /// A client went away: close its idle connections.
-    ClosePool(u64),
 }
 
-struct Shared {
+/// Where other threads reach a loop: its inbox, and the waker that interrupts its wait.
+pub(crate) struct Shared {
     inbox: Mutex<Vec<Command>>,
     waker: Waker,
 }
 
-static REACTOR: OnceLock<Result<Shared, String>> = OnceLock::new();
+impl Shared {
+    /// Hands `command` to the loop (waking it if it may be asleep).
+    pub(crate) fn post(&self, command: Command) {
+        let was_empty = {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            inbox.push(command);
+            inbox.len() == 1
+        };
+        // An inbox that held commands already has a wake-up on the way.
+        if was_empty {
+            let _ = self.waker.wake();
+        }
+    }
+}
 
-fn shared() -> Result<&'static Shared, Error> {
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reactor::Shared")
+    }
+}
+
+static REACTOR: OnceLock<Result<Arc<Shared>, String>> = OnceLock::new();
+
+/// The process's I/O thread, started on first use.
+fn shared() -> Result<&'static Arc<Shared>, Error> {
     REACTOR
         .get_or_init(|| {
-            let start = || -> std::io::Result<Shared> {
+            let start = || -> std::io::Result<Arc<Shared>> {
                 let poll = Poll::new()?;
-                let waker = Waker::new(poll.registry(), WAKE)?;
-                std::thread::Builder::new().name("aichat-io".into()).spawn(move || Loop::new(poll).run())?;
-                Ok(Shared { inbox: Mutex::new(Vec::new()), waker })
+                let shared =
+                    Arc::new(Shared { inbox: Mutex::new(Vec::new()), waker: Waker::new(poll.registry(), WAKE)? });
+                let for_loop = shared.clone();
+                std::thread::Builder::new()
+                    .name("aichat-io".into())
+                    // Explicit, so that starting it reads no environment variable (RUST_MIN_STACK).
+                    .stack_size(512 * 1024)
+                    .spawn(move || Loop::new(poll, for_loop).run())?;
+                Ok(shared)
             };
             start().map_err(|e| e.to_string())
         })
@@ -92,41 +119,87 @@ fn shared() -> Result<&'static Shared, Error> {
         .map_err(|e| Error::new(ErrorKind::Io, format!("could not start the I/O thread: {e}")))
 }
 
-/// Hands `command` to the reactor thread (waking it if it may be asleep). Fails only when the
-/// reactor could not be started.
-pub(crate) fn post(command: Command) -> Result<(), Error> {
-    let shared = shared()?;
-    let was_empty = {
-        let mut inbox = shared.inbox.lock().unwrap_or_else(|e| e.into_inner());
-        inbox.push(command);
-        inbox.len() == 1
-    };
-    // An inbox that held commands already has a wake-up on the way.
-    if was_empty {
-        let _ = shared.waker.wake();
+/// Which loop runs an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// The process's I/O thread: pulled streams, whose callers only take what it brings.
+    Thread,
+    /// The calling thread's own loop, run while the call waits: a pushed call, whose thread is
+    /// blocked in the library anyway, does its I/O itself, with no hand-over between threads.
+    Caller,
+}
+
+thread_local! {
+    /// This thread's loop for pushed calls, made by its first one (an epoll instance and a
+    /// waker: two descriptors per thread that pushes calls, kept until the thread exits).
+    static LOCAL: std::cell::RefCell<Option<Loop>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The inbox of `engine`'s loop (for the caller's thread, its own, made on first use).
+pub(crate) fn loop_for(engine: Engine) -> Result<Arc<Shared>, Error> {
+    match engine {
+        Engine::Thread => shared().cloned(),
+        Engine::Caller => LOCAL.with(|l| {
+            let mut l = l.try_borrow_mut().map_err(|_| Error::new(ErrorKind::Internal, "the loop is busy"))?;
+            if l.is_none() {
+                let fail = |e: std::io::Error| Error::new(ErrorKind::Io, format!("could not make an I/O loop: {e}"));
+                let poll = Poll::new().map_err(fail)?;
+                let waker = Waker::new(poll.registry(), WAKE).map_err(fail)?;
+                *l = Some(Loop::new(poll, Arc::new(Shared { inbox: Mutex::new(Vec::new()), waker })));
+            }
+            Ok(l.as_ref().map(|l| l.shared.clone()).expect("made above"))
+        }),
     }
-    Ok(())
+}
+
+/// Runs this thread's own loop once: waits for its sockets, commands or timers until `until`
+/// at the latest, and does what they ask. A call that pushes waits here instead of on its
+/// exchange. Re-entrant calls (a pushed call made from inside another's callback) are fine: the
+/// callback runs outside this function.
+pub(crate) fn run_local(until: Option<Instant>) {
+    LOCAL.with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            if let Some(l) = l.as_mut() {
+                l.run_once(until);
+            }
+        }
+    });
 }
 
 pub(crate) use pool::PoolKey;
 pub(crate) use socks::Version as SocksVersion;
 
-/// A client went away: its idle connections are closed (if the reactor ever ran).
+/// A client went away: its idle connections are closed.
 pub(crate) fn close_pool(client: u64) {
-    if REACTOR.get().is_some_and(Result::is_ok) {
-        let _ = post(Command::ClosePool(client));
-    }
+    pool::remove_client(client);
 }
 
-/// Starts `task` on the reactor.
-pub(crate) fn start(task: Task) -> Result<(), Error> {
-    post(Command::Start(Box::new(task)))
+/// Starts `task` on `engine`'s loop (`shared` is its inbox). On the caller's own loop the task
+/// takes its first turn at once, on this thread: the request goes out before this returns, with
+/// no command queued and no wake-up.
+pub(crate) fn start(engine: Engine, shared: &Shared, task: Task) {
+    let task = match engine {
+        Engine::Thread => task,
+        Engine::Caller => match LOCAL.with(|l| match l.try_borrow_mut() {
+            Ok(mut l) => match l.as_mut() {
+                Some(l) => {
+                    l.begin(Box::new(task));
+                    None
+                }
+                None => Some(task),
+            },
+            Err(_) => Some(task),
+        }) {
+            None => return,
+            Some(task) => task,
+        },
+    };
+    shared.post(Command::Start(Box::new(task)))
 }
 
 enum Entry {
     Free,
     Task(Box<Task>),
-    Idle(pool::Idle),
 }
 
 struct Slot {
@@ -145,31 +218,13 @@ pub(crate) struct Cx<'a> {
     pub(crate) scratch: &'a mut Vec<u8>,
     /// Most bytes the task reads in one turn before others get theirs.
     pub(crate) read_turn: usize,
-    pool: &'a mut pool::Pool,
-    slots: &'a mut Vec<Slot>,
-    /// Slots of idle connections the task took, freed after the turn.
-    taken: Vec<Key>,
 }
 
 impl Cx<'_> {
-    /// An idle connection for `key` that is still open, if the pool has one.
+    /// An idle connection for `key` that is still open, if the pool has one, now watched by
+    /// this loop.
     pub(crate) fn take_idle(&mut self, key: &pool::PoolKey) -> Option<conn::Conn> {
-        while let Some(idle_key) = self.pool.take(key) {
-            let Some(slot) =
-                self.slots.get_mut(idle_key.index as usize).filter(|s| s.generation == idle_key.generation)
-            else {
-                continue;
-            };
-            if let Entry::Idle(idle) = std::mem::replace(&mut slot.entry, Entry::Free) {
-                self.taken.push(idle_key);
-                let mut conn = idle.into_conn();
-                if conn.is_open() {
-                    return Some(conn);
-                }
-                conn.close(self.registry);
-            }
-        }
-        None
+        pool::take(key)
     }
 }
 
@@ -178,73 +233,79 @@ const READ_TURN: usize = 256 * 1024;
 
 struct Loop {
     poll: Poll,
+    shared: Arc<Shared>,
+    events: Events,
     slots: Vec<Slot>,
     free: Vec<u32>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Tasks with work left over from their last turn (more to read, a resumed connection).
     runnable: VecDeque<Key>,
-    pool: pool::Pool,
     scratch: Vec<u8>,
 }
 
 impl Loop {
-    fn new(poll: Poll) -> Loop {
+    fn new(poll: Poll, shared: Arc<Shared>) -> Loop {
         Loop {
             poll,
+            shared,
+            events: Events::with_capacity(1024),
             slots: Vec::new(),
             free: Vec::new(),
             timers: BinaryHeap::new(),
             runnable: VecDeque::new(),
-            pool: pool::Pool::default(),
             scratch: vec![0; 64 * 1024],
         }
     }
 
     fn run(mut self) {
-        let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = if self.runnable.is_empty() {
-                self.timers.peek().map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()))
-            } else {
-                Some(Duration::ZERO)
-            };
-            // Rounded up: epoll counts in milliseconds, and waking early only to sleep again
-            // would spin.
-            let timeout = timeout.map(|t| t.max(Duration::from_millis(1)).min(Duration::from_secs(3600)));
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    // Nothing sensible is left to do but try again a little later.
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                continue;
-            }
-            for event in events.iter() {
-                if event.token() == WAKE {
-                    continue;
-                }
-                let key = Key::of(event.token());
-                let ready = task::Ready {
-                    readable: event.is_readable() || event.is_read_closed() || event.is_error(),
-                    writable: event.is_writable() || event.is_write_closed() || event.is_error(),
-                    read_closed: event.is_read_closed() || event.is_error(),
-                };
-                self.on_ready(key, ready);
-            }
-            self.take_commands();
-            self.run_runnable();
-            self.fire_timers();
+            self.run_once(None);
         }
     }
 
+    /// One round: waits for sockets, commands or the next timer (or `until`), then does what
+    /// they ask.
+    fn run_once(&mut self, until: Option<Instant>) {
+        let now = Instant::now();
+        let timeout = if self.runnable.is_empty() {
+            let timer = self.timers.peek().map(|Reverse((at, _))| *at);
+            [timer, until].into_iter().flatten().min().map(|at| at.saturating_duration_since(now))
+        } else {
+            Some(Duration::ZERO)
+        };
+        // mio rounds a wait up to whole milliseconds, so a timer due in less than one does not
+        // make the loop spin.
+        let timeout = timeout.map(|t| t.min(Duration::from_secs(3600)));
+        let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        match self.poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // Nothing sensible is left to do but try again a little later.
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+        for event in events.iter() {
+            if event.token() == WAKE {
+                continue;
+            }
+            let key = Key::of(event.token());
+            let ready = task::Ready {
+                readable: event.is_readable() || event.is_read_closed() || event.is_error(),
+                writable: event.is_writable() || event.is_write_closed() || event.is_error(),
+                read_closed: event.is_read_closed() || event.is_error(),
+            };
+            self.on_ready(key, ready);
+        }
+        self.events = events;
+        self.take_commands();
+        self.run_runnable();
+        self.fire_timers();
+    }
+
     fn take_commands(&mut self) {
-        let Ok(shared) = shared() else { return };
-        let commands = std::mem::take(&mut *shared.inbox.lock().unwrap_or_else(|e| e.into_inner()));
+        let commands = std::mem::take(&mut *self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner()));
         for command in commands {
             match command {
-                Command::Start(task) => {
-                    let key = self.insert(Entry::Task(task));
-                    self.turn(key, |task, cx| task.begin(cx));
-                }
+                Command::Start(task) => self.begin(task),
                 Command::Look(key) => self.turn(key, |task, cx| task.look(cx)),
                 Command::Resolved(ex, result) => {
                     if let Some(key) = self.task_of(&ex) {
@@ -256,13 +317,14 @@ impl Loop {
                         self.turn(key, move |task, cx| task.tunnelled(cx, result));
                     }
                 }
-                Command::ClosePool(client) => {
-                    for key in self.pool.remove_client(client) {
-                        self.remove(key);
-                    }
-                }
             }
         }
+    }
+
+    /// Takes a task and gives it its first turn.
+    fn begin(&mut self, task: Box<Task>) {
+        let key = self.insert(Entry::Task(task));
+        self.turn(key, |task, cx| task.begin(cx));
     }
 
     /// The slot of the task running `ex`, if it still runs.
@@ -293,33 +355,16 @@ impl Loop {
             if slot.scheduled == Some(at) {
                 slot.scheduled = None;
             }
-            match &slot.entry {
-                Entry::Task(_) => self.turn(key, |task, cx| task.timer(cx)),
-                Entry::Idle(idle) => {
-                    if idle.expired(now) {
-                        self.pool.forget(key);
-                        self.remove(key);
-                    } else {
-                        let at = idle.expires();
-                        self.schedule(key, Some(at));
-                    }
-                }
-                Entry::Free => {}
+            if let Entry::Task(_) = slot.entry {
+                self.turn(key, |task, cx| task.timer(cx));
             }
         }
     }
 
     fn on_ready(&mut self, key: Key, ready: task::Ready) {
         let Some(slot) = self.slot_mut(key) else { return };
-        match &mut slot.entry {
-            Entry::Task(_) => self.turn(key, |task, cx| task.ready(cx, ready)),
-            // An idle connection that turns readable was closed by the server (or sent what no
-            // request asked for): it is of no more use.
-            Entry::Idle(_) => {
-                self.pool.forget(key);
-                self.remove(key);
-            }
-            Entry::Free => {}
+        if let Entry::Task(_) = slot.entry {
+            self.turn(key, |task, cx| task.ready(cx, ready));
         }
     }
 
@@ -327,7 +372,7 @@ impl Loop {
     /// connection pooled, its slot freed.
     fn turn(&mut self, key: Key, f: impl FnOnce(&mut Task, &mut Cx<'_>) -> Step) {
         let Some(slot) = self.slot_mut(key) else { return };
-        // Out of its slot while it runs, so that it can take an idle connection from another.
+        // Out of its slot while it runs: the turn borrows the loop's other parts.
         let mut task = match std::mem::replace(&mut slot.entry, Entry::Free) {
             Entry::Task(task) => task,
             other => {
@@ -335,20 +380,10 @@ impl Loop {
                 return;
             }
         };
-        let mut cx = Cx {
-            registry: self.poll.registry(),
-            token: key.token(),
-            scratch: &mut self.scratch,
-            pool: &mut self.pool,
-            slots: &mut self.slots,
-            taken: Vec::new(),
-            read_turn: READ_TURN,
-        };
+        let mut cx =
+            Cx { registry: self.poll.registry(), token: key.token(), scratch: &mut self.scratch, read_turn: READ_TURN };
         let step = f(&mut task, &mut cx);
         task.exchange().publish();
-        for idle in std::mem::take(&mut cx.taken) {
-            self.remove(idle);
-        }
         if let Some(slot) = self.slot_mut(key) {
             slot.entry = Entry::Task(task);
         }
@@ -367,22 +402,11 @@ impl Loop {
         }
     }
 
-    /// Keeps a connection whose answer ended cleanly for the next request to the same place.
+    /// Keeps a connection whose answer ended cleanly for the next request to the same place,
+    /// whichever loop runs it.
     fn park(&mut self, pool_key: pool::PoolKey, mut conn: conn::Conn) {
-        let idle_key = self.insert(Entry::Free);
-        if conn.register(self.poll.registry(), idle_key.token(), Interest::READABLE).is_err() {
-            self.remove(idle_key);
-            return;
-        }
-        let idle = pool::Idle::new(conn, pool_key.clone());
-        let expires = idle.expires();
-        if let Some(slot) = self.slot_mut(idle_key) {
-            slot.entry = Entry::Idle(idle);
-        }
-        self.schedule(idle_key, Some(expires));
-        for evicted in self.pool.add(pool_key, idle_key) {
-            self.remove(evicted);
-        }
+        conn.close(self.poll.registry()); // deregistered only: the pool owns it now
+        pool::put(pool_key, conn);
     }
 
     fn schedule(&mut self, key: Key, deadline: Option<Instant>) {
@@ -426,7 +450,6 @@ impl Loop {
         };
         match std::mem::replace(&mut slot.entry, Entry::Free) {
             Entry::Task(mut task) => task.close(registry),
-            Entry::Idle(idle) => idle.close(registry),
             Entry::Free => {}
         }
         slot.generation = slot.generation.wrapping_add(1);

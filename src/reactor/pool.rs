@@ -1,12 +1,15 @@
-//! Idle keep-alive connections, by where they lead. An idle connection stays registered with
-//! the poller: if the server closes it (or sends anything) it is dropped at once, so a request
-//! rarely meets a connection the server already closed. One that does is retried on a fresh
-//! connection (see `task`).
+//! Idle keep-alive connections, by where they lead, shared by every loop (the I/O thread's and
+//! each pushing thread's own): a connection a call finished with can carry the next call to the
+//! same place, whichever loop runs it. An idle connection belongs to no loop (it is watched by
+//! none): whether the server closed it is asked when it is taken (one peek), and one found
+//! closed, or older than `MAX_IDLE`, is dropped then. A request that still meets a connection
+//! the server closed is sent once more on a fresh one (see `task`). A client's connections go
+//! when the client does.
 
 use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use super::Key;
 use super::conn::Conn;
 
 /// How long an idle connection is kept (ureq's and many servers' keep-alive defaults are 15 s
@@ -17,139 +20,140 @@ const MAX_PER_KEY: usize = 16;
 const MAX_TOTAL: usize = 256;
 
 /// Which requests may share a connection: the client (each client has its own pool), the
-/// scheme and authority, the proxy, and the TLS trust choice.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// scheme and authority, the proxy, and the TLS trust choice. (No `Debug`: the origin names
+/// the proxy, password included.)
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PoolKey {
     pub(crate) client: u64,
     pub(crate) origin: String,
 }
 
 #[derive(Default)]
-pub(crate) struct Pool {
-    idle: HashMap<PoolKey, Vec<Key>>,
+struct Pool {
+    idle: HashMap<PoolKey, Vec<(Conn, Instant)>>,
     total: usize,
 }
 
-impl Pool {
-    /// The most recently parked connection for `key`.
-    pub(crate) fn take(&mut self, key: &PoolKey) -> Option<Key> {
-        let keys = self.idle.get_mut(key)?;
-        let taken = keys.pop();
-        if keys.is_empty() {
-            self.idle.remove(key);
+static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(Mutex::default);
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
+    POOL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The most recently parked connection for `key` that is still open and fresh.
+pub(crate) fn take(key: &PoolKey) -> Option<Conn> {
+    let mut dropped = Vec::new();
+    let taken = {
+        let mut pool = pool();
+        let mut taken = None;
+        if let Some(conns) = pool.idle.get_mut(key) {
+            while let Some((mut conn, since)) = conns.pop() {
+                if since.elapsed() < MAX_IDLE && conn.is_open() {
+                    taken = Some(conn);
+                    break;
+                }
+                dropped.push(conn);
+            }
+            if conns.is_empty() {
+                pool.idle.remove(key);
+            }
         }
-        if taken.is_some() {
-            self.total -= 1;
-        }
+        pool.total -= dropped.len() + usize::from(taken.is_some());
         taken
-    }
+    };
+    drop(dropped); // closed outside the lock
+    taken
+}
 
-    /// Adds a parked connection; returns those evicted to stay within the limits.
-    pub(crate) fn add(&mut self, key: PoolKey, slot: Key) -> Vec<Key> {
-        let mut evicted = Vec::new();
-        let keys = self.idle.entry(key).or_default();
-        keys.push(slot);
-        self.total += 1;
-        if keys.len() > MAX_PER_KEY {
-            evicted.push(keys.remove(0));
-            self.total -= 1;
+/// Keeps `conn` (which no loop watches any more) for the next call to `key`.
+pub(crate) fn put(key: PoolKey, conn: Conn) {
+    let mut evicted = Vec::new();
+    {
+        let mut pool = pool();
+        let now = Instant::now();
+        let conns = pool.idle.entry(key).or_default();
+        conns.push((conn, now));
+        if conns.len() > MAX_PER_KEY {
+            evicted.push(conns.remove(0));
         }
-        if self.total > MAX_TOTAL {
-            // Rare: many destinations at once. Drop the oldest of the largest group.
-            if let Some(keys) = self.idle.values_mut().max_by_key(|k| k.len()) {
-                evicted.push(keys.remove(0));
-                self.total -= 1;
+        pool.total += 1;
+        if pool.total > MAX_TOTAL {
+            // Many destinations at once: the stale ones go first, then the oldest of the
+            // largest group.
+            for conns in pool.idle.values_mut() {
+                let (stale, fresh): (Vec<_>, Vec<_>) =
+                    std::mem::take(conns).into_iter().partition(|(_, since)| now.duration_since(*since) >= MAX_IDLE);
+                evicted.extend(stale);
+                *conns = fresh;
             }
-            self.idle.retain(|_, k| !k.is_empty());
+            let total: usize = pool.idle.values().map(Vec::len).sum();
+            if total > MAX_TOTAL {
+                if let Some(conns) = pool.idle.values_mut().max_by_key(|c| c.len()) {
+                    evicted.push(conns.remove(0));
+                }
+            }
+            pool.idle.retain(|_, c| !c.is_empty());
         }
-        evicted
+        pool.total = pool.idle.values().map(Vec::len).sum();
     }
+    drop(evicted); // closed outside the lock
+}
 
-    /// Forgets a connection that closed or expired.
-    pub(crate) fn forget(&mut self, slot: Key) {
-        for keys in self.idle.values_mut() {
-            if let Some(i) = keys.iter().position(|k| *k == slot) {
-                keys.remove(i);
-                self.total -= 1;
-                break;
-            }
-        }
-        self.idle.retain(|_, k| !k.is_empty());
-    }
-
-    /// Forgets every connection of `client`; returns them, to be closed.
-    pub(crate) fn remove_client(&mut self, client: u64) -> Vec<Key> {
-        let mut removed = Vec::new();
-        self.idle.retain(|key, keys| {
-            if key.client == client {
-                removed.append(keys);
-                false
-            } else {
-                true
-            }
-        });
-        self.total -= removed.len();
+/// Closes every idle connection of `client`.
+pub(crate) fn remove_client(client: u64) {
+    let removed: Vec<Vec<(Conn, Instant)>> = {
+        let mut pool = pool();
+        let keys: Vec<PoolKey> = pool.idle.keys().filter(|k| k.client == client).cloned().collect();
+        let removed: Vec<_> = keys.iter().filter_map(|k| pool.idle.remove(k)).collect();
+        pool.total -= removed.iter().map(Vec::len).sum::<usize>();
         removed
-    }
-}
-
-/// A parked connection.
-pub(crate) struct Idle {
-    conn: Conn,
-    since: Instant,
-}
-
-impl Idle {
-    pub(crate) fn new(conn: Conn, _key: PoolKey) -> Idle {
-        Idle { conn, since: Instant::now() }
-    }
-
-    pub(crate) fn expires(&self) -> Instant {
-        self.since + MAX_IDLE
-    }
-
-    pub(crate) fn expired(&self, now: Instant) -> bool {
-        now >= self.expires()
-    }
-
-    pub(crate) fn into_conn(self) -> Conn {
-        self.conn
-    }
-
-    pub(crate) fn close(mut self, registry: &mio::Registry) {
-        self.conn.close(registry)
-    }
+    };
+    drop(removed);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn key(client: u64, origin: &str) -> PoolKey {
-        PoolKey { client, origin: origin.into() }
+    /// A connected pair of sockets: ours (as a `Conn`) and the peer's.
+    fn conn() -> (Conn, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ours = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        (Conn::new(mio::net::TcpStream::from_std(ours)), peer)
+    }
+
+    fn key(client: u64) -> PoolKey {
+        PoolKey { client, origin: format!("test-{client}-{:?}", std::thread::current().id()) }
     }
 
     #[test]
-    fn takes_the_newest_and_evicts_the_oldest() {
-        let mut pool = Pool::default();
-        let k = key(1, "http://a");
-        for i in 0..(MAX_PER_KEY as u32 + 1) {
-            let evicted = pool.add(k.clone(), Key { index: i, generation: 0 });
-            assert_eq!(evicted.len(), usize::from(i as usize == MAX_PER_KEY));
-        }
-        assert_eq!(pool.take(&k), Some(Key { index: MAX_PER_KEY as u32, generation: 0 }));
-        assert_eq!(pool.take(&key(2, "http://a")), None, "another client's pool");
+    fn a_connection_comes_back_for_its_own_client_only() {
+        let (c, _peer) = conn();
+        put(key(1001), c);
+        assert!(take(&key(1002)).is_none(), "another client's pool");
+        assert!(take(&key(1001)).is_some());
+        assert!(take(&key(1001)).is_none(), "taken once");
     }
 
     #[test]
-    fn a_client_leaving_takes_its_connections() {
-        let mut pool = Pool::default();
-        pool.add(key(1, "http://a"), Key { index: 0, generation: 0 });
-        pool.add(key(2, "http://a"), Key { index: 1, generation: 0 });
-        assert_eq!(pool.remove_client(1), vec![Key { index: 0, generation: 0 }]);
-        assert_eq!(pool.total, 1);
-        pool.forget(Key { index: 1, generation: 0 });
-        assert_eq!(pool.total, 0);
-        assert!(pool.idle.is_empty());
+    fn a_connection_the_peer_closed_is_dropped_when_taken() {
+        let (c, peer) = conn();
+        put(key(1003), c);
+        drop(peer);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(take(&key(1003)).is_none());
+    }
+
+    #[test]
+    fn a_client_leaving_closes_its_connections() {
+        let (c, mut peer) = conn();
+        put(key(1004), c);
+        remove_client(1004);
+        use std::io::Read;
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(peer.read(&mut [0u8; 1]).unwrap(), 0, "the peer sees the close");
+        assert!(take(&key(1004)).is_none());
     }
 }

@@ -137,6 +137,8 @@ pub(crate) struct Task {
     out_pos: usize,
     /// The request as ureq-proto wrote it, kept across attempts.
     request_bytes: Vec<u8>,
+    /// ureq-proto's state past that request, for the first attempt (a retry makes its own).
+    first_call: Option<Call<RecvResponse>>,
     /// Received bytes not yet consumed (a partial head or chunk header).
     inbuf: Vec<u8>,
     attempt_started: Instant,
@@ -162,7 +164,8 @@ struct Failure {
 
 impl Task {
     pub(crate) fn new(ex: Arc<Exchange>, plan: Plan) -> Result<Task, Error> {
-        let request_bytes = write_request(&plan.request)?;
+        let mut request_bytes = Vec::new();
+        let first_call = Some(drive_request(&plan.request, &mut request_bytes)?);
         let now = Instant::now();
         Ok(Task {
             ex,
@@ -178,6 +181,7 @@ impl Task {
             out: Vec::new(),
             out_pos: 0,
             request_bytes,
+            first_call,
             inbuf: Vec::new(),
             attempt_started: now,
             last_progress: now,
@@ -383,7 +387,10 @@ impl Task {
 
     /// Puts the request in the output and waits for the answer's head.
     fn queue_request(&mut self) -> Result<(), Failure> {
-        let call = response_call(&self.plan.request).map_err(|error| Failure { error, unsent: true })?;
+        let call = match self.first_call.take() {
+            Some(call) => call,
+            None => response_call(&self.plan.request).map_err(|error| Failure { error, unsent: true })?,
+        };
         self.out.clone_from(&self.request_bytes);
         self.out_pos = 0;
         self.phase = Phase::Head(call);
@@ -1014,45 +1021,45 @@ fn proto_error(e: ureq_proto::Error) -> Error {
 
 /// A `Call` waiting for the answer's head, past the request (which `write_request` wrote).
 fn response_call(req: &HttpRequest) -> Result<Call<RecvResponse>, Error> {
-    let mut sink = Vec::new();
-    drive_request(req, &mut sink)
+    drive_request(req, &mut Vec::new())
 }
 
 /// The request's bytes: head and body, to go out in one write.
+#[cfg(test)]
 fn write_request(req: &HttpRequest) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     drive_request(req, &mut out)?;
     Ok(out)
 }
 
+/// Writes the request (head and body) into `out` with ureq-proto, and returns its `Call` past
+/// the request, waiting for the answer's head.
 fn drive_request(req: &HttpRequest, out: &mut Vec<u8>) -> Result<Call<RecvResponse>, Error> {
     let call = Call::new(http_request(req)?).map_err(proto_error)?;
     let mut call = call.proceed();
-    let mut buf =
-        vec![0u8; 8 * 1024 + req.url.len() + req.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>()];
+    let head = 256 + req.url.len() + req.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>();
+    let start = out.len();
+    out.reserve(head + req.body.len());
     while !call.can_proceed() {
-        let n = call.write(&mut buf).map_err(proto_error)?;
-        out.extend_from_slice(&buf[..n]);
+        let at = out.len();
+        out.resize(at + head, 0);
+        let n = call.write(&mut out[at..]).map_err(proto_error)?;
+        out.truncate(at + n);
         if n == 0 {
             break;
         }
     }
-    zeroize::Zeroize::zeroize(&mut buf);
     let mut call = match call.proceed().map_err(proto_error)? {
         Some(SendRequestResult::SendBody(call)) => call,
         Some(SendRequestResult::RecvResponse(call)) => return Ok(call),
-        _ => return Err(Error::invalid_request("the request cannot be sent: unexpected protocol state")),
-    };
-    let mut pos = 0;
-    let mut chunk = vec![0u8; 64 * 1024];
-    while !call.can_proceed() {
-        let (used, n) = call.write(&req.body[pos..], &mut chunk).map_err(proto_error)?;
-        out.extend_from_slice(&chunk[..n]);
-        pos += used;
-        if used == 0 && n == 0 {
-            break;
+        _ => {
+            out.truncate(start);
+            return Err(Error::invalid_request("the request cannot be sent: unexpected protocol state"));
         }
-    }
+    };
+    // A length-delimited body goes out as it is: ureq-proto is only told how much was taken.
+    out.extend_from_slice(&req.body);
+    call.consume_direct_write(req.body.len()).map_err(proto_error)?;
     call.proceed().ok_or_else(|| Error::invalid_request("the request cannot be sent: its body was not written whole"))
 }
 
