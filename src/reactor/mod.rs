@@ -1,18 +1,22 @@
-//! The I/O reactor: one library thread ("aichat-io") drives every connection of the process,
-//! whatever the number of calls and streams. Sockets are non-blocking and registered with the
+//! The I/O reactor. A loop drives connections: sockets are non-blocking and registered with the
 //! operating system's poller (epoll here; kqueue and IOCP through the same `mio` crate); every
-//! timeout is a timer; a cancel or a caller leaving wakes the thread through a `mio::Waker`.
+//! timeout is a timer; a cancel or a caller leaving wakes the loop through a `mio::Waker`.
 //! HTTP/1.1 is ureq's own sans-IO state machine (`ureq-proto`), TLS is rustls' connection
-//! object, both fed from here (see [`task`]). The only blocking work, DNS lookups through
-//! `getaddrinfo` and SOCKS handshakes, runs on a small bounded pool ([`dns`]).
+//! object, both fed by one task per exchange (see [`task`]). The only blocking work, DNS lookups
+//! through `getaddrinfo` and SOCKS handshakes, runs on a small bounded pool ([`dns`]).
 //!
-//! A call hands the reactor its request and gets an [`exchange::Exchange`]: the one object the
-//! two threads share, through which the answer's head, body bytes and end arrive (see there).
-//! Decoding the answer (framing, JSON, events) is done by the caller's thread as it takes the
-//! bytes, so the reactor thread only moves bytes and thousands of streams cost it little.
+//! Two kinds of loop run that same code ([`Engine`]): the process's I/O thread ("aichat-io"),
+//! started by the first pulled stream, drives every pulled stream whatever their number; and a
+//! thread that pushes a call runs its own loop while it waits, so a pushed call crosses no
+//! thread. Idle connections are shared by all of them ([`pool`]).
 //!
-//! Threads: "aichat-io" starts with the first call and lives as long as the process; the DNS
-//! pool has at most [`dns::MAX_THREADS`] threads, which exit when idle.
+//! A call hands its loop the request and gets an [`exchange::Exchange`]: the one object the
+//! caller and the loop share, through which the answer's head, body bytes and end arrive (see
+//! there). Decoding the answer (framing, JSON, events) is done by the caller as it takes the
+//! bytes, so the I/O thread only moves bytes and thousands of streams cost it little.
+//!
+//! Threads: "aichat-io" lives as long as the process; the DNS pool has at most
+//! [`dns::MAX_THREADS`] threads, which exit when idle.
 
 mod conn;
 mod dns;
