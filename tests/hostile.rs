@@ -84,6 +84,21 @@ fn a_server_that_closes_every_kept_alive_connection_costs_no_call() {
 }
 
 #[test]
+fn every_byte_restarts_the_idle_clock_even_in_the_head() {
+    // The status line, headers and body arrive one byte every 30 ms, for about 4 s, with
+    // idle_timeout_ms 500: bytes keep coming, so the server is not idle (it used to fail with
+    // "sent nothing for longer than idle_timeout_ms" after a few seconds).
+    let body = r#"{"message":"You said: Hi","response":true}"#;
+    let reply =
+        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+    let server = RawServer::start(Raw::Trickle(reply.into_bytes(), 30)).unwrap();
+    let req = request(&server.base_url(), HI, r#""idle_timeout_ms":500,"max_retries":0"#);
+    let out = complete(&ClientHandle::new(None), &req);
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    assert_eq!(out.text(), "You said: Hi");
+}
+
+#[test]
 fn connection_reset_mid_body_is_io() {
     let body = r#"{"message":"You said: Hi","response":true}"#;
     let reply = format!(

@@ -25,6 +25,8 @@ pub enum Raw {
     /// Read the request, write these bytes, then keep the connection open without a word
     /// (a stream whose end marker came but whose body never ends).
     ReplyThenHold(Vec<u8>),
+    /// Read the request, then write these bytes one at a time, this many milliseconds apart.
+    Trickle(Vec<u8>, u64),
 }
 
 pub struct RawServer {
@@ -113,6 +115,14 @@ fn answer(stream: TcpStream, behaviour: &Raw, stopped: &AtomicBool) {
             let _ = stream.write_all(bytes);
             while !stopped.load(Ordering::Acquire) {
                 thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Raw::Trickle(bytes, ms) => {
+            for b in bytes {
+                if stopped.load(Ordering::Acquire) || stream.write_all(&[*b]).is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(*ms));
             }
         }
         Raw::CloseAtOnce | Raw::NeverRead => {}
