@@ -9,8 +9,6 @@ mod common;
 use aichat_testserver::{Raw, RawServer};
 use common::*;
 use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
-use std::ptr;
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -27,53 +25,8 @@ fn serial() -> MutexGuard<'static, ()> {
 
 // --- pulled streams ---------------------------------------------------------------------------
 
-struct Stream(*mut AichatStream);
-// The C contract: a stream may move between threads and is used by one at a time.
-unsafe impl Send for Stream {}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        unsafe { aichat_stream_free(self.0) }
-    }
-}
-
-type Failure = (AichatStatus, String);
-
 fn open(client: &ClientHandle, req: &str, cancel: Option<&CancelHandle>) -> Stream {
-    let req = CString::new(req).unwrap();
-    let mut error = ptr::null_mut();
-    let s =
-        unsafe { aichat_client_stream_open(client.0, req.as_ptr(), cancel.map_or(ptr::null(), |c| c.0), &mut error) };
-    assert!(!s.is_null(), "open failed: {}", unsafe { message_of(error) });
-    assert!(error.is_null());
-    Stream(s)
-}
-
-/// One `aichat_stream_next`: the chunks and whether finished, or the failure.
-fn next(stream: &Stream, wait_ms: u32) -> Result<(Vec<String>, bool), Failure> {
-    let mut chunks = AichatChunks { text: ptr::null(), text_len: 0, ends: ptr::null(), count: 0, finished: false };
-    let mut error = ptr::null_mut();
-    let status = unsafe { aichat_stream_next(stream.0, wait_ms, &mut chunks, &mut error) };
-    if status != AichatStatus::AICHAT_OK {
-        assert_eq!(unsafe { aichat_error_code(error) }, status);
-        let e = (status, unsafe { message_of(error) });
-        unsafe { aichat_error_free(error) };
-        return Err(e);
-    }
-    assert!(error.is_null());
-    let text = unsafe { std::slice::from_raw_parts(chunks.text as *const u8, chunks.text_len + 1) };
-    assert_eq!(text[chunks.text_len], 0, "batch text is NUL-terminated");
-    let ends =
-        if chunks.count == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(chunks.ends, chunks.count) } };
-    let mut start = 0;
-    let mut out = Vec::new();
-    for &end in ends {
-        assert!(end > start, "no empty chunk");
-        out.push(std::str::from_utf8(&text[start..end]).unwrap().to_string());
-        start = end;
-    }
-    assert_eq!(start, chunks.text_len);
-    Ok((out, chunks.finished))
+    open_stream(client, req, cancel).unwrap_or_else(|e| panic!("open failed: {e:?}"))
 }
 
 /// Pulls until the end or a failure, which must come within 10 s.
@@ -92,13 +45,6 @@ fn drain(stream: &Stream) -> (Vec<String>, Result<(), Failure>) {
             Err(e) => return (all, Err(e)),
         }
     }
-}
-
-fn fd_of(stream: &Stream) -> i32 {
-    let mut error = ptr::null_mut();
-    let fd = unsafe { aichat_stream_fd(stream.0, &mut error) };
-    assert!(fd >= 0 && error.is_null(), "no descriptor: {}", unsafe { message_of(error) });
-    fd
 }
 
 // --- requests and servers -----------------------------------------------------------------------

@@ -3,58 +3,11 @@
 
 mod common;
 use common::*;
-use std::ffi::CString;
 use std::ptr;
 use std::time::{Duration, Instant};
 
-struct Stream(*mut AichatStream);
-// The C contract: a stream may move between threads and is used by one at a time.
-unsafe impl Send for Stream {}
-unsafe impl Sync for Stream {}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        unsafe { aichat_stream_free(self.0) }
-    }
-}
-
-fn open(client: &ClientHandle, req: &str, cancel: Option<&CancelHandle>) -> Result<Stream, (AichatStatus, String)> {
-    let req = CString::new(req).unwrap();
-    let mut error = ptr::null_mut();
-    let s =
-        unsafe { aichat_client_stream_open(client.0, req.as_ptr(), cancel.map_or(ptr::null(), |c| c.0), &mut error) };
-    if s.is_null() {
-        let e = unsafe { (aichat_error_code(error), message_of(error)) };
-        unsafe { aichat_error_free(error) };
-        return Err(e);
-    }
-    assert!(error.is_null());
-    Ok(Stream(s))
-}
-
-/// One `aichat_stream_next`: the chunks, whether finished, or the failure.
-fn next(stream: &Stream, wait_ms: u32) -> Result<(Vec<String>, bool), (AichatStatus, String)> {
-    let mut chunks = AichatChunks { text: ptr::null(), text_len: 0, ends: ptr::null(), count: 0, finished: false };
-    let mut error = ptr::null_mut();
-    let status = unsafe { aichat_stream_next(stream.0, wait_ms, &mut chunks, &mut error) };
-    if status != AichatStatus::AICHAT_OK {
-        let e = (status, unsafe { message_of(error) });
-        unsafe { aichat_error_free(error) };
-        return Err(e);
-    }
-    let text = unsafe { std::slice::from_raw_parts(chunks.text as *const u8, chunks.text_len + 1) };
-    assert_eq!(text[chunks.text_len], 0, "batch text is NUL-terminated");
-    let ends =
-        if chunks.count == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(chunks.ends, chunks.count) } };
-    let mut start = 0;
-    let mut out = Vec::new();
-    for &end in ends {
-        assert!(end > start, "no empty chunk");
-        out.push(std::str::from_utf8(&text[start..end]).unwrap().to_string());
-        start = end;
-    }
-    assert_eq!(start, chunks.text_len);
-    Ok((out, chunks.finished))
+fn open(client: &ClientHandle, req: &str, cancel: Option<&CancelHandle>) -> Result<Stream, Failure> {
+    open_stream(client, req, cancel)
 }
 
 /// Pulls until the end or a failure; returns all chunks, the number of batches, and the outcome.
@@ -231,13 +184,6 @@ fn a_failed_pull_leaves_no_stale_pointer() {
     assert_eq!(status, AichatStatus::AICHAT_ERROR_SERVER);
     assert_eq!((chunks.count, chunks.text_len, chunks.ends.is_null()), (0, 0, true));
     assert_eq!(unsafe { std::ffi::CStr::from_ptr(chunks.text) }.to_bytes(), b"");
-}
-
-fn fd_of(stream: &Stream) -> i32 {
-    let mut error = ptr::null_mut();
-    let fd = unsafe { aichat_stream_fd(stream.0, &mut error) };
-    assert!(fd >= 0 && error.is_null(), "no descriptor: {}", unsafe { message_of(error) });
-    fd
 }
 
 /// Whether `fd` is readable within `ms` milliseconds.

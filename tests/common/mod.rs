@@ -264,3 +264,68 @@ pub fn pulled_events(client: &ClientHandle, request: &str) -> EventOutcome {
     let out = outcome(status, Vec::new(), error);
     EventOutcome { status, events, message: out.message }
 }
+
+/// A pulled stream (`aichat_client_stream_open`), freed when dropped.
+pub struct Stream(pub *mut AichatStream);
+// The C contract: a stream may move between threads and is used by one at a time.
+unsafe impl Send for Stream {}
+unsafe impl Sync for Stream {}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        unsafe { aichat_stream_free(self.0) }
+    }
+}
+
+/// A failed call: its status and message.
+pub type Failure = (AichatStatus, String);
+
+/// Opens a text stream on `client`.
+pub fn open_stream(client: &ClientHandle, req: &str, cancel: Option<&CancelHandle>) -> Result<Stream, Failure> {
+    let req = CString::new(req).unwrap();
+    let mut error = ptr::null_mut();
+    let s =
+        unsafe { aichat_client_stream_open(client.0, req.as_ptr(), cancel.map_or(ptr::null(), |c| c.0), &mut error) };
+    if s.is_null() {
+        let e = unsafe { (aichat_error_code(error), message_of(error)) };
+        unsafe { aichat_error_free(error) };
+        return Err(e);
+    }
+    assert!(error.is_null());
+    Ok(Stream(s))
+}
+
+/// One `aichat_stream_next`: the chunks and whether finished, or the failure.
+pub fn next(stream: &Stream, wait_ms: u32) -> Result<(Vec<String>, bool), Failure> {
+    let mut chunks = AichatChunks { text: ptr::null(), text_len: 0, ends: ptr::null(), count: 0, finished: false };
+    let mut error = ptr::null_mut();
+    let status = unsafe { aichat_stream_next(stream.0, wait_ms, &mut chunks, &mut error) };
+    if status != AichatStatus::AICHAT_OK {
+        assert_eq!(unsafe { aichat_error_code(error) }, status);
+        let e = (status, unsafe { message_of(error) });
+        unsafe { aichat_error_free(error) };
+        return Err(e);
+    }
+    assert!(error.is_null());
+    let text = unsafe { std::slice::from_raw_parts(chunks.text as *const u8, chunks.text_len + 1) };
+    assert_eq!(text[chunks.text_len], 0, "batch text is NUL-terminated");
+    let ends =
+        if chunks.count == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(chunks.ends, chunks.count) } };
+    let mut start = 0;
+    let mut out = Vec::new();
+    for &end in ends {
+        assert!(end > start, "no empty chunk");
+        out.push(std::str::from_utf8(&text[start..end]).unwrap().to_string());
+        start = end;
+    }
+    assert_eq!(start, chunks.text_len);
+    Ok((out, chunks.finished))
+}
+
+/// The stream's descriptor (`aichat_stream_fd`).
+pub fn fd_of(stream: &Stream) -> i32 {
+    let mut error = ptr::null_mut();
+    let fd = unsafe { aichat_stream_fd(stream.0, &mut error) };
+    assert!(fd >= 0 && error.is_null(), "no descriptor: {}", unsafe { message_of(error) });
+    fd
+}
