@@ -135,8 +135,12 @@ pub(crate) struct Task {
     /// Bytes to send (the CONNECT request, then the request) and how many went out.
     out: Vec<u8>,
     out_pos: usize,
-    /// The request as ureq-proto wrote it, kept across attempts.
+    /// The request as ureq-proto wrote it, kept across attempts (in `out` while it is sent).
     request_bytes: Vec<u8>,
+    /// `out` holds the request (moved there from `request_bytes`, not copied).
+    out_is_request: bool,
+    /// How much of the request is its head: the part with credentials, wiped when done.
+    head_len: usize,
     /// ureq-proto's state past that request, for the first attempt (a retry makes its own).
     first_call: Option<Call<RecvResponse>>,
     /// Received bytes not yet consumed (a partial head or chunk header).
@@ -150,8 +154,11 @@ pub(crate) struct Task {
 impl Drop for Task {
     fn drop(&mut self) {
         // The request's bytes hold its credentials.
-        zeroize::Zeroize::zeroize(&mut self.request_bytes);
-        zeroize::Zeroize::zeroize(&mut self.out);
+        // Only the head holds credentials; the body (up to 64 MiB) is the caller's own text.
+        for bytes in [&mut self.request_bytes, &mut self.out] {
+            let head = self.head_len.min(bytes.len());
+            zeroize::Zeroize::zeroize(&mut bytes[..head]);
+        }
     }
 }
 
@@ -166,6 +173,7 @@ impl Task {
     pub(crate) fn new(ex: Arc<Exchange>, plan: Plan) -> Result<Task, Error> {
         let mut request_bytes = Vec::new();
         let first_call = Some(drive_request(&plan.request, &mut request_bytes)?);
+        let head_len = request_bytes.len() - plan.request.body.len();
         let now = Instant::now();
         Ok(Task {
             ex,
@@ -181,6 +189,8 @@ impl Task {
             out: Vec::new(),
             out_pos: 0,
             request_bytes,
+            out_is_request: false,
+            head_len,
             first_call,
             inbuf: Vec::new(),
             attempt_started: now,
@@ -226,6 +236,9 @@ impl Task {
     /// A new attempt: a pooled connection if there is one, else a new one.
     fn attempt(&mut self, cx: &mut Cx<'_>) -> Step {
         self.attempt += 1;
+        if std::mem::take(&mut self.out_is_request) {
+            self.request_bytes = std::mem::take(&mut self.out);
+        }
         let now = Instant::now();
         self.attempt_started = now;
         self.last_progress = now;
@@ -391,7 +404,10 @@ impl Task {
             Some(call) => call,
             None => response_call(&self.plan.request).map_err(|error| Failure { error, unsent: true })?,
         };
-        self.out.clone_from(&self.request_bytes);
+        // What `out` held (a CONNECT request) may carry the proxy's password.
+        zeroize::Zeroize::zeroize(&mut self.out);
+        self.out = std::mem::take(&mut self.request_bytes);
+        self.out_is_request = true;
         self.out_pos = 0;
         self.phase = Phase::Head(call);
         Ok(())
