@@ -17,7 +17,7 @@ use ureq_proto::http;
 use crate::error::{Error, ErrorKind, server_text};
 use crate::reactor::task::{Plan, Route, Task};
 use crate::reactor::{self, exchange::Exchange, exchange::Taken, signal::Notify};
-use crate::reactor::{Engine, PoolKey, SocksVersion};
+use crate::reactor::{ClientId, Engine, PoolKey, SocksVersion};
 use crate::secret::{self, is_secret_header};
 use crate::stop::Stop;
 use crate::tls;
@@ -122,21 +122,21 @@ pub struct Transport {
 
 #[derive(Debug)]
 struct Inner {
-    /// Keys this client's idle connections in the reactor's pool.
-    id: u64,
+    /// Keys this client's idle connections in the pool.
+    client: Arc<ClientId>,
     configs: Mutex<HashMap<TlsRoots, Arc<ClientConfig>>>,
 }
 
 impl Default for Inner {
     fn default() -> Inner {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        Inner { id: NEXT.fetch_add(1, Ordering::Relaxed), configs: Mutex::default() }
+        Inner { client: Arc::new(ClientId::new(NEXT.fetch_add(1, Ordering::Relaxed))), configs: Mutex::default() }
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        reactor::close_pool(self.id);
+        reactor::close_pool(&self.client);
     }
 }
 
@@ -206,7 +206,7 @@ impl Transport {
             net: net.clone(),
             route,
             tls,
-            pool: PoolKey { client: self.inner.id, origin },
+            pool: PoolKey { client: self.inner.client.clone(), origin },
             attempts_before: start.attempts_before,
             not_before: start.not_before,
             host: host.clone(),

@@ -170,12 +170,12 @@ pub(crate) fn run_local(until: Option<Instant>) {
     });
 }
 
-pub(crate) use pool::PoolKey;
+pub(crate) use pool::{ClientId, PoolKey};
 pub(crate) use socks::Version as SocksVersion;
 
-/// A client went away: its idle connections are closed.
-pub(crate) fn close_pool(client: u64) {
-    pool::remove_client(client);
+/// A client went away: its idle connections are closed, and any that finishes a call for it.
+pub(crate) fn close_pool(client: &ClientId) {
+    pool::client_gone(client);
 }
 
 /// Starts `task` on `engine`'s loop (`shared` is its inbox). On the caller's own loop the task

@@ -7,7 +7,9 @@
 //! when the client does.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use super::conn::Conn;
@@ -22,10 +24,39 @@ const MAX_TOTAL: usize = 256;
 /// Which requests may share a connection: the client (each client has its own pool), the
 /// scheme and authority, the proxy, and the TLS trust choice. (No `Debug`: the origin names
 /// the proxy, password included.)
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub(crate) struct PoolKey {
-    pub(crate) client: u64,
+    pub(crate) client: Arc<ClientId>,
     pub(crate) origin: String,
+}
+
+impl PartialEq for PoolKey {
+    fn eq(&self, other: &PoolKey) -> bool {
+        self.client.id == other.client.id && self.origin == other.origin
+    }
+}
+
+impl Eq for PoolKey {}
+
+impl Hash for PoolKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.client.id.hash(state);
+        self.origin.hash(state);
+    }
+}
+
+/// A client, as its connections know it: once it is gone, a connection that finishes a call
+/// for it (one drained after its caller left, say) is closed, not pooled.
+#[derive(Debug, Default)]
+pub(crate) struct ClientId {
+    pub(crate) id: u64,
+    gone: AtomicBool,
+}
+
+impl ClientId {
+    pub(crate) fn new(id: u64) -> ClientId {
+        ClientId { id, gone: AtomicBool::new(false) }
+    }
 }
 
 #[derive(Default)]
@@ -70,6 +101,12 @@ pub(crate) fn put(key: PoolKey, conn: Conn) {
     let mut evicted = Vec::new();
     {
         let mut pool = pool();
+        // Under the pool's lock, as `client_gone` sets it: no connection slips in after.
+        if key.client.gone.load(Ordering::Acquire) {
+            drop(pool);
+            drop(conn);
+            return;
+        }
         let now = Instant::now();
         let conns = pool.idle.entry(key).or_default();
         conns.push((conn, now));
@@ -99,11 +136,13 @@ pub(crate) fn put(key: PoolKey, conn: Conn) {
     drop(evicted); // closed outside the lock
 }
 
-/// Closes every idle connection of `client`.
-pub(crate) fn remove_client(client: u64) {
+/// The client went away: its idle connections are closed, and so is any that finishes a call
+/// for it later.
+pub(crate) fn client_gone(client: &ClientId) {
     let removed: Vec<Vec<(Conn, Instant)>> = {
         let mut pool = pool();
-        let keys: Vec<PoolKey> = pool.idle.keys().filter(|k| k.client == client).cloned().collect();
+        client.gone.store(true, Ordering::Release);
+        let keys: Vec<PoolKey> = pool.idle.keys().filter(|k| k.client.id == client.id).cloned().collect();
         let removed: Vec<_> = keys.iter().filter_map(|k| pool.idle.remove(k)).collect();
         pool.total -= removed.iter().map(Vec::len).sum::<usize>();
         removed
@@ -125,7 +164,8 @@ mod tests {
     }
 
     fn key(client: u64) -> PoolKey {
-        PoolKey { client, origin: format!("test-{client}-{:?}", std::thread::current().id()) }
+        let origin = format!("test-{client}-{:?}", std::thread::current().id());
+        PoolKey { client: Arc::new(ClientId::new(client)), origin }
     }
 
     #[test]
@@ -149,11 +189,15 @@ mod tests {
     #[test]
     fn a_client_leaving_closes_its_connections() {
         let (c, mut peer) = conn();
-        put(key(1004), c);
-        remove_client(1004);
+        let k = key(1004);
+        put(k.clone(), c);
+        client_gone(&k.client);
         use std::io::Read;
         peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(peer.read(&mut [0u8; 1]).unwrap(), 0, "the peer sees the close");
         assert!(take(&key(1004)).is_none());
+        let (c, mut peer) = conn();
+        put(k.clone(), c);
+        assert_eq!(peer.read(&mut [0u8; 1]).unwrap(), 0, "one that comes back later is closed too");
     }
 }
