@@ -368,6 +368,8 @@ def write_report(rows):
         "either reads its stream 5 times on one connection and reports its fastest pass; rounds of the two alternate, "
         "and the ratio is the median of the per-round ratios.",
         "",
+        "Rows 7 measure concurrency: `bench/c/bench_concurrency_aichat.c` opens N pulled streams on one client and polls all their descriptors from one thread with epoll; `bench/c/bench_concurrency_curl.c` runs the same N streams on libcurl's multi interface on one thread (`curl_multi_poll`, a write callback that cuts SSE lines). Both talk to the same local test server, which answers each stream 2 s after its request (so every stream is open before any chunk is written) and then sends 10 chunks one second apart, each holding its write time; the delay is taken when the polling loop sees the chunk. Threads, memory (RSS) and descriptors are sampled while all N are open and each has had its first chunk, against a baseline taken after one warm-up stream. The binding rows run `bench/python/concurrency.py`, `bindings/node/bench/concurrency.mjs` and the Go test `TestConcurrencyBench` the same way with 2,000 streams.",
+        "",
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
 
