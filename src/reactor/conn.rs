@@ -197,12 +197,17 @@ impl Conn {
         matches!(self.sock.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 
-    /// Deregisters and closes the socket (dropping it closes it).
-    pub(crate) fn close(&mut self, registry: &Registry) {
+    /// Takes the socket off `registry` (a loop's poller); dropping the connection closes it.
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
         if self.registered {
             let _ = registry.deregister(&mut self.sock);
             self.registered = false;
         }
+    }
+
+    /// Takes the socket off `registry` and closes it.
+    pub(crate) fn close(mut self, registry: &Registry) {
+        self.deregister(registry);
     }
 }
 

@@ -106,15 +106,13 @@ fn shared() -> Result<&'static Arc<Shared>, Error> {
     REACTOR
         .get_or_init(|| {
             let start = || -> std::io::Result<Arc<Shared>> {
-                let poll = Poll::new()?;
-                let shared =
-                    Arc::new(Shared { inbox: Mutex::new(Vec::new()), waker: Waker::new(poll.registry(), WAKE)? });
-                let for_loop = shared.clone();
+                let l = Loop::new()?;
+                let shared = l.shared.clone();
                 std::thread::Builder::new()
                     .name("aichat-io".into())
                     // Explicit, so that starting it reads no environment variable (RUST_MIN_STACK).
                     .stack_size(512 * 1024)
-                    .spawn(move || Loop::new(poll, for_loop).run())?;
+                    .spawn(move || l.run())?;
                 Ok(shared)
             };
             start().map_err(|e| e.to_string())
@@ -146,14 +144,18 @@ pub(crate) fn loop_for(engine: Engine) -> Result<Arc<Shared>, Error> {
         Engine::Caller => LOCAL.with(|l| {
             let mut l = l.try_borrow_mut().map_err(|_| Error::new(ErrorKind::Internal, "the loop is busy"))?;
             if l.is_none() {
-                let fail = |e: std::io::Error| Error::new(ErrorKind::Io, format!("could not make an I/O loop: {e}"));
-                let poll = Poll::new().map_err(fail)?;
-                let waker = Waker::new(poll.registry(), WAKE).map_err(fail)?;
-                *l = Some(Loop::new(poll, Arc::new(Shared { inbox: Mutex::new(Vec::new()), waker })));
+                let made =
+                    Loop::new().map_err(|e| Error::new(ErrorKind::Io, format!("could not make an I/O loop: {e}")))?;
+                *l = Some(made);
             }
             Ok(l.as_ref().map(|l| l.shared.clone()).expect("made above"))
         }),
     }
+}
+
+/// Runs `f` on this thread's own loop, if it has one and is not running it already.
+fn with_local<R>(f: impl FnOnce(&mut Loop) -> R) -> Option<R> {
+    LOCAL.with(|l| l.try_borrow_mut().ok()?.as_mut().map(f))
 }
 
 /// Runs this thread's own loop once: waits for its sockets, commands or timers until `until`
@@ -161,13 +163,7 @@ pub(crate) fn loop_for(engine: Engine) -> Result<Arc<Shared>, Error> {
 /// exchange. Re-entrant calls (a pushed call made from inside another's callback) are fine: the
 /// callback runs outside this function.
 pub(crate) fn run_local(until: Option<Instant>) {
-    LOCAL.with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            if let Some(l) = l.as_mut() {
-                l.run_once(until);
-            }
-        }
-    });
+    with_local(|l| l.run_once(until));
 }
 
 pub(crate) use pool::{ClientId, PoolKey};
@@ -182,33 +178,19 @@ pub(crate) fn close_pool(client: &ClientId) {
 /// takes its first turn at once, on this thread: the request goes out before this returns, with
 /// no command queued and no wake-up.
 pub(crate) fn start(engine: Engine, shared: &Shared, task: Task) {
-    let task = match engine {
-        Engine::Thread => task,
-        Engine::Caller => match LOCAL.with(|l| match l.try_borrow_mut() {
-            Ok(mut l) => match l.as_mut() {
-                Some(l) => {
-                    l.begin(Box::new(task));
-                    None
-                }
-                None => Some(task),
-            },
-            Err(_) => Some(task),
-        }) {
-            None => return,
-            Some(task) => task,
-        },
-    };
-    shared.post(Command::Start(Box::new(task)))
-}
-
-enum Entry {
-    Free,
-    Task(Box<Task>),
+    let mut task = Some(Box::new(task));
+    if engine == Engine::Caller {
+        with_local(|l| l.begin(task.take().expect("not taken yet")));
+    }
+    if let Some(task) = task {
+        shared.post(Command::Start(task))
+    }
 }
 
 struct Slot {
     generation: u32,
-    entry: Entry,
+    /// `None` while the slot is free.
+    task: Option<Box<Task>>,
     /// The earliest time a timer is queued for this slot.
     scheduled: Option<Instant>,
 }
@@ -222,14 +204,6 @@ pub(crate) struct Cx<'a> {
     pub(crate) scratch: &'a mut Vec<u8>,
     /// Most bytes the task reads in one turn before others get theirs.
     pub(crate) read_turn: usize,
-}
-
-impl Cx<'_> {
-    /// An idle connection for `key` that is still open, if the pool has one, now watched by
-    /// this loop.
-    pub(crate) fn take_idle(&mut self, key: &pool::PoolKey) -> Option<conn::Conn> {
-        pool::take(key)
-    }
 }
 
 /// Longest a read of one connection goes on before others get their turn.
@@ -248,8 +222,11 @@ struct Loop {
 }
 
 impl Loop {
-    fn new(poll: Poll, shared: Arc<Shared>) -> Loop {
-        Loop {
+    /// A loop with its poller and its inbox (the waker other threads wake it with).
+    fn new() -> std::io::Result<Loop> {
+        let poll = Poll::new()?;
+        let shared = Arc::new(Shared { inbox: Mutex::new(Vec::new()), waker: Waker::new(poll.registry(), WAKE)? });
+        Ok(Loop {
             poll,
             shared,
             events: Events::with_capacity(1024),
@@ -258,7 +235,7 @@ impl Loop {
             timers: BinaryHeap::new(),
             runnable: VecDeque::new(),
             scratch: vec![0; 64 * 1024],
-        }
+        })
     }
 
     fn run(mut self) {
@@ -327,17 +304,15 @@ impl Loop {
 
     /// Takes a task and gives it its first turn.
     fn begin(&mut self, task: Box<Task>) {
-        let key = self.insert(Entry::Task(task));
+        let key = self.insert(task);
         self.turn(key, |task, cx| task.begin(cx));
     }
 
     /// The slot of the task running `ex`, if it still runs.
     fn task_of(&self, ex: &Arc<Exchange>) -> Option<Key> {
         let key = ex.key()?;
-        match &self.slots.get(key.index as usize)?.entry {
-            Entry::Task(task) if task.runs(ex) => Some(key),
-            _ => None,
-        }
+        let slot = self.slots.get(key.index as usize)?;
+        (slot.generation == key.generation && slot.task.as_ref().is_some_and(|t| t.runs(ex))).then_some(key)
     }
 
     fn run_runnable(&mut self) {
@@ -359,38 +334,23 @@ impl Loop {
             if slot.scheduled == Some(at) {
                 slot.scheduled = None;
             }
-            if let Entry::Task(_) = slot.entry {
-                self.turn(key, |task, cx| task.timer(cx));
-            }
+            self.turn(key, |task, cx| task.timer(cx));
         }
     }
 
     fn on_ready(&mut self, key: Key, ready: task::Ready) {
-        let Some(slot) = self.slot_mut(key) else { return };
-        if let Entry::Task(_) = slot.entry {
-            self.turn(key, |task, cx| task.ready(cx, ready));
-        }
+        self.turn(key, |task, cx| task.ready(cx, ready));
     }
 
     /// Gives the task in `key` a turn, then does what it asked: a timer, another turn, its
     /// connection pooled, its slot freed.
     fn turn(&mut self, key: Key, f: impl FnOnce(&mut Task, &mut Cx<'_>) -> Step) {
-        let Some(slot) = self.slot_mut(key) else { return };
-        // Out of its slot while it runs: the turn borrows the loop's other parts.
-        let mut task = match std::mem::replace(&mut slot.entry, Entry::Free) {
-            Entry::Task(task) => task,
-            other => {
-                slot.entry = other;
-                return;
-            }
-        };
+        let slot = self.slots.get_mut(key.index as usize).filter(|s| s.generation == key.generation);
+        let Some(task) = slot.and_then(|s| s.task.as_mut()) else { return };
         let mut cx =
             Cx { registry: self.poll.registry(), token: key.token(), scratch: &mut self.scratch, read_turn: READ_TURN };
-        let step = f(&mut task, &mut cx);
+        let step = f(task, &mut cx);
         task.exchange().publish();
-        if let Some(slot) = self.slot_mut(key) {
-            slot.entry = Entry::Task(task);
-        }
         match step {
             Step::Wait(deadline) => self.schedule(key, deadline),
             Step::Again(deadline) => {
@@ -409,7 +369,7 @@ impl Loop {
     /// Keeps a connection whose answer ended cleanly for the next request to the same place,
     /// whichever loop runs it.
     fn park(&mut self, pool_key: pool::PoolKey, mut conn: conn::Conn) {
-        conn.close(self.poll.registry()); // deregistered only: the pool owns it now
+        conn.deregister(self.poll.registry());
         pool::put(pool_key, conn);
     }
 
@@ -428,21 +388,19 @@ impl Loop {
         self.slots.get_mut(key.index as usize).filter(|s| s.generation == key.generation)
     }
 
-    fn insert(&mut self, entry: Entry) -> Key {
+    fn insert(&mut self, task: Box<Task>) -> Key {
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
-                self.slots.push(Slot { generation: 0, entry: Entry::Free, scheduled: None });
+                self.slots.push(Slot { generation: 0, task: None, scheduled: None });
                 (self.slots.len() - 1) as u32
             }
         };
         let slot = &mut self.slots[index as usize];
-        slot.entry = entry;
-        slot.scheduled = None;
         let key = Key { index, generation: slot.generation };
-        if let Entry::Task(task) = &slot.entry {
-            task.exchange().set_key(key);
-        }
+        task.exchange().set_key(key);
+        slot.task = Some(task);
+        slot.scheduled = None;
         key
     }
 
@@ -452,9 +410,8 @@ impl Loop {
         let Some(slot) = self.slots.get_mut(key.index as usize).filter(|s| s.generation == key.generation) else {
             return;
         };
-        match std::mem::replace(&mut slot.entry, Entry::Free) {
-            Entry::Task(mut task) => task.close(registry),
-            Entry::Free => {}
+        if let Some(mut task) = slot.task.take() {
+            task.close(registry);
         }
         slot.generation = slot.generation.wrapping_add(1);
         slot.scheduled = None;

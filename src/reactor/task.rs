@@ -209,7 +209,7 @@ impl Task {
     }
 
     pub(crate) fn close(&mut self, registry: &Registry) {
-        if let Some(mut conn) = self.conn.take() {
+        if let Some(conn) = self.conn.take() {
             conn.close(registry);
         }
         self.phase = Phase::Done;
@@ -248,7 +248,7 @@ impl Task {
         self.inbuf.clear();
         self.gzip = None;
         // A retry because a pooled connection had been closed goes on a fresh one.
-        let idle = if self.fresh_retry_used { None } else { cx.take_idle(&self.plan.pool) };
+        let idle = if self.fresh_retry_used { None } else { super::pool::take(&self.plan.pool) };
         if let Some(mut conn) = idle {
             if conn.register(cx.registry, cx.token, Interest::READABLE | Interest::WRITABLE).is_ok() {
                 self.reused = true;
@@ -426,7 +426,7 @@ impl Task {
                         let Phase::Connecting { addrs, next } = std::mem::replace(&mut self.phase, Phase::Done) else {
                             unreachable!()
                         };
-                        if let Some(mut conn) = self.conn.take() {
+                        if let Some(conn) = self.conn.take() {
                             conn.close(cx.registry);
                         }
                         if next < addrs.len() && is_address_specific(&e) {
@@ -753,7 +753,7 @@ impl Task {
             };
             if let Some(wait) = wait.filter(|w| Instant::now() + *w < self.plan.net.deadline) {
                 // The error body is of no use now; a new connection is cheaper than reading it.
-                if let Some(mut conn) = self.conn.take() {
+                if let Some(conn) = self.conn.take() {
                     conn.close(cx.registry);
                 }
                 self.phase = Phase::Waiting(Instant::now() + wait);
@@ -898,7 +898,7 @@ impl Task {
         self.phase = Phase::Done;
         match self.conn.take() {
             Some(conn) if keep => Step::Done(Some((self.plan.pool.clone(), conn))),
-            Some(mut conn) => {
+            Some(conn) => {
                 conn.close(cx.registry);
                 Step::Done(None)
             }
@@ -969,7 +969,7 @@ impl Task {
 
     /// An attempt failed: try again if the rules allow, else report it.
     fn fail(&mut self, cx: &mut Cx<'_>, failure: Failure) -> Step {
-        if let Some(mut conn) = self.conn.take() {
+        if let Some(conn) = self.conn.take() {
             conn.close(cx.registry);
         }
         if matches!(self.phase, Phase::Draining(..)) || self.ex.is_gone() {
