@@ -188,7 +188,7 @@ impl Transport {
             .ok_or_else(|| Error::invalid_request("invalid `base_url`: it names no host"))?;
         let target_host = target_host.trim_start_matches('[').trim_end_matches(']').to_string();
         let target_port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let host = host_of(&request.url);
+        let host = host_of(&uri);
         let route = route(&net.proxy)?;
         // Made (and a `ca_file` read) even for http://, so a bad one fails the same everywhere.
         let tls = self.tls_config(&net.tls)?;
@@ -481,12 +481,9 @@ fn error_text(body: &[u8]) -> String {
     server_text(&String::from_utf8_lossy(body))
 }
 
-fn host_of(url: &str) -> String {
-    url.parse::<ureq::http::Uri>()
-        .ok()
-        // Never the userinfo: it may hold a password.
-        .and_then(|u| u.authority().map(|a| a.as_str().rsplit('@').next().unwrap_or("").to_string()))
-        .unwrap_or_else(|| url.to_string())
+/// The `host:port` of a request, for messages: never the userinfo, which may hold a password.
+fn host_of(uri: &http::Uri) -> String {
+    uri.authority().map_or("", |a| a.as_str().rsplit('@').next().unwrap_or("")).to_string()
 }
 
 #[cfg(test)]
@@ -539,7 +536,8 @@ mod tests {
 
     #[test]
     fn host_is_the_authority() {
-        assert_eq!(host_of("http://127.0.0.1:8080/api/text"), "127.0.0.1:8080");
-        assert_eq!(host_of("https://user:pw@example.com/v1"), "example.com");
+        let host = |url: &str| host_of(&url.parse().unwrap());
+        assert_eq!(host("http://127.0.0.1:8080/api/text"), "127.0.0.1:8080");
+        assert_eq!(host("https://user:pw@example.com/v1"), "example.com");
     }
 }
