@@ -247,9 +247,13 @@ impl Call {
     /// to `wait` for it.
     fn decode_until(&mut self, wait: Option<Duration>) {
         let until = wait.map_or(self.deadline, |w| Instant::now() + w);
+        let done = |call: &mut Call| call.ended.is_some() || call.out.queued().is_some_and(|q| !q.is_empty());
+        if done(self) {
+            return; // a pull of what is already decoded needs no secrets masked
+        }
         let _masked = secret::scope(self.resolved.secrets());
         loop {
-            if self.ended.is_some() || self.out.queued().is_some_and(|q| !q.is_empty()) {
+            if done(self) {
                 return;
             }
             match self.run.advance(&self.resolved, &self.transport, &self.stop, &mut self.out) {

@@ -24,8 +24,6 @@ pub struct AichatStream {
     call: Call,
     text: TextBatch,
     events: EventBatch,
-    /// An error that followed chunks in the same batch: reported by the next call.
-    deferred: Option<Error>,
 }
 
 impl BoxedHandle for AichatStream {}
@@ -108,7 +106,7 @@ unsafe fn open(
         // SAFETY: forwarded from this function's contract.
         let cancel = unsafe { cancel.as_ref() }.map(AichatCancel::token);
         let call = client.inner().start(Request::from_json(json)?, cancel, mode)?;
-        let stream = AichatStream { call, text: TextBatch::default(), events: EventBatch::default(), deferred: None };
+        let stream = AichatStream { call, text: TextBatch::default(), events: EventBatch::default() };
         Ok(stream.into_raw())
     })
     .unwrap_or(std::ptr::null_mut())
@@ -139,7 +137,7 @@ pub unsafe extern "C" fn aichat_stream_next(
         // SAFETY: forwarded from this function's contract.
         let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
         stream.expect_mode(Mode::Text)?;
-        let finished = fill(&mut stream.call, &mut stream.deferred, &mut stream.text, wait_ms)?;
+        let finished = fill(&mut stream.call, &mut stream.text, wait_ms)?;
         let text = &stream.text;
         *out = AichatChunks {
             text: text.text.as_ptr().cast(),
@@ -173,7 +171,7 @@ pub unsafe extern "C" fn aichat_stream_next_events(
         // SAFETY: forwarded from this function's contract.
         let stream = unsafe { stream.as_mut() }.ok_or_else(|| null_argument("stream"))?;
         stream.expect_mode(Mode::Events)?;
-        let finished = fill(&mut stream.call, &mut stream.deferred, &mut stream.events, wait_ms)?;
+        let finished = fill(&mut stream.call, &mut stream.events, wait_ms)?;
         let items = &stream.events.items;
         *out = AichatEvents { items: items.as_ptr(), count: items.len(), finished };
         Ok(())
@@ -240,15 +238,12 @@ trait Batch {
 
 /// Replaces `batch` with what arrives within `wait_ms`. Returns whether the completion
 /// finished. A failure is reported once the batch that preceded it was returned, and again by
-/// every later call.
-fn fill(call: &mut Call, deferred: &mut Option<Error>, batch: &mut impl Batch, wait_ms: u32) -> Result<bool, Error> {
+/// every later call (the call keeps how it ended: see `Call::pull`).
+fn fill(call: &mut Call, batch: &mut impl Batch, wait_ms: u32) -> Result<bool, Error> {
     batch.clear();
-    let result = match deferred {
-        Some(e) => Err(e.clone()),
-        None => call.pull(Some(Duration::from_millis(wait_ms.into())), |queue| batch.take(queue)),
-    };
+    let result = call.pull(Some(Duration::from_millis(wait_ms.into())), |queue| batch.take(queue));
     batch.seal();
-    result.inspect_err(|e| *deferred = Some(e.clone()))
+    result
 }
 
 /// Chunks of text, one after the other, with their end offsets.
