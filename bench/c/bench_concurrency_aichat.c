@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
     }
     aichat_stream_free(w);
     free(warm);
-    long threads0 = count_entries("/proc/self/task"), fds0 = count_entries("/proc/self/fd"), rss0 = rss_kb();
+    Cost cost = cost_baseline();
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     AichatStream **streams = calloc(n, sizeof *streams);
@@ -84,8 +84,6 @@ int main(int argc, char **argv) {
 
     Delays delays = {0};
     size_t open = n, completed = 0, errors = 0, first_chunk = 0;
-    long threads_max = 0, fds_max = 0, rss_max = 0;
-    double sampled = 0; /* reading /proc is slow with thousands of descriptors: twice a second */
     struct epoll_event events[256];
     while (open > 0) {
         int k = epoll_wait(ep, events, 256, 5000);
@@ -119,18 +117,9 @@ int main(int argc, char **argv) {
             }
         }
         /* While every stream is open and has its first chunk: what they cost. */
-        if (first_chunk == n && open == n && wall_us() - sampled > 500e3) {
-            sampled = wall_us();
-            long t = count_entries("/proc/self/task"), f = count_entries("/proc/self/fd"), r = rss_kb();
-            threads_max = t > threads_max ? t : threads_max;
-            fds_max = f > fds_max ? f : fds_max;
-            rss_max = r > rss_max ? r : rss_max;
-        }
+        if (first_chunk == n && open == n) cost_sample(&cost);
     }
-    printf("n=%zu completed=%zu errors=%zu threads=%ld threads_added=%ld fds_per_stream=%.2f kb_per_stream=%.1f "
-           "p50_ms=%.2f p99_ms=%.2f\n",
-           n, completed, errors, threads_max, threads_max - threads0, (double)(fds_max - fds0) / n,
-           (double)(rss_max - rss0) / n, percentile(&delays, 0.5), percentile(&delays, 0.99));
+    print_stream_figures(n, completed, errors, &cost, &delays);
     aichat_client_free(client);
     free(json);
     return 0;

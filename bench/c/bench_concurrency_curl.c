@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
         curl_easy_perform(h);
         curl_easy_cleanup(h);
     }
-    long threads0 = count_entries("/proc/self/task"), fds0 = count_entries("/proc/self/fd"), rss0 = rss_kb();
+    Cost cost = cost_baseline();
 
     Stream *streams = calloc(n, sizeof *streams);
     CURL **handles = calloc(n, sizeof *handles);
@@ -108,8 +108,6 @@ int main(int argc, char **argv) {
     }
 
     size_t completed = 0, errors = 0;
-    long threads_max = 0, fds_max = 0, rss_max = 0;
-    double sampled = 0; /* reading /proc is slow with thousands of descriptors: twice a second */
     size_t finished = 0;
     while (running) {
         curl_multi_perform(multi, &running);
@@ -127,20 +125,11 @@ int main(int argc, char **argv) {
         if (finished == 0) {
             size_t first = 0;
             for (size_t i = 0; i < n; i++) first += streams[i].chunks > 0;
-            if (first == n && wall_us() - sampled > 500e3) {
-                sampled = wall_us();
-                long t = count_entries("/proc/self/task"), f = count_entries("/proc/self/fd"), r = rss_kb();
-                threads_max = t > threads_max ? t : threads_max;
-                fds_max = f > fds_max ? f : fds_max;
-                rss_max = r > rss_max ? r : rss_max;
-            }
+            if (first == n) cost_sample(&cost);
         }
         if (running) curl_multi_poll(multi, NULL, 0, 1000, NULL);
     }
-    printf("n=%zu completed=%zu errors=%zu threads=%ld threads_added=%ld fds_per_stream=%.2f kb_per_stream=%.1f "
-           "p50_ms=%.2f p99_ms=%.2f\n",
-           n, completed, errors, threads_max, threads_max - threads0, (double)(fds_max - fds0) / n,
-           (double)(rss_max - rss0) / n, percentile(&delays, 0.5), percentile(&delays, 0.99));
+    print_stream_figures(n, completed, errors, &cost, &delays);
     for (size_t i = 0; i < n; i++) {
         curl_multi_remove_handle(multi, handles[i]);
         curl_easy_cleanup(handles[i]);

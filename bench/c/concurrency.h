@@ -92,6 +92,38 @@ static inline double percentile(Delays *d, double p) {
     return d->ms[i];
 }
 
+/* What the open streams cost the process at most: its threads, descriptors and memory, against
+   a baseline taken before they were opened. */
+typedef struct {
+    long threads0, fds0, rss0;
+    long threads, fds, rss;
+    double sampled; /* when last sampled (wall_us) */
+} Cost;
+
+static inline Cost cost_baseline(void) {
+    return (Cost){.threads0 = count_entries("/proc/self/task"), .fds0 = count_entries("/proc/self/fd"),
+                  .rss0 = rss_kb()};
+}
+
+/* Samples the process, at most twice a second: reading /proc is slow with thousands of
+   descriptors. */
+static inline void cost_sample(Cost *c) {
+    if (wall_us() - c->sampled <= 500e3) return;
+    c->sampled = wall_us();
+    long t = count_entries("/proc/self/task"), f = count_entries("/proc/self/fd"), r = rss_kb();
+    c->threads = t > c->threads ? t : c->threads;
+    c->fds = f > c->fds ? f : c->fds;
+    c->rss = r > c->rss ? r : c->rss;
+}
+
+/* The line bench/run.py reads for a `stream` run. */
+static inline void print_stream_figures(size_t n, size_t completed, size_t errors, const Cost *c, Delays *d) {
+    printf("n=%zu completed=%zu errors=%zu threads=%ld threads_added=%ld fds_per_stream=%.2f kb_per_stream=%.1f "
+           "p50_ms=%.2f p99_ms=%.2f\n",
+           n, completed, errors, c->threads, c->threads - c->threads0, (double)(c->fds - c->fds0) / n,
+           (double)(c->rss - c->rss0) / n, percentile(d, 0.5), percentile(d, 0.99));
+}
+
 /* The request every stream sends: an openai stream of 10 stamped chunks, one a second. */
 /* The head comes 2 s after the request, so every stream is open (and polled) before any
  * chunk is written: the delays then measure the engine, not how long opening N streams took. */
