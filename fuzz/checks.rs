@@ -3,7 +3,9 @@
 //! the committed corpus in `make test` (tests/fuzz_corpus.rs).
 
 use aichat::answer::{Assembler, Sink};
-use aichat::request::{Request, Resolved, Settings};
+use std::time::Instant;
+
+use aichat::request::{Request, Settings};
 use aichat::sse::Framer;
 use aichat::{ErrorKind, Event};
 
@@ -12,12 +14,9 @@ use aichat::{ErrorKind, Event};
 pub fn request_json(text: &str) {
     match Request::from_json(text) {
         Ok(request) => {
-            if let Err(e) = Resolved::with_env(
-                request,
-                &Settings::default(),
-                &aichat::env::Env::default(),
-                &aichat::providers::DEFAULTS,
-            ) {
+            if let Err(e) =
+                aichat::providers::resolve(request, &Settings::default(), &aichat::env::Env::default(), Instant::now())
+            {
                 assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}");
             }
         }
@@ -25,7 +24,7 @@ pub fn request_json(text: &str) {
     }
     if let Ok(options) = Settings::options_from_json(text) {
         let empty = Request { messages: vec![], settings: Settings::default() };
-        let _ = Resolved::with_env(empty, &options, &aichat::env::Env::default(), &aichat::providers::DEFAULTS);
+        let _ = aichat::providers::resolve(empty, &options, &aichat::env::Env::default(), Instant::now());
     }
 }
 

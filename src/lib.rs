@@ -23,6 +23,7 @@ mod pulled;
 mod reactor;
 pub mod request;
 pub mod secret;
+pub mod settings;
 mod spare;
 pub mod sse;
 pub mod stop;

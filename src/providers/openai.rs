@@ -15,7 +15,7 @@ use crate::fastjson::{JsonStr, Used};
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
-use super::{Decoder, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -26,7 +26,7 @@ struct Body<'a>(&'a Resolved);
 impl Serialize for Body<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
-        let extra = r.extra_body.as_ref();
+        let extra = r.fields.extra_body.as_ref();
         let mut map = serializer.serialize_map(None)?;
         macro_rules! put {
             ($name:literal, $value:expr) => {
@@ -43,19 +43,20 @@ impl Serialize for Body<'_> {
         put!("messages", Some(&messages));
         put!("stream", Some(&r.stream));
         put!("stream_options", stream_options.as_ref());
-        put!("temperature", r.temperature.as_ref());
-        put!("top_p", r.top_p.as_ref());
-        put!("presence_penalty", r.presence_penalty.as_ref());
-        put!("frequency_penalty", r.frequency_penalty.as_ref());
-        put!("max_tokens", r.max_tokens.as_ref());
-        put!("n", r.n.as_ref());
-        put!("seed", r.seed.as_ref());
-        put!("stop", r.stop.as_ref());
-        put!("tools", r.tools.as_ref());
-        put!("tool_choice", r.tool_choice.as_ref());
-        put!("parallel_tool_calls", r.parallel_tool_calls.as_ref());
-        put!("response_format", r.response_format.as_ref());
-        put!("reasoning_effort", r.reasoning_effort.as_ref());
+        put!("temperature", r.fields.temperature.as_ref());
+        put!("top_p", r.fields.top_p.as_ref());
+        put!("presence_penalty", r.fields.presence_penalty.as_ref());
+        put!("frequency_penalty", r.fields.frequency_penalty.as_ref());
+        put!("max_tokens", r.fields.max_tokens.as_ref());
+        put!("n", r.fields.n.as_ref());
+        put!("seed", r.fields.seed.as_ref());
+        put!("stop", r.fields.stop.as_ref());
+        put!("tools", r.fields.tools.as_ref());
+        put!("tool_choice", r.fields.tool_choice.as_ref());
+        put!("parallel_tool_calls", r.fields.parallel_tool_calls.as_ref());
+        put!("response_format", r.fields.response_format.as_ref());
+        put!("reasoning_effort", r.fields.reasoning_effort.as_ref());
+        put!("user", r.fields.user.as_ref());
         for (name, value) in extra.into_iter().flatten() {
             map.serialize_entry(name, value)?;
         }
@@ -100,6 +101,25 @@ impl ProtocolDefaults for OpenAi {
 
     fn api_key_env(&self) -> Option<&'static str> {
         Some("OPENAI_API_KEY")
+    }
+
+    fn takes(&self) -> &'static [Field] {
+        // Every one: the request schema is this API's.
+        &[
+            Field::presence_penalty,
+            Field::frequency_penalty,
+            Field::max_tokens,
+            Field::tools,
+            Field::tool_choice,
+            Field::parallel_tool_calls,
+            Field::response_format,
+            Field::stop,
+            Field::seed,
+            Field::reasoning_effort,
+            Field::n,
+            Field::user,
+            Field::extra_body,
+        ]
     }
 }
 
@@ -786,12 +806,13 @@ mod tests {
     use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
-        Resolved::with_env(
+        crate::providers::resolve(
             Request::from_json(json).unwrap(),
             &Settings::default(),
             &crate::env::Env::default(),
-            &crate::providers::DEFAULTS,
+            std::time::Instant::now(),
         )
+        .map(|(_, r)| r)
         .unwrap()
     }
 
