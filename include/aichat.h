@@ -171,6 +171,12 @@ typedef struct AichatEvents {
 extern "C" {
 #endif // __cplusplus
 
+// This library described as JSON: `version`, `protocols` (each `provider` value with its
+// default base URL and environment variables, the default first), `settings` (each request field: `name`, `kind`, `scope`, `protocols` that take it,
+// `default`, `doc`), and `layouts` (each public struct's `size`, `align` and fields' `offset`
+// and `size` in this build). A static string (never freed); NULL only if it could not be made.
+const char *aichat_abi_json(void);
+
 // A new, untriggered token, released with `aichat_cancel_free`. NULL only if allocation fails.
 struct AichatCancel *aichat_cancel_new(void);
 

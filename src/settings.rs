@@ -316,7 +316,7 @@ settings! {
     /// The API key; sent as each protocol sends it.
     api_key: Secret, Kind::Secret, Both, Every, Default::Note("the protocol's environment variable"), api_key;
     /// Extra HTTP headers; each value is masked in messages.
-    headers: Headers, Kind::Headers, Both, Every, Default::None, headers;
+    headers: Headers, Kind::Headers, Both, Every, Default::Note("none"), headers;
     /// A proxy URL (http, socks4, socks4a, socks5, socks5h); "" for none.
     proxy: String, Kind::Proxy, Both, Every, Default::Note("http_proxy, https_proxy, all_proxy and no_proxy"), proxy;
     /// Sampling temperature.
@@ -362,7 +362,7 @@ settings! {
     /// Largest answer body read.
     max_response_bytes: u64, Kind::Positive, Both, Every, Default::Int(DEFAULT_MAX_RESPONSE_BYTES), at_least_1;
     /// PEM certificates trusted instead of the built-in roots.
-    ca_file: String, Kind::Path, Both, Every, Default::None, path;
+    ca_file: String, Kind::Path, Both, Every, Default::Note("none: `tls_roots` decides"), path;
     /// Trust roots: "webpki" (Mozilla's, built in) or "system" (the operating system's).
     tls_roots: String, Kind::Choice(TLS_ROOTS), Both, Every, Default::Str("webpki"), tls_roots;
 }

@@ -2,6 +2,7 @@
 //! so the panic boundary, NULL checks, string conversion and `AichatError **` reporting are
 //! written once. The C conventions these implement are documented in the README.
 
+mod abi;
 mod cancel;
 mod client;
 mod completion;
@@ -10,6 +11,7 @@ mod event;
 mod status;
 mod stream;
 
+pub use abi::aichat_abi_json;
 pub use cancel::*;
 pub use client::*;
 pub use completion::*;

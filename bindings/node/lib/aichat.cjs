@@ -4,6 +4,7 @@
 // AichatError.
 
 const { load } = require('./native.cjs');
+const { EVENT_KINDS, STATUS, WIRE_NAMES } = require('./abi.cjs');
 const { StreamCore, StreamIterator } = require('./stream.cjs');
 
 class AichatError extends Error {
@@ -21,7 +22,9 @@ class AichatError extends Error {
 
 /** Converts and frees a native error. */
 function takeError(native, error) {
-  if (!error) return new AichatError(11, 'AICHAT_ERROR_INTERNAL', 'the library failed without an error', 0);
+  if (!error) {
+    return new AichatError(STATUS.AICHAT_ERROR_INTERNAL, 'AICHAT_ERROR_INTERNAL', 'the library failed without an error', 0);
+  }
   try {
     const status = native.errorCode(error);
     return new AichatError(status, native.statusName(status), native.errorMessage(error), native.errorHttpStatus(error));
@@ -30,16 +33,8 @@ function takeError(native, error) {
   }
 }
 
-/** camelCase option names and the C schema's names; other keys pass through for the library to judge. */
-const WIRE_NAMES = {
-  baseUrl: 'base_url', apiKey: 'api_key', topP: 'top_p', presencePenalty: 'presence_penalty',
-  frequencyPenalty: 'frequency_penalty', maxTokens: 'max_tokens', extraBody: 'extra_body',
-  connectTimeoutMs: 'connect_timeout_ms', idleTimeoutMs: 'idle_timeout_ms', timeoutMs: 'timeout_ms',
-  maxRetries: 'max_retries', maxResponseBytes: 'max_response_bytes', caFile: 'ca_file',
-  toolChoice: 'tool_choice', parallelToolCalls: 'parallel_tool_calls', responseFormat: 'response_format',
-  reasoningEffort: 'reasoning_effort', includeUsage: 'include_usage',
-};
-
+/** camelCase option names map to the C schema's (abi.WIRE_NAMES, generated from the settings
+ * table); other keys pass through for the library to judge. */
 function toWire(fields) {
   const wire = {};
   for (const [key, value] of Object.entries(fields ?? {})) {
@@ -56,9 +51,8 @@ function requestJson(req) {
 const TEXT = { open: 'streamOpen', next: 'streamNext', decode: decodeBatch, error: takeError };
 const EVENTS = { open: 'streamOpenEvents', next: 'streamNextEvents', decode: decodeEvents, error: takeError };
 
-/** The event kinds' names (AichatEventKind), as the `type` of the objects events() yields. */
-const EVENT_TYPES = [undefined, 'response', 'text', 'reasoning', 'tool_call', 'tool_arguments', 'refusal',
-  'finish', 'usage', 'message'];
+/** The event kinds' names (AichatEventKind, generated), as the `type` of the objects events() yields. */
+const EVENT_TYPES = EVENT_KINDS;
 
 /** Token counts with null where the server did not say (-1 in C). */
 function usageOf(u) {

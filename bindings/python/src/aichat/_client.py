@@ -7,9 +7,15 @@ import asyncio
 import json
 import threading
 from ctypes import byref, c_void_p
-from typing import Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Optional, Sequence, TypeVar, Union
+from typing import (
+    TYPE_CHECKING, Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Optional, Sequence, TypeVar, Union,
+)
 
 from . import _errors, _events, _native
+from ._abi import Options
+
+if TYPE_CHECKING:  # Unpack is in typing from 3.11; type checkers know typing_extensions
+    from typing_extensions import Unpack
 
 T = TypeVar("T")
 
@@ -148,7 +154,7 @@ class Client:
     Options are the request schema's fields in snake_case (``provider``, ``base_url``,
     ``api_key``, ``model``, ``timeout_ms``, ``proxy``, ...); a request's own fields win."""
 
-    def __init__(self, **options: Any):
+    def __init__(self, **options: Unpack[Options]):
         lib = _native.lib()
         error = c_void_p()
         js = json.dumps({k: v for k, v in options.items() if v is not None}).encode()
@@ -200,43 +206,43 @@ class Client:
             self._free()
 
     # --- sync ------------------------------------------------------------------------------
-    def stream(self, messages_or_request: RequestLike = None, /, **fields: Any) -> Iterator[str]:
+    def stream(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> Iterator[str]:
         """Streams one completion: each piece of choice 0's text as it arrives. The request
         starts here; leaving the loop early stops it."""
         return _pull(_Stream(self, TEXT, request_json(messages_or_request, fields)))
 
-    def events(self, messages_or_request: RequestLike = None, /, **fields: Any) -> Iterator[_events.Event]:
+    def events(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> Iterator[_events.Event]:
         """Streams one completion's events: ResponseEvent first, MessageEvent last."""
         return _pull(_Stream(self, EVENTS, request_json(messages_or_request, fields)))
 
-    def run(self, messages_or_request: RequestLike = None, /, **fields: Any) -> _events.Result:
+    def run(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> _events.Result:
         """One completion's whole answer (choice 0)."""
         result = _events.Result()
         for e in self.events(messages_or_request, **fields):
             result.add(e)
         return result
 
-    def complete(self, messages_or_request: RequestLike = None, /, **fields: Any) -> str:
+    def complete(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> str:
         """One completion's whole text."""
         return "".join(self.stream(messages_or_request, **fields))
 
     # --- asyncio ---------------------------------------------------------------------------
-    def astream(self, messages_or_request: RequestLike = None, /, **fields: Any) -> AsyncIterator[str]:
+    def astream(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> AsyncIterator[str]:
         """As stream(), for asyncio: the request starts here."""
         return _apull(_Stream(self, TEXT, request_json(messages_or_request, fields)))
 
-    def aevents(self, messages_or_request: RequestLike = None, /, **fields: Any) -> AsyncIterator[_events.Event]:
+    def aevents(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> AsyncIterator[_events.Event]:
         """As events(), for asyncio."""
         return _apull(_Stream(self, EVENTS, request_json(messages_or_request, fields)))
 
-    async def arun(self, messages_or_request: RequestLike = None, /, **fields: Any) -> _events.Result:
+    async def arun(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> _events.Result:
         """As run(), for asyncio."""
         result = _events.Result()
         async for e in self.aevents(messages_or_request, **fields):
             result.add(e)
         return result
 
-    async def acomplete(self, messages_or_request: RequestLike = None, /, **fields: Any) -> str:
+    async def acomplete(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> str:
         """As complete(), for asyncio."""
         return "".join([chunk async for chunk in self.astream(messages_or_request, **fields)])
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from . import _native
+from . import _abi, _native
 
 
 @dataclass(frozen=True)
@@ -183,27 +183,26 @@ def decode_events(b: _native.Events) -> list[Event]:
     for i in range(b.count):
         e = b.items[i]
         text = ctypes.string_at(e.text, e.text_len).decode("utf-8") if e.text_len else ""
-        kind, choice = e.kind, e.choice
-        # The AichatEventKind values of aichat.h (stable, never renumbered).
-        if kind == 1:
+        kind, choice = _abi.EVENT_KINDS.get(e.kind), e.choice
+        if kind == "response":
             out.append(ResponseEvent(_str(e.id), _str(e.name), text))
-        elif kind == 2:
+        elif kind == "text":
             out.append(TextEvent(choice, text))
-        elif kind == 3:
+        elif kind == "reasoning":
             out.append(ReasoningEvent(choice, text))
-        elif kind == 4:
+        elif kind == "tool_call":
             out.append(ToolCallEvent(choice, e.index, _str(e.id), _str(e.name)))
-        elif kind == 5:
+        elif kind == "tool_arguments":
             out.append(ToolArgumentsEvent(choice, e.index, text))
-        elif kind == 6:
+        elif kind == "refusal":
             out.append(RefusalEvent(choice, text))
-        elif kind == 7:
+        elif kind == "finish":
             out.append(FinishEvent(choice, text, _str(e.name)))
-        elif kind == 8:
+        elif kind == "usage":
             u = e.usage.contents
             out.append(UsageEvent(Usage(_count(u.prompt_tokens), _count(u.completion_tokens), _count(u.total_tokens),
                                         _count(u.cached_tokens), _count(u.reasoning_tokens))))
-        elif kind == 9:
+        elif kind == "message":
             out.append(MessageEvent(choice, json.loads(text), text))
         # Another kind comes from a newer library: skipped.
     return out
