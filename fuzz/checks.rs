@@ -315,11 +315,12 @@ fn trace(frames: &[(&str, &str)], mut decoder: Box<dyn aichat::providers::Decode
 /// input is a frame (`event<TAB>data` for a named SSE event); the openai stream starts with a
 /// chunk that starts the answer, since its fast path runs only after RESPONSE.
 pub fn fast_paths(data: &[u8]) {
-    use aichat::providers::{Provider, by_name};
+    use aichat::providers::{Framing, REGISTRY};
     let Ok(text) = std::str::from_utf8(data) else { return };
     let lines: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap_or(("", l))).collect();
-    for name in ["openai", "anthropic", "ollama"] {
-        let protocol: Provider = by_name(name).expect("a registered protocol");
+    // Every registered protocol that streams in frames (a whole-body protocol has no frames).
+    for &protocol in REGISTRY.iter().filter(|p| p.framing("", true) != Framing::Json) {
+        let name = protocol.name();
         let mut frames = Vec::new();
         if name == "openai" {
             frames.push(("", r#"{"id":"chatcmpl-1","model":"m","choices":[]}"#));
