@@ -417,24 +417,43 @@ def readme_settings(desc: dict) -> str:
         elif s["name"] == "base_url":
             parts = []
             for p in desc["protocols"]:
+                if p["speaks"] != p["name"]:
+                    continue  # a named service: its own table
                 env = f"`${p['base_url_env']}`, else " if p["base_url_env"] else ""
                 parts.append(f"{p['name']}: {env}`{p['default_base_url']}`")
-            default = "; ".join(parts)
+            default = "; ".join(parts) + "; a named service: its own (below)"
         elif s["name"] == "api_key":
-            default = "; ".join(f"{p['name']}: `${p['api_key_env']}`" for p in desc["protocols"] if p["api_key_env"]) + "; else none"
+            default = "; ".join(f"{p['name']}: `${p['api_key_env']}`" for p in desc["protocols"]
+                                if p["api_key_env"] and p["speaks"] == p["name"]) + "; a named service: its own (below); else none"
         elif s["default"] is not None:
             default = f"`{json.dumps(s['default'])}`"
         elif "default_note" in s:
             default = s["default_note"]
         else:
             default = "not sent"
-        takers = "all" if s["protocols"] == names else ", ".join(s["protocols"])
+        own = [p["name"] for p in desc["protocols"] if p["speaks"] == p["name"]]
+        takers = "all" if s["protocols"] == names else ", ".join(n for n in s["protocols"] if n in own)
+        if any(p["speaks"] == "openai" and p["name"] != "openai" for p in desc["protocols"]) and "openai" in s["protocols"] and takers != "all":
+            takers += ", the named services"
         kind = kinds[s["kind"]]
         if s["kind"] == "choice":
             kind += ": " + ", ".join(f'`"{c}"`' for c in s["choices"])
         if s["name"] == "provider":
-            kind += ": " + ", ".join(f"`{n}`" for n in names)
+            kind += ": " + ", ".join(f"`{n}`" for n in own) + ", or a named service"
         rows.append(f"| `{s['name']}` | {md(kind)} | {md(default)} | {takers} | {md(s['doc'])} |")
+    return "\n".join(rows)
+
+
+def readme_services(desc: dict) -> str:
+    rows = ["| `provider` | speaks | base URL | key variable |", "|---|---|---|---|"]
+    for p in desc["protocols"]:
+        if p["speaks"] == p["name"]:
+            continue
+        url = f"`{p['default_base_url']}`" if p["default_base_url"] else "none"
+        if p["base_url_env"]:
+            url = f"`${p['base_url_env']}` + its path" + ("" if url == "none" else f", else {url}")
+        key = f"`{p['api_key_env']}`" if p["api_key_env"] else "none"
+        rows.append(f"| `{p['name']}` | {p['speaks']} | {url} | {key} |")
     return "\n".join(rows)
 
 
@@ -476,6 +495,7 @@ def main() -> int:
     readme = readme_path.read_text()
     readme = replace_between(readme, "settings", readme_settings(desc), readme_path)
     readme = replace_between(readme, "statuses", readme_statuses(desc), readme_path)
+    readme = replace_between(readme, "services", readme_services(desc), readme_path)
     dts_path = ROOT / "bindings" / "node" / "index.d.ts"
     outputs = {
         ROOT / "include" / "aichat.json": json.dumps(desc, indent=2, ensure_ascii=False) + "\n",

@@ -235,6 +235,11 @@ pub trait ProtocolDefaults: std::fmt::Debug + Sync + 'static {
     fn api_key_env(&self) -> Option<&'static str> {
         None
     }
+    /// The wire protocol it speaks: its own name, or the one it is a named service of
+    /// (`"openai"` for the OpenAI-compatible services).
+    fn speaks(&self) -> &'static str {
+        self.name()
+    }
     /// The settings not every protocol takes ([`Taken::Listed`]) that this one sends.
     fn takes(&self) -> &'static [Field] {
         &[]
@@ -317,6 +322,13 @@ impl Resolved {
             },
             (None, None) => protocol.default_base_url().to_string(),
         };
+        if base_url.is_empty() {
+            let var = protocol.base_url_env().map(|v| format!(" or {v}")).unwrap_or_default();
+            return Err(Error::invalid_request(format!(
+                "invalid request: the {} provider has no default `base_url`: set `base_url`{var}",
+                protocol.name()
+            )));
+        }
         let api_key = match (s.api_key.take(), protocol.api_key_env()) {
             (Some(key), _) => Some(key),
             (None, Some(var)) => env_nonempty(var).map(Secret::new),
@@ -539,7 +551,7 @@ mod tests {
     #[test]
     fn unknown_provider_lists_accepted_values() {
         let m = resolve(r#"{"messages":[],"provider":"nope"}"#, "{}", &[]).unwrap_err().message().to_string();
-        assert_eq!(m, "invalid request: `provider` is \"nope\"; accepted values: aichat, openai, anthropic, ollama");
+        assert!(m.starts_with("invalid request: `provider` is \"nope\"; accepted values: aichat, openai, anthropic, ollama, openrouter, groq,"), "{m}");
     }
 
     #[test]

@@ -86,6 +86,7 @@ pub fn description() -> Value {
         "version": env!("CARGO_PKG_VERSION"),
         "protocols": REGISTRY.iter().map(|p| json!({
             "name": p.name(),
+            "speaks": p.speaks(),
             "default_base_url": p.default_base_url(),
             "base_url_env": p.base_url_env(),
             "api_key_env": p.api_key_env(),
@@ -121,7 +122,9 @@ mod tests {
         assert_eq!(d["protocols"][0]["name"], "aichat");
         assert_eq!(d["protocols"][1]["api_key_env"], "OPENAI_API_KEY");
         let user = d["settings"].as_array().unwrap().iter().find(|s| s["name"] == "user").unwrap();
-        assert_eq!(user["protocols"], json!(["openai", "anthropic"]));
+        let takers = user["protocols"].as_array().unwrap();
+        assert!(takers.contains(&json!("anthropic")) && takers.contains(&json!("groq")), "{takers:?}");
+        assert!(!takers.contains(&json!("ollama")) && !takers.contains(&json!("aichat")), "{takers:?}");
         // SAFETY: a static NUL-terminated string.
         let text = unsafe { std::ffi::CStr::from_ptr(aichat_abi_json()) }.to_str().unwrap();
         assert_eq!(serde_json::from_str::<Value>(text).unwrap(), d);

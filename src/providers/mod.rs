@@ -8,6 +8,7 @@
 
 pub mod aichat;
 pub mod anthropic;
+pub mod compatible;
 pub mod driver;
 pub mod ollama;
 pub mod openai;
@@ -24,7 +25,24 @@ pub use crate::settings::Field;
 use crate::transport::{Header, HttpRequest};
 
 /// Every protocol, by name; the first is the default.
-pub static REGISTRY: &[&dyn Protocol] = &[&aichat::Aichat, &openai::OpenAi, &anthropic::Anthropic, &ollama::Ollama];
+pub static REGISTRY: &[&dyn Protocol] = &[
+    &aichat::Aichat,
+    &openai::OpenAi,
+    &anthropic::Anthropic,
+    &ollama::Ollama,
+    // The OpenAI-compatible services by name (compatible.rs: a row of data each).
+    &compatible::OPENROUTER,
+    &compatible::GROQ,
+    &compatible::DEEPSEEK,
+    &compatible::MISTRAL,
+    &compatible::TOGETHER,
+    &compatible::FIREWORKS,
+    &compatible::XAI,
+    &compatible::CEREBRAS,
+    &compatible::AZURE,
+    &compatible::LMSTUDIO,
+    &compatible::VLLM,
+];
 
 /// A protocol, as a request names it in `provider`.
 pub type Provider = &'static dyn Protocol;

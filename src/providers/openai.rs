@@ -64,15 +64,31 @@ impl Serialize for Body<'_> {
     }
 }
 
+/// How a service wants the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>` (OpenAI and nearly every compatible service).
+    Bearer,
+    /// `api-key: <key>` (Azure OpenAI).
+    ApiKey,
+}
+
 pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
+    build_request_with(r, KeyHeader::Bearer)
+}
+
+/// The request, with the key sent as `key_header` says.
+pub fn build_request_with(r: &Resolved, key_header: KeyHeader) -> Result<HttpRequest, Error> {
     let accept = if r.stream { "text/event-stream" } else { "application/json" };
-    let authorization = r.api_key.as_ref().map(|key| format!("Bearer {}", key.expose()));
     let mut own: Vec<Header> = vec![
         (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
         (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
     ];
-    if let Some(value) = authorization {
-        own.push((Cow::Borrowed("authorization"), Cow::Owned(value)));
+    if let Some(key) = &r.api_key {
+        own.push(match key_header {
+            KeyHeader::Bearer => (Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))),
+            KeyHeader::ApiKey => (Cow::Borrowed("api-key"), Cow::Owned(key.expose().to_string())),
+        });
     }
     let headers = with_extra_headers(own, &r.headers);
     Ok(HttpRequest {
@@ -81,6 +97,23 @@ pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
         body: serde_json::to_vec(&Body(r)).expect("the body always serializes"),
     })
 }
+
+/// The optional settings it sends: every one, since the request schema is this API's.
+pub const TAKES: &[Field] = &[
+    Field::presence_penalty,
+    Field::frequency_penalty,
+    Field::max_tokens,
+    Field::tools,
+    Field::tool_choice,
+    Field::parallel_tool_calls,
+    Field::response_format,
+    Field::stop,
+    Field::seed,
+    Field::reasoning_effort,
+    Field::n,
+    Field::user,
+    Field::extra_body,
+];
 
 /// `"provider": "openai"`.
 #[derive(Debug)]
@@ -104,22 +137,7 @@ impl ProtocolDefaults for OpenAi {
     }
 
     fn takes(&self) -> &'static [Field] {
-        // Every one: the request schema is this API's.
-        &[
-            Field::presence_penalty,
-            Field::frequency_penalty,
-            Field::max_tokens,
-            Field::tools,
-            Field::tool_choice,
-            Field::parallel_tool_calls,
-            Field::response_format,
-            Field::stop,
-            Field::seed,
-            Field::reasoning_effort,
-            Field::n,
-            Field::user,
-            Field::extra_body,
-        ]
+        TAKES
     }
 }
 

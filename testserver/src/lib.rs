@@ -126,7 +126,10 @@ type Answer = fn(&capture::Captured, &Faults, Option<u64>) -> Response<Body>;
 /// Every protocol the server speaks: its paths and its answer, one line each.
 const ROUTES: &[(&[&str], Answer)] = &[
     (&["/api/text"], |req, faults, _| aichat::answer(req, faults)),
-    (&["/v1/chat/completions", "/chat/completions"], |req, faults, _| openai::answer(req, faults)),
+    // Azure OpenAI's v1 API is the same under /openai/v1.
+    (&["/v1/chat/completions", "/chat/completions", "/openai/v1/chat/completions"], |req, faults, _| {
+        openai::answer(req, faults)
+    }),
     (&["/v1/messages", "/messages"], anthropic::answer),
     (&["/api/chat"], |req, faults, _| ollama::answer(req, faults)),
 ];
