@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::HttpRequest;
 
-use super::openai::{self, KeyHeader, OpenAi};
+use super::openai::{self, KeyHeader, OpenAi, Quirks};
 use super::{Decoder, Field, Framing, Protocol};
 
 /// One OpenAI-compatible service.
@@ -19,21 +19,25 @@ pub struct Compatible {
     /// A variable holding the service's endpoint, which `path` is added to.
     base_url_env: Option<(&'static str, &'static str)>,
     key_env: Option<&'static str>,
-    key_header: KeyHeader,
+    quirks: Quirks,
 }
 
 const fn service(name: &'static str, base_url: &'static str, key_env: &'static str) -> Compatible {
-    Compatible { name, base_url, base_url_env: None, key_env: Some(key_env), key_header: KeyHeader::Bearer }
+    Compatible { name, base_url, base_url_env: None, key_env: Some(key_env), quirks: Quirks::NONE }
 }
 
 const fn local(name: &'static str, base_url: &'static str) -> Compatible {
-    Compatible { name, base_url, base_url_env: None, key_env: None, key_header: KeyHeader::Bearer }
+    Compatible { name, base_url, base_url_env: None, key_env: None, quirks: Quirks::NONE }
 }
 
 pub static OPENROUTER: Compatible = service("openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY");
 pub static GROQ: Compatible = service("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY");
 pub static DEEPSEEK: Compatible = service("deepseek", "https://api.deepseek.com", "DEEPSEEK_API_KEY");
-pub static MISTRAL: Compatible = service("mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY");
+/// Mistral refuses `stream_options` (422 "extra_forbidden"), and streams usage unasked.
+pub static MISTRAL: Compatible = Compatible {
+    quirks: Quirks { stream_options: false, ..Quirks::NONE },
+    ..service("mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY")
+};
 pub static TOGETHER: Compatible = service("together", "https://api.together.xyz/v1", "TOGETHER_API_KEY");
 pub static FIREWORKS: Compatible = service("fireworks", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY");
 pub static XAI: Compatible = service("xai", "https://api.x.ai/v1", "XAI_API_KEY");
@@ -44,7 +48,7 @@ pub static AZURE: Compatible = Compatible {
     base_url: "",
     base_url_env: Some(("AZURE_OPENAI_ENDPOINT", "/openai/v1")),
     key_env: Some("AZURE_OPENAI_API_KEY"),
-    key_header: KeyHeader::ApiKey,
+    quirks: Quirks { key_header: KeyHeader::ApiKey, ..Quirks::NONE },
 };
 pub static LMSTUDIO: Compatible = local("lmstudio", "http://127.0.0.1:1234/v1");
 pub static VLLM: Compatible = local("vllm", "http://127.0.0.1:8000/v1");
@@ -83,7 +87,7 @@ impl ProtocolDefaults for Compatible {
 
 impl Protocol for Compatible {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
-        openai::build_request_with(r, self.key_header)
+        openai::build_request_with(r, self.quirks)
     }
 
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {
@@ -160,6 +164,23 @@ mod tests {
             e.message(),
             "invalid request: the azure provider has no default `base_url`: set `base_url` or AZURE_OPENAI_ENDPOINT"
         );
+    }
+
+    #[test]
+    fn mistral_is_not_sent_stream_options() {
+        let json = r#"{"provider":"mistral","messages":[],"stream":true}"#;
+        for (provider, sent) in [("mistral", false), ("groq", true)] {
+            let json = json.replace("mistral", provider);
+            let (p, r) = crate::providers::resolve(
+                Request::from_json(&json).unwrap(),
+                &Settings::default(),
+                &Env::default(),
+                Instant::now(),
+            )
+            .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&p.build_request(&r).unwrap().body).unwrap();
+            assert_eq!(body.get("stream_options").is_some(), sent, "{provider}");
+        }
     }
 
     #[test]

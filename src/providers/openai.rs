@@ -21,11 +21,11 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// The request body: the messages exactly as the caller wrote them, each field only when set,
 /// and `extra_body` over everything (a key it has replaces the library's own).
-struct Body<'a>(&'a Resolved);
+struct Body<'a>(&'a Resolved, Quirks);
 
 impl Serialize for Body<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
+        let (r, quirks) = (self.0, self.1);
         let extra = r.fields.extra_body.as_ref();
         let mut map = serializer.serialize_map(None)?;
         macro_rules! put {
@@ -38,7 +38,8 @@ impl Serialize for Body<'_> {
             };
         }
         let messages: Vec<_> = r.messages.iter().map(|m| m.raw()).collect();
-        let stream_options = (r.stream && r.include_usage).then(|| serde_json::json!({"include_usage": true}));
+        let stream_options =
+            (r.stream && r.include_usage && quirks.stream_options).then(|| serde_json::json!({"include_usage": true}));
         put!("model", Some(&r.model));
         put!("messages", Some(&messages));
         put!("stream", Some(&r.stream));
@@ -64,6 +65,19 @@ impl Serialize for Body<'_> {
     }
 }
 
+/// Where a service departs from OpenAI's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quirks {
+    pub key_header: KeyHeader,
+    /// Whether it takes `stream_options` (Mistral answers 422 to it, and reports usage in the
+    /// stream without being asked).
+    pub stream_options: bool,
+}
+
+impl Quirks {
+    pub const NONE: Quirks = Quirks { key_header: KeyHeader::Bearer, stream_options: true };
+}
+
 /// How a service wants the API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyHeader {
@@ -74,18 +88,18 @@ pub enum KeyHeader {
 }
 
 pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
-    build_request_with(r, KeyHeader::Bearer)
+    build_request_with(r, Quirks::NONE)
 }
 
-/// The request, with the key sent as `key_header` says.
-pub fn build_request_with(r: &Resolved, key_header: KeyHeader) -> Result<HttpRequest, Error> {
+/// The request, for a service with these quirks.
+pub fn build_request_with(r: &Resolved, quirks: Quirks) -> Result<HttpRequest, Error> {
     let accept = if r.stream { "text/event-stream" } else { "application/json" };
     let mut own: Vec<Header> = vec![
         (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
         (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
     ];
     if let Some(key) = &r.api_key {
-        own.push(match key_header {
+        own.push(match quirks.key_header {
             KeyHeader::Bearer => (Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))),
             KeyHeader::ApiKey => (Cow::Borrowed("api-key"), Cow::Owned(key.expose().to_string())),
         });
@@ -94,7 +108,7 @@ pub fn build_request_with(r: &Resolved, key_header: KeyHeader) -> Result<HttpReq
     Ok(HttpRequest {
         url: format!("{}/chat/completions", r.base_url),
         headers,
-        body: serde_json::to_vec(&Body(r)).expect("the body always serializes"),
+        body: serde_json::to_vec(&Body(r, quirks)).expect("the body always serializes"),
     })
 }
 
