@@ -128,7 +128,7 @@ impl Client {
         Ok(Call {
             deadline: resolved.net.deadline,
             timeout_ms: resolved.net.timeout.as_millis(),
-            out: Assembler::new(Sink::queue(mode)).with_spare(self.spare.clone()),
+            out: Assembler::new(Sink::queue(mode)).with_spare(self.spare.clone()).with_result(resolved.result),
             run,
             resolved,
             transport: self.transport.clone(),
@@ -156,7 +156,7 @@ impl Client {
 /// out of every server text while it runs, and out of its error at the end.
 fn drive(r: &Resolved, transport: &Transport, spare: &Arc<Spare>, stop: &Stop, sink: Sink<'_>) -> Result<(), Error> {
     let _masked = secret::scope(r.secrets());
-    let mut out = Assembler::new(sink).with_spare(spare.clone());
+    let mut out = Assembler::new(sink).with_spare(spare.clone()).with_result(r.result);
     let protocol = providers::by_name(r.provider.name()).expect("a resolved call names a known protocol");
     let result = providers::driver::run(protocol, r, transport, stop, &mut out).and_then(|()| out.end());
     result.map_err(|e| redact(e, r))

@@ -187,6 +187,8 @@ pub struct Settings {
     pub n: Option<u32>,
     /// With `stream`, ask for token usage in the stream (`stream_options.include_usage`).
     pub include_usage: Option<bool>,
+    /// With the event API, end the answer with one RESULT event: the whole answer, assembled.
+    pub result: Option<bool>,
 }
 
 impl Settings {
@@ -238,7 +240,8 @@ impl Settings {
             seed,
             reasoning_effort,
             n,
-            include_usage
+            include_usage,
+            result
         )
     }
 
@@ -379,6 +382,8 @@ pub struct Resolved {
     pub n: Option<u32>,
     /// Defaults to true.
     pub include_usage: bool,
+    /// Defaults to false.
+    pub result: bool,
 }
 
 /// What resolving a call needs to know of its protocol. Every protocol implements it
@@ -563,6 +568,7 @@ impl Resolved {
             reasoning_effort: s.reasoning_effort,
             n: s.n,
             include_usage: s.include_usage.unwrap_or(true),
+            result: s.result.unwrap_or(false),
         })
     }
 }
