@@ -101,6 +101,9 @@ type Options struct {
 	ReasoningEffort   string
 	N                 int   // choices to generate; events carry each one's index
 	IncludeUsage      *bool // with Stream, ask for token usage (library default: true)
+	// Result ends Events with EventResult, the whole answer assembled by the library (Run
+	// sets it itself).
+	Result bool
 }
 
 // wire is the C library's JSON schema, the one place where each setting is named for it;
@@ -135,6 +138,7 @@ type wire struct {
 	ReasoningEffort   string            `json:"reasoning_effort,omitempty"`
 	N                 int               `json:"n,omitempty"`
 	IncludeUsage      *bool             `json:"include_usage,omitempty"`
+	Result            bool              `json:"result,omitempty"`
 }
 
 // millis rounds up, so a positive duration below 1 ms is not mistaken for "unset".
@@ -154,7 +158,7 @@ func (o Options) wire() wire {
 		MaxRetries: o.MaxRetries, MaxResponseBytes: o.MaxResponseBytes, CAFile: o.CAFile,
 		Tools: o.Tools, ToolChoice: o.ToolChoice, ParallelToolCalls: o.ParallelToolCalls,
 		ResponseFormat: o.ResponseFormat, Stop: o.Stop, Seed: o.Seed, ReasoningEffort: o.ReasoningEffort, N: o.N,
-		IncludeUsage: o.IncludeUsage,
+		IncludeUsage: o.IncludeUsage, Result: o.Result,
 	}
 }
 
