@@ -34,6 +34,7 @@ from ._errors import (
     TransferError,
 )
 from ._events import (
+    Choice,
     Event,
     FinishEvent,
     MessageEvent,
@@ -41,6 +42,7 @@ from ._events import (
     RefusalEvent,
     ResponseEvent,
     Result,
+    ResultEvent,
     TextEvent,
     ToolArgumentsEvent,
     ToolCall,
@@ -52,9 +54,9 @@ from ._events import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AichatError", "CancelledError", "Client", "ConnectError", "Event", "FinishEvent", "HTTPStatusError",
+    "AichatError", "CancelledError", "Choice", "Client", "ConnectError", "Event", "FinishEvent", "HTTPStatusError",
     "InternalError", "InvalidArgumentError", "InvalidRequestError", "MessageEvent", "ProtocolError",
-    "ReasoningEvent", "RefusalEvent", "ResponseEvent", "Result", "ServerError", "TextEvent", "TimeoutError",
+    "ReasoningEvent", "RefusalEvent", "ResponseEvent", "Result", "ResultEvent", "ServerError", "TextEvent", "TimeoutError",
     "TooLargeError", "ToolArgumentsEvent", "ToolCall", "ToolCallEvent", "TransferError", "Usage", "UsageEvent",
     "acomplete", "aevents", "arun", "astream", "complete", "events", "run", "stream", "version",
 ]

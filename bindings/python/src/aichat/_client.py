@@ -210,11 +210,13 @@ class Client:
         return _pull(_Stream(self, EVENTS, request_json(messages_or_request, fields)))
 
     def run(self, messages_or_request: RequestLike = None, /, **fields: Any) -> _events.Result:
-        """One completion's whole answer (choice 0)."""
-        result = _events.Result()
-        for e in self.events(messages_or_request, **fields):
-            result.add(e)
-        return result
+        """One completion's whole answer, as the library assembles it: the request goes with
+        ``result=True`` and its last event, a ResultEvent, is what is returned."""
+        result = None
+        for e in self.events(messages_or_request, **{**fields, "result": True}):
+            if isinstance(e, _events.ResultEvent):
+                result = e.result
+        return _whole(result)
 
     def complete(self, messages_or_request: RequestLike = None, /, **fields: Any) -> str:
         """One completion's whole text."""
@@ -231,14 +233,22 @@ class Client:
 
     async def arun(self, messages_or_request: RequestLike = None, /, **fields: Any) -> _events.Result:
         """As run(), for asyncio."""
-        result = _events.Result()
-        async for e in self.aevents(messages_or_request, **fields):
-            result.add(e)
-        return result
+        result = None
+        async for e in self.aevents(messages_or_request, **{**fields, "result": True}):
+            if isinstance(e, _events.ResultEvent):
+                result = e.result
+        return _whole(result)
 
     async def acomplete(self, messages_or_request: RequestLike = None, /, **fields: Any) -> str:
         """As complete(), for asyncio."""
         return "".join([chunk async for chunk in self.astream(messages_or_request, **fields)])
+
+
+def _whole(result: Optional[_events.Result]) -> _events.Result:
+    """The result a finished call handed over; every successful call with ``result`` has one."""
+    if result is None:
+        raise _errors.InternalError("the answer ended without its result event", "AICHAT_ERROR_INTERNAL", 11)
+    return result
 
 
 _default: Optional[Client] = None
