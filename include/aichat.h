@@ -79,7 +79,7 @@ typedef enum AichatEventKind {
   AICHAT_EVENT_FINISH = 7,
   // `usage`: token counts, once, after the finish reasons.
   AICHAT_EVENT_USAGE = 8,
-  // Last, once per choice: `text` is the assembled assistant message as JSON
+  // Last (but for RESULT), once per choice: `text` is the assembled assistant message as JSON
   // (`{"role":"assistant","content":...}` with `reasoning_content`, `refusal` and
   // `tool_calls` when present), ready to append to `messages` for the next turn.
   AICHAT_EVENT_MESSAGE = 9,
@@ -261,7 +261,7 @@ enum AichatStatus aichat_client_create_completion(const struct AichatClient *cli
 
 // Runs one completion on `client` as `aichat_client_create_completion` does, calling
 // `on_event` on this thread for every event of the answer (`AichatEventKind`) as it arrives:
-// RESPONSE first, MESSAGE last.
+// RESPONSE first, MESSAGE last (then RESULT when the request set `result`).
 //
 // # Safety
 // `client` and `cancel` are NULL or unfreed handles; `request_json` is NULL or a

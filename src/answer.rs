@@ -1,7 +1,8 @@
 //! Turns what a protocol decoder reads (deltas keyed by the server's own indices) into the
 //! events the caller receives, and assembles each choice's message. It holds the rules every
 //! protocol shares: RESPONSE first and once, tool-call fragments matched by the server's index,
-//! one FINISH per choice, USAGE once after the finish reasons, MESSAGE last.
+//! one FINISH per choice, USAGE once after the finish reasons, MESSAGE last (then RESULT, the
+//! whole answer, when the request asked for it).
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -32,7 +32,7 @@ pub enum AichatEventKind {
     AICHAT_EVENT_FINISH = 7,
     /// `usage`: token counts, once, after the finish reasons.
     AICHAT_EVENT_USAGE = 8,
-    /// Last, once per choice: `text` is the assembled assistant message as JSON
+    /// Last (but for RESULT), once per choice: `text` is the assembled assistant message as JSON
     /// (`{"role":"assistant","content":...}` with `reasoning_content`, `refusal` and
     /// `tool_calls` when present), ready to append to `messages` for the next turn.
     AICHAT_EVENT_MESSAGE = 9,
