@@ -486,9 +486,7 @@ impl<'s> Assembler<'s> {
         }
         Ok(())
     }
-}
 
-impl Assembler<'_> {
     /// RESULT: the choices as gathered, with their MESSAGE (and a NUL) each.
     #[inline(never)]
     fn send_result(&mut self, choices: Vec<Choice>, messages: Vec<String>) -> Result<(), Error> {

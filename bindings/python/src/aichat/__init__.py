@@ -54,9 +54,10 @@ from ._events import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AichatError", "CancelledError", "Choice", "Client", "ConnectError", "Event", "FinishEvent", "HTTPStatusError",
-    "InternalError", "InvalidArgumentError", "InvalidRequestError", "MessageEvent", "ProtocolError",
-    "ReasoningEvent", "RefusalEvent", "ResponseEvent", "Result", "ResultEvent", "ServerError", "TextEvent", "TimeoutError",
+    "AichatError", "CancelledError", "Choice", "Client", "ConnectError", "Event", "FinishEvent",
+    "HTTPStatusError", "InternalError", "InvalidArgumentError", "InvalidRequestError", "MessageEvent", "ProtocolError",
+    "ReasoningEvent", "RefusalEvent", "ResponseEvent", "Result", "ResultEvent", "ServerError", "TextEvent",
+    "TimeoutError",
     "TooLargeError", "ToolArgumentsEvent", "ToolCall", "ToolCallEvent", "TransferError", "Usage", "UsageEvent",
     "acomplete", "aevents", "arun", "astream", "complete", "events", "run", "stream", "version",
 ]
