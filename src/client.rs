@@ -127,7 +127,7 @@ impl Client {
         Ok(Call {
             deadline: resolved.net.deadline,
             timeout_ms: resolved.net.timeout.as_millis(),
-            out: Assembler::new(Sink::queue(mode)).with_spare(self.spare.clone()),
+            out: Assembler::new(Sink::queue(mode)).with_spare(self.spare.clone()).with_result(resolved.result),
             run,
             resolved,
             transport: self.transport.clone(),
@@ -162,7 +162,7 @@ fn drive(
     sink: Sink<'_>,
 ) -> Result<(), Error> {
     let _masked = secret::scope(r.secrets());
-    let mut out = Assembler::new(sink).with_spare(spare.clone());
+    let mut out = Assembler::new(sink).with_spare(spare.clone()).with_result(r.result);
     let result = providers::driver::run(protocol, r, transport, stop, &mut out).and_then(|()| out.end());
     result.map_err(|e| redact(e, r))
 }

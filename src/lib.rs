@@ -22,6 +22,7 @@ pub mod providers;
 mod pulled;
 mod reactor;
 pub mod request;
+pub mod result;
 pub mod secret;
 pub mod settings;
 mod spare;

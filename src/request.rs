@@ -212,6 +212,8 @@ pub struct Resolved {
     pub api_key: Option<Secret>,
     /// Defaults to true.
     pub include_usage: bool,
+    /// Whether the event API ends with one RESULT event. Defaults to false.
+    pub result: bool,
     /// The settings protocols send as written (temperature, tools, stop, ...): the request's
     /// over the client's. The fields resolved above are taken out of it.
     pub fields: Settings,
@@ -379,6 +381,7 @@ impl Resolved {
             },
             api_key,
             include_usage: s.include_usage.take().unwrap_or(true),
+            result: s.result.take().unwrap_or(false),
             fields: s,
         })
     }

@@ -347,6 +347,8 @@ settings! {
     n: u32, Kind::Positive, Both, Listed, Default::None, at_least_1_u32;
     /// With `stream`, ask for token usage in the stream.
     include_usage: bool, Kind::Bool, Both, Every, Default::Bool(true), any;
+    /// With the event API, end the answer with one RESULT event: the whole answer, assembled.
+    result: bool, Kind::Bool, Both, Every, Default::Bool(false), any;
     /// An id of the end user, for the provider's abuse monitoring.
     user: String, Kind::String, Both, Listed, Default::None, any;
     /// Fields merged into the request body as written (they win).

@@ -52,6 +52,8 @@ type Options struct {
 	N int
 	// IncludeUsage: With `stream`, ask for token usage in the stream. Library default: true.
 	IncludeUsage *bool
+	// Result: With the event API, end the answer with one RESULT event: the whole answer, assembled. Library default: false.
+	Result bool
 	// User: An id of the end user, for the provider's abuse monitoring.
 	User string
 	// ExtraBody: Fields merged into the request body as written (they win).
@@ -97,6 +99,7 @@ type wire struct {
 	ReasoningEffort   string            `json:"reasoning_effort,omitempty"`
 	N                 int               `json:"n,omitempty"`
 	IncludeUsage      *bool             `json:"include_usage,omitempty"`
+	Result            bool              `json:"result,omitempty"`
 	User              string            `json:"user,omitempty"`
 	ExtraBody         map[string]any    `json:"extra_body,omitempty"`
 	ConnectTimeoutMs  int64             `json:"connect_timeout_ms,omitempty"`
@@ -131,6 +134,7 @@ func (o Options) wire() wire {
 		ReasoningEffort:   o.ReasoningEffort,
 		N:                 o.N,
 		IncludeUsage:      o.IncludeUsage,
+		Result:            o.Result,
 		User:              o.User,
 		ExtraBody:         o.ExtraBody,
 		ConnectTimeoutMs:  millis(o.ConnectTimeout),

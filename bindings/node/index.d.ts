@@ -74,6 +74,8 @@ export interface Options {
   n?: number;
   /** With `stream`, ask for token usage in the stream. Library default: true. */
   includeUsage?: boolean;
+  /** With the event API, end the answer with one RESULT event: the whole answer, assembled. Library default: false. */
+  result?: boolean;
   /** An id of the end user, for the provider's abuse monitoring. */
   user?: string;
   /** Fields merged into the request body as written (they win). */
@@ -112,9 +114,26 @@ export type Event =
   | { type: 'tool_arguments'; choice: number; index: number; text: string }
   | { type: 'finish'; choice: number; reason: string; rawReason: string }
   | { type: 'usage'; usage: Usage }
-  | { type: 'message'; choice: number; message: Message; json: string };
+  | { type: 'message'; choice: number; message: Message; json: string }
+  /** Only with `result: true`, very last: the whole answer, as run() returns it, and its JSON. */
+  | { type: 'result'; result: Result; json: string };
 
-/** The whole answer of choice 0, as run() gathers it. */
+/** One choice of a Result. */
+export interface Choice {
+  index: number;
+  text: string;
+  reasoning: string;
+  refusal: string;
+  toolCalls: ToolCall[];
+  /** 'stop', 'length', 'tool_calls', 'content_filter' or the server's word; null if none came. */
+  finishReason: string | null;
+  /** The reason as the server wrote it; null if none came. */
+  finishReasonRaw: string | null;
+  /** The assistant message: push it onto `messages` for the next turn. */
+  message: Message;
+}
+
+/** The whole answer, as the library assembles it for run(); the fields outside `choices` are choice 0's. */
 export interface Result {
   text: string;
   reasoning: string;
@@ -128,6 +147,8 @@ export interface Result {
   requestId: string;
   /** The assistant message: push it onto `messages` for the next turn. */
   message: Message;
+  /** Every choice, in order: more than one when the request set `n`. */
+  choices: Choice[];
 }
 
 export interface Request extends Options {

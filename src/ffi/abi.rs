@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use super::{AichatChunks, AichatEvent, AichatEvents, AichatUsage, catch_or};
+use super::{
+    AichatChoice, AichatChunks, AichatEvent, AichatEvents, AichatResult, AichatToolCall, AichatUsage, catch_or,
+};
 use crate::providers::REGISTRY;
 use crate::settings::{Default, Kind, Scope, TABLE, Taken};
 
@@ -43,6 +45,23 @@ fn layouts() -> Value {
         layout!(AichatEvent { kind, choice, index, text, text_len, id, name, usage }),
         layout!(AichatChunks { text, text_len, ends, count, finished }),
         layout!(AichatEvents { items, count, finished }),
+        layout!(AichatToolCall { id, name, arguments, arguments_len }),
+        layout!(AichatChoice {
+            index,
+            text,
+            text_len,
+            reasoning,
+            reasoning_len,
+            refusal,
+            refusal_len,
+            tool_calls,
+            tool_call_count,
+            finish_reason,
+            finish_reason_raw,
+            message,
+            message_len,
+        }),
+        layout!(AichatResult { id, model, request_id, choices, choice_count, usage }),
     ];
     Value::Object(all.into_iter().map(|(name, layout)| (name.to_string(), layout)).collect())
 }

@@ -8,6 +8,7 @@ mod client;
 mod completion;
 mod error;
 mod event;
+mod result;
 mod status;
 mod stream;
 
@@ -17,6 +18,7 @@ pub use client::*;
 pub use completion::*;
 pub use error::*;
 pub use event::{AichatEvent, AichatEventCallback, AichatEventKind, AichatUsage};
+pub use result::{AichatChoice, AichatResult, AichatToolCall, aichat_event_result};
 pub use status::*;
 pub use stream::*;
 

@@ -80,6 +80,136 @@ const LAYOUTS = {
       ]
     ]
   },
+  "AichatToolCall": {
+    "size": 32,
+    "fields": [
+      [
+        "id",
+        0,
+        8
+      ],
+      [
+        "name",
+        8,
+        8
+      ],
+      [
+        "arguments",
+        16,
+        8
+      ],
+      [
+        "arguments_len",
+        24,
+        8
+      ]
+    ]
+  },
+  "AichatChoice": {
+    "size": 104,
+    "fields": [
+      [
+        "index",
+        0,
+        4
+      ],
+      [
+        "text",
+        8,
+        8
+      ],
+      [
+        "text_len",
+        16,
+        8
+      ],
+      [
+        "reasoning",
+        24,
+        8
+      ],
+      [
+        "reasoning_len",
+        32,
+        8
+      ],
+      [
+        "refusal",
+        40,
+        8
+      ],
+      [
+        "refusal_len",
+        48,
+        8
+      ],
+      [
+        "tool_calls",
+        56,
+        8
+      ],
+      [
+        "tool_call_count",
+        64,
+        8
+      ],
+      [
+        "finish_reason",
+        72,
+        8
+      ],
+      [
+        "finish_reason_raw",
+        80,
+        8
+      ],
+      [
+        "message",
+        88,
+        8
+      ],
+      [
+        "message_len",
+        96,
+        8
+      ]
+    ]
+  },
+  "AichatResult": {
+    "size": 48,
+    "fields": [
+      [
+        "id",
+        0,
+        8
+      ],
+      [
+        "model",
+        8,
+        8
+      ],
+      [
+        "request_id",
+        16,
+        8
+      ],
+      [
+        "choices",
+        24,
+        8
+      ],
+      [
+        "choice_count",
+        32,
+        8
+      ],
+      [
+        "usage",
+        40,
+        8
+      ]
+    ]
+  },
   "AichatChunks": {
     "size": 40,
     "fields": [
@@ -149,6 +279,35 @@ const STRUCTS = {
     "name": "const char *",
     "usage": "const AichatUsage *"
   },
+  "AichatToolCall": {
+    "id": "const char *",
+    "name": "const char *",
+    "arguments": "const uint8_t *",
+    "arguments_len": "size_t"
+  },
+  "AichatChoice": {
+    "index": "uint32_t",
+    "text": "const uint8_t *",
+    "text_len": "size_t",
+    "reasoning": "const uint8_t *",
+    "reasoning_len": "size_t",
+    "refusal": "const uint8_t *",
+    "refusal_len": "size_t",
+    "tool_calls": "const AichatToolCall *",
+    "tool_call_count": "size_t",
+    "finish_reason": "const char *",
+    "finish_reason_raw": "const char *",
+    "message": "const uint8_t *",
+    "message_len": "size_t"
+  },
+  "AichatResult": {
+    "id": "const char *",
+    "model": "const char *",
+    "request_id": "const char *",
+    "choices": "const AichatChoice *",
+    "choice_count": "size_t",
+    "usage": "const AichatUsage *"
+  },
   "AichatChunks": {
     "text": "const uint8_t *",
     "text_len": "size_t",
@@ -173,6 +332,7 @@ const FUNCTIONS = {
   "aichat_error_message": "const char *aichat_error_message(const AichatError *error)",
   "aichat_error_http_status": "uint16_t aichat_error_http_status(const AichatError *error)",
   "aichat_error_free": "void aichat_error_free(AichatError *error)",
+  "aichat_event_result": "const AichatResult *aichat_event_result(const AichatEvent *event)",
   "aichat_version": "const char *aichat_version()",
   "aichat_status_name": "const char *aichat_status_name(int status)",
   "aichat_client_stream_open": "AichatStream *aichat_client_stream_open(const AichatClient *client, const char *request_json, const AichatCancel *cancel, _Out_ AichatError **error)",
@@ -205,7 +365,8 @@ const EVENT_KINDS = {
   "6": "refusal",
   "7": "finish",
   "8": "usage",
-  "9": "message"
+  "9": "message",
+  "10": "result"
 };
 const WIRE_NAMES = {
   "baseUrl": "base_url",

@@ -63,6 +63,24 @@ function usageOf(u) {
   };
 }
 
+/** RESULT's JSON (the README's "Events: the whole answer") as run() returns it: camelCase, choice 0's fields at the top. */
+function resultOf(w) {
+  const usage = w.usage && {
+    promptTokens: w.usage.prompt_tokens, completionTokens: w.usage.completion_tokens,
+    totalTokens: w.usage.total_tokens, cachedTokens: w.usage.cached_tokens, reasoningTokens: w.usage.reasoning_tokens,
+  };
+  const choices = w.choices.map((c) => ({
+    index: c.index, text: c.text, reasoning: c.reasoning, refusal: c.refusal, toolCalls: c.tool_calls,
+    finishReason: c.finish_reason, finishReasonRaw: c.finish_reason_raw, message: c.message,
+  }));
+  const first = choices[0];
+  return {
+    text: first.text, reasoning: first.reasoning, refusal: first.refusal, toolCalls: first.toolCalls,
+    finishReason: first.finishReason, usage, responseId: w.id, model: w.model, requestId: w.request_id,
+    message: first.message, choices,
+  };
+}
+
 /** The events of one batch as plain objects (valid until the next call: decode at once). */
 function decodeEvents(native, out) {
   const count = Number(out.count);
@@ -82,6 +100,7 @@ function decodeEvents(native, out) {
       case 'finish': events.push({ type, choice, reason: text, rawReason: e.name }); break;
       case 'usage': events.push({ type, usage: usageOf(native.decode(e.usage, 'AichatUsage')) }); break;
       case 'message': events.push({ type, choice, message: JSON.parse(text), json: text }); break;
+      case 'result': events.push({ type, result: resultOf(JSON.parse(text)), json: text }); break;
       default: events.push({ type, choice, text });
     }
   }
@@ -137,28 +156,18 @@ class Client {
     return { [Symbol.asyncIterator]: () => client.#open(EVENTS, req, opts.signal) };
   }
 
-  /** One completion's whole answer (choice 0): text, reasoning, tool calls, finish reason, usage, message. */
+  /**
+   * One completion's whole answer, as the library assembles it: the request goes with
+   * `result: true` and the last event, 'result', is what is returned (choice 0's fields at the
+   * top, every choice in `choices`).
+   */
   async run(req, opts = {}) {
-    const result = {
-      text: '', reasoning: '', refusal: '', toolCalls: [], finishReason: null, usage: null,
-      responseId: '', model: '', requestId: '', message: null,
-    };
-    for await (const e of this.events(req, opts)) {
-      if (e.choice !== undefined && e.choice !== 0) continue;
-      switch (e.type) {
-        case 'response': Object.assign(result, { responseId: e.id, model: e.model, requestId: e.requestId }); break;
-        case 'text': result.text += e.text; break;
-        case 'reasoning': result.reasoning += e.text; break;
-        case 'refusal': result.refusal += e.text; break;
-        case 'finish': result.finishReason = e.reason; break;
-        case 'usage': result.usage = e.usage; break;
-        case 'message':
-          result.message = e.message;
-          result.toolCalls = e.message.tool_calls ?? [];
-          break;
-        default:
-      }
+    const asked = Array.isArray(req) ? { messages: req, result: true } : { ...req, result: true };
+    let result = null;
+    for await (const e of this.events(asked, opts)) {
+      if (e.type === 'result') result = e.result;
     }
+    if (!result) throw new AichatError(11, 'AICHAT_ERROR_INTERNAL', 'the answer ended without its result event', 0);
     return result;
   }
 

@@ -38,6 +38,7 @@ from ._errors import (
     TransferError,
 )
 from ._events import (
+    Choice,
     Event,
     FinishEvent,
     MessageEvent,
@@ -45,6 +46,7 @@ from ._events import (
     RefusalEvent,
     ResponseEvent,
     Result,
+    ResultEvent,
     TextEvent,
     ToolArgumentsEvent,
     ToolCall,
@@ -56,9 +58,11 @@ from ._events import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AichatError", "CancelledError", "Client", "ConnectError", "Event", "FinishEvent", "HTTPStatusError",
-    "InternalError", "InvalidArgumentError", "InvalidRequestError", "MessageEvent", "Options", "ProtocolError",
-    "ReasoningEvent", "RefusalEvent", "ResponseEvent", "Result", "ServerError", "TextEvent", "TimeoutError",
+    "AichatError", "CancelledError", "Choice", "Client", "ConnectError", "Event", "FinishEvent",
+    "HTTPStatusError", "InternalError", "InvalidArgumentError", "InvalidRequestError", "MessageEvent", "Options",
+    "ProtocolError",
+    "ReasoningEvent", "RefusalEvent", "ResponseEvent", "Result", "ResultEvent", "ServerError", "TextEvent",
+    "TimeoutError",
     "TooLargeError", "ToolArgumentsEvent", "ToolCall", "ToolCallEvent", "TransferError", "Usage", "UsageEvent",
     "acomplete", "aevents", "arun", "astream", "complete", "events", "run", "stream", "version",
 ]

@@ -10,10 +10,10 @@ from ctypes import POINTER, c_bool, c_char_p, c_int, c_int64, c_size_t, c_uint16
 from typing import Any, Literal, Mapping, Optional, Sequence, TypedDict, Union
 
 VERSION = "0.1.0"
-LAYOUTS: dict[str, Any] = {"AichatUsage": {"size": 40, "fields": [["prompt_tokens", 0, 8], ["completion_tokens", 8, 8], ["total_tokens", 16, 8], ["cached_tokens", 24, 8], ["reasoning_tokens", 32, 8]]}, "AichatEvent": {"size": 56, "fields": [["kind", 0, 4], ["choice", 4, 4], ["index", 8, 4], ["text", 16, 8], ["text_len", 24, 8], ["id", 32, 8], ["name", 40, 8], ["usage", 48, 8]]}, "AichatChunks": {"size": 40, "fields": [["text", 0, 8], ["text_len", 8, 8], ["ends", 16, 8], ["count", 24, 8], ["finished", 32, 1]]}, "AichatEvents": {"size": 24, "fields": [["items", 0, 8], ["count", 8, 8], ["finished", 16, 1]]}}
+LAYOUTS: dict[str, Any] = {"AichatUsage": {"size": 40, "fields": [["prompt_tokens", 0, 8], ["completion_tokens", 8, 8], ["total_tokens", 16, 8], ["cached_tokens", 24, 8], ["reasoning_tokens", 32, 8]]}, "AichatEvent": {"size": 56, "fields": [["kind", 0, 4], ["choice", 4, 4], ["index", 8, 4], ["text", 16, 8], ["text_len", 24, 8], ["id", 32, 8], ["name", 40, 8], ["usage", 48, 8]]}, "AichatToolCall": {"size": 32, "fields": [["id", 0, 8], ["name", 8, 8], ["arguments", 16, 8], ["arguments_len", 24, 8]]}, "AichatChoice": {"size": 104, "fields": [["index", 0, 4], ["text", 8, 8], ["text_len", 16, 8], ["reasoning", 24, 8], ["reasoning_len", 32, 8], ["refusal", 40, 8], ["refusal_len", 48, 8], ["tool_calls", 56, 8], ["tool_call_count", 64, 8], ["finish_reason", 72, 8], ["finish_reason_raw", 80, 8], ["message", 88, 8], ["message_len", 96, 8]]}, "AichatResult": {"size": 48, "fields": [["id", 0, 8], ["model", 8, 8], ["request_id", 16, 8], ["choices", 24, 8], ["choice_count", 32, 8], ["usage", 40, 8]]}, "AichatChunks": {"size": 40, "fields": [["text", 0, 8], ["text_len", 8, 8], ["ends", 16, 8], ["count", 24, 8], ["finished", 32, 1]]}, "AichatEvents": {"size": 24, "fields": [["items", 0, 8], ["count", 8, 8], ["finished", 16, 1]]}}
 
 STATUS = {"AICHAT_OK": 0, "AICHAT_ERROR_INVALID_ARGUMENT": 1, "AICHAT_ERROR_INVALID_REQUEST": 2, "AICHAT_ERROR_CONNECT": 3, "AICHAT_ERROR_TIMEOUT": 4, "AICHAT_ERROR_HTTP_STATUS": 5, "AICHAT_ERROR_PROTOCOL": 6, "AICHAT_ERROR_SERVER": 7, "AICHAT_ERROR_CANCELLED": 8, "AICHAT_ERROR_IO": 9, "AICHAT_ERROR_TOO_LARGE": 10, "AICHAT_ERROR_INTERNAL": 11}
-EVENT_KINDS = {1: "response", 2: "text", 3: "reasoning", 4: "tool_call", 5: "tool_arguments", 6: "refusal", 7: "finish", 8: "usage", 9: "message"}
+EVENT_KINDS = {1: "response", 2: "text", 3: "reasoning", 4: "tool_call", 5: "tool_arguments", 6: "refusal", 7: "finish", 8: "usage", 9: "message", 10: "result"}
 
 
 class Usage(ctypes.Structure):
@@ -35,6 +35,44 @@ class Event(ctypes.Structure):
         ("text_len", c_size_t),
         ("id", c_char_p),
         ("name", c_char_p),
+        ("usage", POINTER(Usage)),
+    ]
+
+
+class ToolCall(ctypes.Structure):
+    _fields_ = [
+        ("id", c_char_p),
+        ("name", c_char_p),
+        ("arguments", c_void_p),
+        ("arguments_len", c_size_t),
+    ]
+
+
+class Choice(ctypes.Structure):
+    _fields_ = [
+        ("index", c_uint32),
+        ("text", c_void_p),
+        ("text_len", c_size_t),
+        ("reasoning", c_void_p),
+        ("reasoning_len", c_size_t),
+        ("refusal", c_void_p),
+        ("refusal_len", c_size_t),
+        ("tool_calls", POINTER(ToolCall)),
+        ("tool_call_count", c_size_t),
+        ("finish_reason", c_char_p),
+        ("finish_reason_raw", c_char_p),
+        ("message", c_void_p),
+        ("message_len", c_size_t),
+    ]
+
+
+class Result(ctypes.Structure):
+    _fields_ = [
+        ("id", c_char_p),
+        ("model", c_char_p),
+        ("request_id", c_char_p),
+        ("choices", POINTER(Choice)),
+        ("choice_count", c_size_t),
         ("usage", POINTER(Usage)),
     ]
 
@@ -72,6 +110,7 @@ FUNCTIONS: list[tuple[Any, ...]] = [
     ("aichat_error_message", c_char_p, c_void_p),
     ("aichat_error_http_status", c_uint16, c_void_p),
     ("aichat_error_free", None, c_void_p),
+    ("aichat_event_result", POINTER(Result), POINTER(Event)),
     ("aichat_version", c_char_p),
     ("aichat_status_name", c_char_p, c_int),
     ("aichat_client_stream_open", c_void_p, c_void_p, c_char_p, c_void_p, POINTER(c_void_p)),
@@ -128,6 +167,8 @@ class Options(TypedDict, total=False):
     """How many choices to generate; events carry each one's index."""
     include_usage: Optional[bool]  # None: not set
     """With `stream`, ask for token usage in the stream. Library default: true."""
+    result: Optional[bool]  # None: not set
+    """With the event API, end the answer with one RESULT event: the whole answer, assembled. Library default: false."""
     user: Optional[str]  # None: not set
     """An id of the end user, for the provider's abuse monitoring."""
     extra_body: Optional[Mapping[str, Any]]  # None: not set

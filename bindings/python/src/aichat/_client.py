@@ -216,11 +216,14 @@ class Client:
         return _pull(_Stream(self, EVENTS, request_json(messages_or_request, fields)))
 
     def run(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> _events.Result:
-        """One completion's whole answer (choice 0)."""
-        result = _events.Result()
+        """One completion's whole answer, as the library assembles it: the request goes with
+        ``result=True`` and its last event, a ResultEvent, is what is returned."""
+        result = None
+        fields["result"] = True
         for e in self.events(messages_or_request, **fields):
-            result.add(e)
-        return result
+            if isinstance(e, _events.ResultEvent):
+                result = e.result
+        return _whole(result)
 
     def complete(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> str:
         """One completion's whole text."""
@@ -237,14 +240,23 @@ class Client:
 
     async def arun(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> _events.Result:
         """As run(), for asyncio."""
-        result = _events.Result()
+        result = None
+        fields["result"] = True
         async for e in self.aevents(messages_or_request, **fields):
-            result.add(e)
-        return result
+            if isinstance(e, _events.ResultEvent):
+                result = e.result
+        return _whole(result)
 
     async def acomplete(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> str:
         """As complete(), for asyncio."""
         return "".join([chunk async for chunk in self.astream(messages_or_request, **fields)])
+
+
+def _whole(result: Optional[_events.Result]) -> _events.Result:
+    """The result a finished call handed over; every successful call with ``result`` has one."""
+    if result is None:
+        raise _errors.InternalError("the answer ended without its result event", "AICHAT_ERROR_INTERNAL", 11)
+    return result
 
 
 _default: Optional[Client] = None
