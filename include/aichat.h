@@ -106,12 +106,6 @@ typedef struct AichatError AichatError;
 // it was opened with. Release it with `aichat_stream_free`, which also stops the request.
 typedef struct AichatStream AichatStream;
 
-// How a service wants the API key.
-typedef struct KeyHeader KeyHeader;
-
-// Where a service departs from OpenAI's API.
-typedef struct Quirks Quirks;
-
 // Receives one chunk of completion text. `chunk` is UTF-8, NUL-terminated, `len` bytes long
 // without the NUL (`len > 0`), never splits a UTF-8 sequence, and is valid only during the
 // callback. Return 0 to go on, non-zero to stop the call (`AICHAT_ERROR_CANCELLED`).
