@@ -20,6 +20,12 @@ pub use crate::transport::{NetSettings, ProxySetting, TlsRoots};
 /// multi-gigabyte allocation.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
+/// Deepest nesting of arrays and objects in a message or in a setting's JSON value (`tools`,
+/// `tool_choice`, `response_format`, `stop`): such values are kept as the caller wrote them and
+/// some protocols rewrite them, which reads them as values; serde_json's reader stops at 128
+/// levels. One limit for every protocol, so that a request valid for one is valid for all.
+pub const MAX_NESTING: usize = 100;
+
 pub const DEFAULT_MODEL: &str = "gpt-3.5-turbo";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(10_000);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_millis(60_000);
@@ -100,6 +106,9 @@ impl Message {
             |field: &str, why: &str| Error::invalid_request(format!("invalid request: `messages[{i}]{field}`{why}"));
         if !raw.get().starts_with('{') {
             return Err(at("", " must be a JSON object with a `role`"));
+        }
+        if nesting(raw.get()) > MAX_NESTING {
+            return Err(at("", &format!(" is nested more than {MAX_NESTING} levels deep")));
         }
         let mut de = serde_json::Deserializer::from_str(raw.get());
         let shape: MessageShape = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -277,6 +286,16 @@ impl Settings {
         }
         if self.n == Some(0) {
             return bad("n", "must be at least 1");
+        }
+        for (field, json) in [
+            ("tools", &self.tools),
+            ("tool_choice", &self.tool_choice),
+            ("response_format", &self.response_format),
+            ("stop", &self.stop),
+        ] {
+            if json.as_ref().is_some_and(|j| nesting(j.get()) > MAX_NESTING) {
+                return bad(field, &format!("is nested more than {MAX_NESTING} levels deep"));
+            }
         }
         let shape_of = |json: &Option<Json>| json.as_ref().map(Json::value);
         if shape_of(&self.tools).is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_object))) {
@@ -584,6 +603,32 @@ fn check_size(json: &str, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// How deep arrays and objects nest in `json` (valid JSON): 0 for a scalar.
+fn nesting(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json.as_bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parses with the path of the offending field in the message (`messages[1].role: invalid type`).
 fn parse_json<'de, T: Deserialize<'de>>(json: &'de str, what: &str) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_str(json);
@@ -721,6 +766,18 @@ mod tests {
         assert!(err("[] trailing").starts_with("invalid request: trailing characters"));
         assert_eq!(err("42"), "invalid request: expected a JSON object with `messages`, or a JSON array of messages");
         assert_eq!(err(""), err("42"));
+    }
+
+    #[test]
+    fn nesting_counts_arrays_and_objects_not_brackets_in_strings() {
+        assert_eq!(nesting("1"), 0);
+        assert_eq!(nesting(r#"[{"a":"[[[{"},[]]"#), 2);
+        assert_eq!(nesting(r#"{"a\\":"\"[["}"#), 1);
+        let objects = |n: usize| format!("{}1{}", r#"{"a":"#.repeat(n), "}".repeat(n));
+        let at_limit = format!(r#"{{"messages":[],"response_format":{}}}"#, objects(MAX_NESTING));
+        assert!(Request::from_json(&at_limit).is_ok_and(|r| r.settings.response_format.is_some()));
+        let over = format!(r#"{{"messages":[],"response_format":{}}}"#, objects(MAX_NESTING + 1));
+        assert!(err(&over).contains("`response_format` is nested more than 100 levels deep"), "{}", err(&over));
     }
 
     #[test]
