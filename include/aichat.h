@@ -29,6 +29,12 @@
 
 #define AICHAT_VERSION_PATCH 0
 
+// Deepest nesting of arrays and objects in a message or in a setting's JSON value (`tools`,
+// `tool_choice`, `response_format`, `stop`): such values are kept as the caller wrote them and
+// some protocols rewrite them, which reads them as values; serde_json's reader stops at 128
+// levels. One limit for every protocol, so that a request valid for one is valid for all.
+#define MAX_NESTING 100
+
 // The result of a call. The numbers are stable: a code is never renumbered or reused.
 // A program that stores or receives a status as an integer should pass unknown values to
 // `aichat_status_name`, which names them `"AICHAT_UNKNOWN"`.
@@ -120,7 +126,10 @@ typedef struct AichatUsage {
 
 // One event. Its strings are never NULL, UTF-8, NUL-terminated, and never split a character;
 // they and `usage` are valid only during the callback, or until the next
-// `aichat_stream_next_events` on the same stream.
+// `aichat_stream_next_events` on the same stream. `id` and `name`, which come without a
+// length, never hold a NUL: an answer with one in a tool call's id or name, the response id,
+// the model or the finish reason fails with `AICHAT_ERROR_PROTOCOL` naming the field, so the
+// name a program dispatches on is the one MESSAGE sends back.
 typedef struct AichatEvent {
   // An `AichatEventKind` value.
   enum AichatEventKind kind;

@@ -230,6 +230,9 @@ impl<'s> Assembler<'s> {
         if self.text_only() {
             return Ok(());
         }
+        no_nul("response `id`", id)?;
+        no_nul("`model`", model)?;
+        no_nul("request id header", &self.request_id)?;
         let request_id = std::mem::take(&mut self.request_id);
         self.emit(&Event::Response {
             id: Cow::Borrowed(id),
@@ -348,8 +351,8 @@ impl<'s> Assembler<'s> {
         }
         self.start("", "")?;
         let c = self.choice(choice)?;
-        let id = fragment.id.filter(|s| !s.is_empty());
-        let name = fragment.name.filter(|s| !s.is_empty());
+        let id = fragment.id.filter(|s| !s.is_empty()).map(|id| no_nul("tool call `id`", id)).transpose()?;
+        let name = fragment.name.filter(|s| !s.is_empty()).map(|name| no_nul("tool call `name`", name)).transpose()?;
         let current = self.choices[c].by_key.get(&fragment.key).copied();
         let position = match current {
             Some(p) if id.is_none_or(|id| id == self.choices[c].calls[p].id) => {
@@ -399,6 +402,7 @@ impl<'s> Assembler<'s> {
             return Ok(());
         }
         self.start("", "")?;
+        no_nul("`finish_reason`", raw)?;
         let i = self.choice(choice)?;
         if std::mem::replace(&mut self.choices[i].finished, true) {
             return Ok(());
@@ -443,6 +447,17 @@ impl<'s> Assembler<'s> {
             }
         }
         Ok(())
+    }
+}
+
+/// `text`, a string C gets without its length (an id, a name, the model, the raw finish
+/// reason), unless it holds a NUL: C would see it cut there while MESSAGE, which goes back to
+/// the model, keeps all of it, so what a program dispatches on would not be what it sends back.
+#[inline]
+fn no_nul<'t>(field: &str, text: &'t str) -> Result<&'t str, Error> {
+    match memchr::memchr(0, text.as_bytes()) {
+        None => Ok(text),
+        Some(_) => Err(Error::protocol(format!("the answer's {field} holds a NUL character, which C would cut short"))),
     }
 }
 

@@ -3,6 +3,7 @@
 //! and what C sees of an id or a name is what MESSAGE holds.
 
 mod common;
+use aichat_testserver::{Raw, RawServer};
 use common::*;
 use std::process::Command;
 
@@ -68,4 +69,73 @@ fn deep_nesting_anywhere_is_invalid_request_naming_the_field_and_prints_nothing(
     );
     let out = complete(&client, &req);
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_CONNECT, "{}", out.message);
+}
+
+/// A raw server that answers every connection with `body` as one HTTP answer of `content_type`.
+fn answering(content_type: &str, body: &str) -> RawServer {
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    RawServer::start(Raw::Reply(reply.into_bytes())).unwrap()
+}
+
+fn sse(events: &[String]) -> String {
+    events.iter().map(|e| format!("data: {e}\n\n")).collect::<String>() + "data: [DONE]\n\n"
+}
+
+/// The request for `provider` to `server`, streaming or not.
+fn to(provider: &str, server: &RawServer, stream: bool) -> String {
+    let v1 = if provider == "ollama" { "" } else { "/v1" };
+    format!(
+        r#"{{"provider":"{provider}","model":"m","messages":{HI},"base_url":"{}{v1}","proxy":"","max_retries":0,"stream":{stream}}}"#,
+        server.base_url()
+    )
+}
+
+/// Pushed and pulled, the call fails with PROTOCOL naming `field`, and no event carried a
+/// string cut at a NUL.
+fn refused_for_nul(req: &str, field: &str) {
+    let client = ClientHandle::new(None);
+    for out in [events_with(&client, req, None), pulled_events(&client, req)] {
+        assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "{field}: {} {:?}", out.message, out.events);
+        assert!(out.message.contains(field) && out.message.contains("NUL"), "{field}: {}", out.message);
+        assert!(!out.events.iter().any(|e| e.name == "get_time" || e.id == "call_1"), "{:?}", out.events);
+    }
+}
+
+#[test]
+fn a_nul_in_an_id_or_a_name_is_a_protocol_error_naming_the_field() {
+    let hidden = r"get_time\u0000delete_all_files";
+    let id = r"call_1\u0000x";
+    let call = |id: &str, name: &str| {
+        format!(
+            r#"{{"id":"r","model":"m","choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"id":"{id}","type":"function","function":{{"name":"{name}","arguments":"{{}}"}}}}]}}}}]}}"#
+        )
+    };
+    for (chunk, field) in [
+        (call("call_1", hidden), "`name`"),
+        (call(id, "get_time"), "`id`"),
+        (r#"{"id":"r\u0000x","model":"m","choices":[{"index":0,"delta":{"content":"a"}}]}"#.to_string(), "`id`"),
+        (r#"{"id":"r","model":"m\u0000x","choices":[{"index":0,"delta":{"content":"a"}}]}"#.to_string(), "`model`"),
+        (
+            r#"{"id":"r","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop\u0000x"}]}"#.to_string(),
+            "`finish_reason`",
+        ),
+    ] {
+        let server = answering("text/event-stream", &sse(&[chunk]));
+        refused_for_nul(&to("openai", &server, true), field);
+    }
+    let one_shot = format!(
+        r#"{{"id":"r","model":"m","choices":[{{"index":0,"message":{{"role":"assistant","content":null,"tool_calls":[{{"id":"call_1","type":"function","function":{{"name":"{hidden}","arguments":"{{}}"}}}}]}},"finish_reason":"tool_calls"}}]}}"#
+    );
+    refused_for_nul(&to("openai", &answering("application/json", &one_shot), false), "`name`");
+    let anthropic = format!(
+        r#"{{"id":"msg","type":"message","role":"assistant","model":"m","content":[{{"type":"tool_use","id":"toolu_1","name":"{hidden}","input":{{}}}}],"stop_reason":"tool_use"}}"#
+    );
+    refused_for_nul(&to("anthropic", &answering("application/json", &anthropic), false), "`name`");
+    let ollama = format!(
+        r#"{{"model":"m","message":{{"role":"assistant","content":"","tool_calls":[{{"function":{{"name":"{hidden}","arguments":{{}}}}}}]}},"done":true}}"#
+    );
+    refused_for_nul(&to("ollama", &answering("application/json", &ollama), false), "`name`");
 }
