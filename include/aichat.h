@@ -29,12 +29,6 @@
 
 #define AICHAT_VERSION_PATCH 0
 
-// Deepest nesting of arrays and objects in a message or in a setting's JSON value (`tools`,
-// `tool_choice`, `response_format`, `stop`): such values are kept as the caller wrote them and
-// some protocols rewrite them, which reads them as values; serde_json's reader stops at 128
-// levels. One limit for every protocol, so that a request valid for one is valid for all.
-#define MAX_NESTING 100
-
 // The result of a call. The numbers are stable: a code is never renumbered or reused.
 // A program that stores or receives a status as an integer should pass unknown values to
 // `aichat_status_name`, which names them `"AICHAT_UNKNOWN"`.

@@ -24,7 +24,7 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 /// `tool_choice`, `response_format`, `stop`): such values are kept as the caller wrote them and
 /// some protocols rewrite them, which reads them as values; serde_json's reader stops at 128
 /// levels. One limit for every protocol, so that a request valid for one is valid for all.
-pub const MAX_NESTING: usize = 100;
+pub(crate) const MAX_NESTING: usize = 100;
 
 pub const DEFAULT_MODEL: &str = "gpt-3.5-turbo";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(10_000);
