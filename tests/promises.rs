@@ -139,3 +139,94 @@ fn a_nul_in_an_id_or_a_name_is_a_protocol_error_naming_the_field() {
     );
     refused_for_nul(&to("ollama", &answering("application/json", &ollama), false), "`name`");
 }
+
+/// The most server text a message may carry (README, Security), and room for the library's
+/// own words around it.
+const MAX_SERVER_TEXT: usize = 512;
+const OWN_WORDS: usize = 200;
+
+/// The call fails (any status but OK) with a message of bounded length, or what went wrong.
+fn capped(req: &str, case: &str) -> Option<String> {
+    let client = ClientHandle::new(None);
+    let outs = [events_with(&client, req, None), pulled_events(&client, req)];
+    let text = complete(&client, req);
+    let statuses_and_messages = outs.iter().map(|o| (o.status, &o.message)).chain([(text.status, &text.message)]);
+    for (status, message) in statuses_and_messages {
+        if status == AichatStatus::AICHAT_OK || message.len() > MAX_SERVER_TEXT + OWN_WORDS {
+            return Some(format!("{case}: {status:?}, {} bytes: {message:.200}", message.len()));
+        }
+    }
+    None
+}
+
+#[test]
+fn every_message_carries_at_most_the_documented_server_text() {
+    let huge = "x".repeat(900 * 1024);
+    let answer = |status: &str, content_type: &str, body: &str| {
+        let reply = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        RawServer::start(Raw::Reply(reply.into_bytes())).unwrap()
+    };
+    let ok = "200 OK";
+    let mut failed = Vec::new();
+    let streams: Vec<(&str, String)> = vec![
+        // Values of the wrong type, which serde's error text quotes.
+        ("openai", format!(r#"{{"choices":[{{"index":"{huge}"}}]}}"#)),
+        ("openai", format!(r#"{{"id":"r","choices":[{{"index":0,"finish_reason":{{"{huge}":1}}}}]}}"#)),
+        ("openai", format!(r#"{{"id":"r","choices":[{{"index":0,"delta":{{"content":["{huge}"]}}}}]}}"#)),
+        (
+            "openai",
+            format!(
+                r#"{{"id":"r","choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"id":"{huge}","function":{{"arguments":"\u12"}}}}]}}}}]}}"#
+            ),
+        ),
+        ("openai", format!(r#"{{"error":{{"message":"{huge}","type":"{huge}"}}}}"#)),
+        ("openai", format!(r#"{{"message":"{huge}"}}"#)),
+        ("openai", format!(r#"{{"{huge}" "#)),
+        ("anthropic", format!(r#"{{"type":"error","error":{{"type":"{huge}","message":"{huge}"}}}}"#)),
+        ("anthropic", format!(r#"{{"type":"content_block_delta","index":"{huge}"}}"#)),
+        ("anthropic", format!(r#"{{"type":"{huge}" "#)),
+    ];
+    for (provider, event) in &streams {
+        let server = answer(ok, "text/event-stream", &format!("event: x\ndata: {event}\n\n"));
+        failed.extend(capped(&to(provider, &server, true), &format!("{provider} stream {:.80}", event)));
+    }
+    let lines = [
+        format!(r#"{{"model":"m","error":"{huge}"}}"#),
+        format!(r#"{{"model":"m","error":{{"{huge}":1}}}}"#),
+        format!(r#"{{"model":"{huge}","message":{{"content":5}},"done":"{huge}"}}"#),
+        format!(r#"{{"model":"m" {huge}"#),
+    ];
+    for line in &lines {
+        let server = answer(ok, "application/x-ndjson", &format!("{line}\n"));
+        failed.extend(capped(&to("ollama", &server, true), &format!("ollama stream {line:.80}")));
+    }
+    let one_shots = [
+        ("openai", format!(r#"{{"error":{{"message":"{huge}"}}}}"#)),
+        ("openai", format!(r#"{{"choices":[{{"message":{{"content":"a"}}}}] {huge}"#)),
+        ("anthropic", format!(r#"{{"type":"error","error":{{"type":"{huge}","message":"{huge}"}}}}"#)),
+        ("anthropic", format!(r#"{{"content":"{huge}"}}"#)),
+        ("ollama", format!(r#"{{"error":"{huge}"}}"#)),
+        ("aichat", format!(r#"{{"message":"{huge}","response":false}}"#)),
+        ("aichat", format!(r#"{{"message":"{huge}" "#)),
+    ];
+    for (provider, body) in &one_shots {
+        let server = answer(ok, "application/json", body);
+        failed.extend(capped(&to(provider, &server, false), &format!("{provider} one-shot {body:.80}")));
+    }
+    // Error statuses, with JSON and plain bodies, and a status line and headers of the server's.
+    for provider in ["openai", "anthropic", "ollama", "aichat"] {
+        for body in [format!(r#"{{"error":{{"message":"{huge}"}}}}"#), huge.clone()] {
+            let server = answer("400 Bad Request", "application/json", &body);
+            failed.extend(capped(&to(provider, &server, true), &format!("{provider} 400")));
+        }
+        let server = answer(&format!("400 {}", "r".repeat(40_000)), "application/json", "{}");
+        failed.extend(capped(&to(provider, &server, false), &format!("{provider} long reason phrase")));
+        let bad_header = format!("HTTP/1.1 200 OK\r\nx-{}\r\n\r\n", "h".repeat(40_000));
+        let server = RawServer::start(Raw::Reply(bad_header.into_bytes())).unwrap();
+        failed.extend(capped(&to(provider, &server, false), &format!("{provider} malformed header")));
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
