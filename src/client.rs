@@ -163,7 +163,7 @@ fn drive(r: &Resolved, transport: &Transport, spare: &Arc<Spare>, stop: &Stop, s
 }
 
 fn redact(e: Error, r: &Resolved) -> Error {
-    r.secrets().iter().fold(e, |e, s| e.redacted(s))
+    e.redacted(&secret::maskable(r.secrets()))
 }
 
 /// What [`Call::next`] found.

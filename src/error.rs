@@ -75,11 +75,11 @@ impl Error {
         Error::cancelled("stopped by the chunk callback")
     }
 
-    /// The same error with every occurrence of `secret` in its message masked: a server may
-    /// echo a credential back in its error text.
-    pub fn redacted(mut self, secret: &str) -> Self {
-        if !secret.is_empty() && self.message.contains(secret) {
-            self.message = self.message.replace(secret, "***");
+    /// The same error with `secrets` (from `secret::maskable`) masked in its message, by
+    /// `secret::mask_in`'s rule: a server may echo a credential back in its error text.
+    pub fn redacted(mut self, secrets: &[String]) -> Self {
+        if let std::borrow::Cow::Owned(masked) = crate::secret::mask_in(&self.message, secrets) {
+            self.message = masked;
         }
         self
     }
@@ -195,8 +195,8 @@ mod tests {
 
     #[test]
     fn redacted_masks_the_secret() {
-        let e =
-            Error::new(ErrorKind::HttpStatus, "Incorrect API key provided: sk-123. Again: sk-123").redacted("sk-123");
+        let e = Error::new(ErrorKind::HttpStatus, "Incorrect API key provided: sk-123. Again: sk-123")
+            .redacted(&["sk-123".into()]);
         assert_eq!(e.message(), "Incorrect API key provided: ***. Again: ***");
     }
 

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::env::Env;
 use crate::error::Error;
 pub use crate::secret::Secret;
-use crate::secret::{self, is_secret_header, without_userinfo};
+use crate::secret::{self, without_userinfo};
 pub use crate::transport::{NetSettings, ProxySetting, TlsRoots};
 
 /// Largest request or options JSON accepted, so a runaway caller gets an error instead of a
@@ -156,7 +156,8 @@ impl Message {
 }
 
 /// Every field a request or client options may carry, all optional, as they appear in JSON.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// `Debug` shows neither the key, nor a header's value, nor the proxy's user and password.
+#[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Only valid in a request; client options reject it.
@@ -196,6 +197,46 @@ pub struct Settings {
     pub n: Option<u32>,
     /// With `stream`, ask for token usage in the stream (`stream_options.include_usage`).
     pub include_usage: Option<bool>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let proxy = self.proxy.as_deref().map(without_userinfo);
+        macro_rules! show {
+            ($($f:ident),*) => { f.debug_struct("Settings")$(.field(stringify!($f), &self.$f))*.field("proxy", &proxy).finish() };
+        }
+        show!(
+            messages,
+            model,
+            stream,
+            temperature,
+            top_p,
+            presence_penalty,
+            frequency_penalty,
+            provider,
+            base_url,
+            headers,
+            connect_timeout_ms,
+            idle_timeout_ms,
+            timeout_ms,
+            max_response_bytes,
+            api_key,
+            max_tokens,
+            extra_body,
+            max_retries,
+            ca_file,
+            tls_roots,
+            tools,
+            tool_choice,
+            parallel_tool_calls,
+            response_format,
+            stop,
+            seed,
+            reasoning_effort,
+            n,
+            include_usage
+        )
+    }
 }
 
 impl Settings {
@@ -441,29 +482,24 @@ pub fn protocol_named(
     })
 }
 
-/// Extra request headers. `Debug` masks the values of credential headers (`authorization`,
-/// `x-api-key`, ...).
+/// Extra request headers. Every value is taken for a credential: `Debug` shows only the names.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Headers(pub BTreeMap<String, String>);
 
 impl std::fmt::Debug for Headers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown =
-            self.0.iter().map(|(name, value)| (name, if is_secret_header(name) { secret::MASK } else { value }));
-        f.debug_map().entries(shown).finish()
+        f.debug_map().entries(self.0.keys().map(|name| (name, secret::MASK))).finish()
     }
 }
 
 impl Resolved {
-    /// Every credential this call carries, to be masked out of messages: the API key, the
-    /// values of credential headers, the proxy's password.
+    /// Every credential this call carries, to be masked out of messages: the API key, every
+    /// header value, the proxy's password.
     pub fn secrets(&self) -> Vec<String> {
         let mut found: Vec<String> = self.api_key.iter().map(|k| k.expose().to_string()).collect();
-        for (name, value) in &self.headers.0 {
-            if is_secret_header(name) {
-                found.extend(secret::header_secrets(value).map(str::to_string));
-            }
+        for value in self.headers.0.values() {
+            found.extend(secret::header_secrets(value).map(str::to_string));
         }
         if let ProxySetting::Url(url) = &self.net.proxy {
             found.extend(secret::userinfo_secrets(url).into_iter().map(str::to_string));
@@ -943,14 +979,33 @@ mod tests {
                        "headers":{"X-Api-Key":"hdr-secret","Authorization":"Bearer tok-secret","x-trace":"visible"}}"#;
         let settings = Settings::options_from_json(&json.replace(r#""messages":[],"#, "")).unwrap();
         let r = resolve(json, "{}", &[]).unwrap();
-        for shown in [format!("{r:?}"), format!("{settings:?}")] {
-            for secret in ["sk-secret", "hdr-secret", "tok-secret"] {
+        let request = Request::from_json(json).unwrap();
+        let env = Env::from_pairs([
+            ("OPENAI_API_KEY", "sk-env-secret".to_string()),
+            ("HTTPS_PROXY", "http://u:env-pw@p:1".into()),
+        ]);
+        let from_env = Resolved::with_env(
+            Request::from_json(r#"{"messages":[],"provider":"openai","base_url":"https://api.example"}"#).unwrap(),
+            &Settings::default(),
+            &env,
+            &crate::providers::DEFAULTS,
+        )
+        .unwrap();
+        assert_eq!(from_env.api_key.as_ref().map(Secret::expose), Some("sk-env-secret"));
+        let client = crate::Client::with_env(settings.clone(), env.clone());
+        let shown = [r, from_env].map(|r| format!("{r:?}"));
+        let shown = shown.into_iter().chain([settings, request.settings.clone()].map(|s| format!("{s:?}")));
+        let shown = shown.chain([format!("{request:?}"), format!("{env:?}"), format!("{client:?}")]);
+        for shown in shown {
+            for secret in ["sk-secret", "hdr-secret", "tok-secret", "visible", "proxy-pw", "sk-env-secret", "env-pw"] {
                 assert!(!shown.contains(secret), "{secret} in {shown}");
             }
-            assert!(shown.contains("visible"));
         }
+        let r = resolve(json, "{}", &[]).unwrap();
         let secrets = r.secrets();
-        for secret in ["sk-secret", "hdr-secret", "Bearer tok-secret", "tok-secret", "u:proxy-pw", "proxy-pw"] {
+        for secret in
+            ["sk-secret", "hdr-secret", "Bearer tok-secret", "tok-secret", "visible", "u:proxy-pw", "proxy-pw"]
+        {
             assert!(secrets.iter().any(|s| s == secret), "{secret} not in {secrets:?}");
         }
     }

@@ -230,3 +230,53 @@ fn every_message_carries_at_most_the_documented_server_text() {
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// A server that answers 401 quoting `text` as its error message.
+fn quoting(text: &str) -> RawServer {
+    let body = serde_json::json!({"error": {"message": text}}).to_string();
+    let reply = format!(
+        "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    RawServer::start(Raw::Reply(reply.into_bytes())).unwrap()
+}
+
+/// The message of an openai call with these extra settings to a server that quotes `text`.
+fn message_quoting(text: &str, settings: &str) -> String {
+    let server = quoting(text);
+    let req = format!(
+        r#"{{"provider":"openai","messages":{HI},"base_url":"{}/v1","proxy":"","max_retries":0,{settings}}}"#,
+        server.base_url()
+    );
+    let out = complete(&ClientHandle::new(None), &req);
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_HTTP_STATUS, "{}", out.message);
+    out.message
+}
+
+#[test]
+fn every_header_value_is_a_secret_in_messages() {
+    let headers = r#""headers":{"x-goog-api-key":"goog-key-1234","X-Auth-Token":"Token auth-5678","OpenAI-Organization":"org-abcdef"}"#;
+    let echo =
+        "got x-goog-api-key: goog-key-1234, X-Auth-Token: Token auth-5678 (auth-5678), OpenAI-Organization: org-abcdef";
+    let m = message_quoting(echo, headers);
+    for secret in ["goog-key-1234", "auth-5678", "org-abcdef"] {
+        assert!(!m.contains(secret), "{secret} in {m}");
+    }
+    assert!(m.contains("x-goog-api-key: ***, X-Auth-Token: *** (***), OpenAI-Organization: ***"), "{m}");
+}
+
+#[test]
+fn masking_leaves_other_text_whole() {
+    // A key of one letter, and one that is a piece of a word: the text around them is not theirs.
+    for key in ["k", "roke", "conn"] {
+        let m = message_quoting("the connection broke", &format!(r#""api_key":"{key}""#));
+        assert!(m.ends_with("the connection broke"), "key {key:?}: {m}");
+    }
+    // A short key is masked where it stands as a whole token.
+    let m = message_quoting("bad key roke; (roke) roke.", r#""api_key":"roke""#);
+    assert!(m.ends_with("bad key ***; (***) ***."), "{m}");
+    // A long key is masked wherever it appears, inside a longer token too (URL-encoded here).
+    let key = "sk-proj-0123456789abcdef";
+    let m = message_quoting(&format!("Bearer%20{key}x and {key}"), &format!(r#""api_key":"{key}""#));
+    assert!(!m.contains("0123456789abcdef"), "{m}");
+}
