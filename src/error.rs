@@ -26,7 +26,7 @@ pub enum ErrorKind {
     Cancelled,
     /// The connection broke mid-transfer.
     Io,
-    /// The answer exceeded `max_response_bytes`.
+    /// The answer exceeded `max_response_bytes`, or the caps on choices and tool calls.
     TooLarge,
     /// A bug in this library (a caught panic).
     Internal,

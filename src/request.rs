@@ -325,8 +325,8 @@ impl Settings {
                 return bad(field, "must be a finite number");
             }
         }
-        if self.n == Some(0) {
-            return bad("n", "must be at least 1");
+        if self.n.is_some_and(|n| n == 0 || n as usize > crate::answer::MAX_CHOICES) {
+            return bad("n", &format!("must be from 1 to {}", crate::answer::MAX_CHOICES));
         }
         for (field, json) in [
             ("tools", &self.tools),
@@ -771,7 +771,8 @@ mod tests {
         assert!(err(r#"{"messages":[],"tool_choice":1}"#).contains("`tool_choice` must be"));
         assert!(err(r#"{"messages":[],"stop":[1]}"#).contains("`stop` must be"));
         assert!(err(r#"{"messages":[],"response_format":"json"}"#).contains("`response_format` must be"));
-        assert!(err(r#"{"messages":[],"n":0}"#).contains("`n` must be at least 1"));
+        assert!(err(r#"{"messages":[],"n":0}"#).contains("`n` must be from 1 to 128"));
+        assert!(err(r#"{"messages":[],"n":129}"#).contains("`n` must be from 1 to 128"));
         assert!(err(r#"{"messages":[],"seed":1.5}"#).contains("`seed`"));
         let r = Request::from_json(
             r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"auto",
