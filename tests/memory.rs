@@ -169,7 +169,6 @@ fn run(client: &ClientHandle, req: &CString, way: Way) -> AichatStatus {
                 let status = loop {
                     let mut batch = AichatEvents { items: ptr::null(), count: 0, finished: false };
                     let status = aichat_stream_next_events(stream, 1000, &mut batch, &mut error);
-                    count += batch.count;
                     if status != AichatStatus::AICHAT_OK || batch.finished {
                         break status;
                     }
