@@ -24,6 +24,11 @@ thread_local! {
 static WRAPPED: Once = Once::new();
 
 fn wrap_the_hook() {
+    // The hook can't be changed by a thread that is unwinding (a host calling in from a `Drop`):
+    // the next call wraps it.
+    if std::thread::panicking() {
+        return;
+    }
     WRAPPED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
