@@ -202,7 +202,7 @@ const MAX_TOOL_CALLS: usize = 4096;
 #[test]
 fn peak_memory_stays_within_twice_the_bytes_received_and_past_the_caps_is_too_large() {
     // AICHAT_MEMORY_TEST_MB: larger answers, to measure (the default keeps a debug run short).
-    let size = std::env::var("AICHAT_MEMORY_TEST_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(16usize) << 20;
+    let size = std::env::var("AICHAT_MEMORY_TEST_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(8usize) << 20;
     let calls_per_choice = MAX_TOOL_CALLS / MAX_CHOICES;
     // Each shape, and whether it is past the caps (TOO_LARGE, except for the text API, which
     // keeps only choice 0's text and no bookkeeping).
