@@ -280,3 +280,35 @@ fn masking_leaves_other_text_whole() {
     let m = message_quoting(&format!("Bearer%20{key}x and {key}"), &format!(r#""api_key":"{key}""#));
     assert!(!m.contains("0123456789abcdef"), "{m}");
 }
+
+#[test]
+fn debug_shows_no_key_header_value_or_proxy_password() {
+    use aichat::env::Env;
+    use aichat::request::{Request, Resolved, Settings};
+    let options =
+        r#"{"api_key":"sk-client-secret","proxy":"http://u:proxy-pw@p:1","headers":{"X-Auth-Token":"hdr-secret"}}"#;
+    let settings = Settings::options_from_json(options).unwrap();
+    let env = Env::from_pairs([
+        ("OPENAI_API_KEY", "sk-env-secret".to_string()),
+        ("HTTPS_PROXY", "http://u:env-pw@p:1".to_string()),
+    ]);
+    let request =
+        Request::from_json(r#"{"messages":[],"provider":"openai","base_url":"https://api.example"}"#).unwrap();
+    let from_env =
+        Resolved::with_env(request.clone(), &Settings::default(), &env, &aichat::providers::DEFAULTS).unwrap();
+    let resolved = Resolved::with_env(request.clone(), &settings, &env, &aichat::providers::DEFAULTS).unwrap();
+    let client = aichat::Client::with_env(settings.clone(), env.clone());
+    let shown = [
+        format!("{settings:?}"),
+        format!("{request:?}"),
+        format!("{from_env:?}"),
+        format!("{resolved:?}"),
+        format!("{env:?}"),
+        format!("{client:?}"),
+    ];
+    for shown in shown {
+        for secret in ["sk-client-secret", "proxy-pw", "hdr-secret", "sk-env-secret", "env-pw"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+}
