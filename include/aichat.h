@@ -52,7 +52,8 @@ typedef enum AichatStatus {
   AICHAT_ERROR_CANCELLED = 8,
   // The connection broke mid-transfer.
   AICHAT_ERROR_IO = 9,
-  // The answer exceeded `max_response_bytes`.
+  // The answer exceeded `max_response_bytes`, or (event API) has more than 128 choices or
+  // 4,096 tool calls in all.
   AICHAT_ERROR_TOO_LARGE = 10,
   // A bug in the library (a caught panic). Please report it.
   AICHAT_ERROR_INTERNAL = 11,
@@ -124,7 +125,10 @@ typedef struct AichatUsage {
 
 // One event. Its strings are never NULL, UTF-8, NUL-terminated, and never split a character;
 // they and `usage` are valid only during the callback, or until the next
-// `aichat_stream_next_events` on the same stream.
+// `aichat_stream_next_events` on the same stream. `id` and `name`, which come without a
+// length, never hold a NUL: an answer with one in a tool call's id or name, the response id,
+// the model or the finish reason fails with `AICHAT_ERROR_PROTOCOL` naming the field, so the
+// name a program dispatches on is the one MESSAGE sends back.
 typedef struct AichatEvent {
   // An `AichatEventKind` value.
   enum AichatEventKind kind;

@@ -15,10 +15,14 @@ use crate::pulled::Pulled;
 use crate::result::{self, Answer};
 use crate::spare::Spare;
 
-/// Most distinct choices, and tool calls per choice, one answer may have: a hostile server
-/// can't make the bookkeeping grow without bound (each still costs bytes of the answer).
-const MAX_CHOICES: usize = 1024;
-const MAX_TOOL_CALLS: usize = 16 * 1024;
+/// Most distinct choices, and tool calls in all choices together, one answer may have
+/// (`AICHAT_ERROR_TOO_LARGE` past them). A choice or a call costs a few hundred bytes of
+/// bookkeeping and of MESSAGE's JSON however few bytes of the answer it took (`{"index":7}`
+/// starts a call), so only a cap keeps memory within twice the bytes received: these make that
+/// a constant, about 1 MiB at most. OpenAI's own `n` stops at 128; 4,096 calls is far more than
+/// any model makes in one answer.
+pub(crate) const MAX_CHOICES: usize = 128;
+pub(crate) const MAX_TOOL_CALLS: usize = 4096;
 
 /// What the caller asked for: the text of choice 0 only, or every event with the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +110,8 @@ pub struct Assembler<'s> {
     /// Whether anything but RESPONSE reached the sink.
     delivered: bool,
     choices: Vec<Choice>,
+    /// Tool calls in all choices (`MAX_TOOL_CALLS`).
+    tool_calls: usize,
     usage: Option<Usage>,
     /// Whether the answer ends with RESULT (the request's `result`); then the response id and
     /// model are kept for it, and each choice's finish reason.
@@ -187,6 +193,7 @@ impl<'s> Assembler<'s> {
             started: false,
             delivered: false,
             choices: Vec::new(),
+            tool_calls: 0,
             usage: None,
             result: false,
             id: String::new(),
@@ -256,6 +263,9 @@ impl<'s> Assembler<'s> {
         if self.text_only() {
             return Ok(());
         }
+        no_nul("response `id`", id)?;
+        no_nul("`model`", model)?;
+        no_nul("request id header", &self.request_id)?;
         if self.result {
             (self.id, self.model) = (id.to_string(), model.to_string());
         }
@@ -284,7 +294,7 @@ impl<'s> Assembler<'s> {
             return Ok(i);
         }
         if self.choices.len() >= MAX_CHOICES {
-            return Err(Error::protocol(format!("the answer has more than {MAX_CHOICES} choices")));
+            return Err(too_large(&format!("more than {MAX_CHOICES} choices")));
         }
         self.choices.push(Choice { number, ..Choice::default() });
         Ok(self.choices.len() - 1)
@@ -378,8 +388,8 @@ impl<'s> Assembler<'s> {
         }
         self.start("", "")?;
         let c = self.choice(choice)?;
-        let id = fragment.id.filter(|s| !s.is_empty());
-        let name = fragment.name.filter(|s| !s.is_empty());
+        let id = fragment.id.filter(|s| !s.is_empty()).map(|id| no_nul("tool call `id`", id)).transpose()?;
+        let name = fragment.name.filter(|s| !s.is_empty()).map(|name| no_nul("tool call `name`", name)).transpose()?;
         let current = self.choices[c].by_key.get(&fragment.key).copied();
         let position = match current {
             Some(p) if id.is_none_or(|id| id == self.choices[c].calls[p].id) => {
@@ -393,10 +403,11 @@ impl<'s> Assembler<'s> {
                 p
             }
             _ => {
-                let choice_state = &mut self.choices[c];
-                if choice_state.calls.len() >= MAX_TOOL_CALLS {
-                    return Err(Error::protocol(format!("the answer has more than {MAX_TOOL_CALLS} tool calls")));
+                if self.tool_calls >= MAX_TOOL_CALLS {
+                    return Err(too_large(&format!("more than {MAX_TOOL_CALLS} tool calls")));
                 }
+                self.tool_calls += 1;
+                let choice_state = &mut self.choices[c];
                 let p = choice_state.calls.len();
                 choice_state.calls.push(ToolCall {
                     id: id.unwrap_or("").to_string(),
@@ -429,6 +440,7 @@ impl<'s> Assembler<'s> {
             return Ok(());
         }
         self.start("", "")?;
+        no_nul("`finish_reason`", raw)?;
         let i = self.choice(choice)?;
         if std::mem::replace(&mut self.choices[i].finished, true) {
             return Ok(());
@@ -459,32 +471,56 @@ impl<'s> Assembler<'s> {
         }
         let mut choices = std::mem::take(&mut self.choices);
         choices.sort_by_key(|c| c.number);
-        // With RESULT, each MESSAGE is kept for it: the one copy of the answer that RESULT adds,
-        // besides its JSON.
-        let mut messages = Vec::with_capacity(if self.result { choices.len() } else { 0 });
-        for c in &choices {
-            let buf = String::from_utf8(self.spare.as_deref().map(Spare::take).unwrap_or_default()).unwrap_or_default();
-            let (content, reasoning, refusal) = (c.content.as_str(), c.reasoning.as_str(), c.refusal.as_str());
-            let mut json = message_json(buf, content, reasoning, &c.reasoning_signature, refusal, &c.calls);
-            json.push('\0');
-            let (text, with_nul) = (&json[..json.len() - 1], json.as_bytes());
-            send(&mut self.sink, &Event::Message { choice: c.number, json: Cow::Borrowed(text) }, Some(with_nul))?;
-            if self.result {
-                messages.push(json);
-            } else if let Some(spare) = &self.spare {
-                spare.give(json.into_bytes());
-            }
+        // A text's buffer grew by doubling: cut each to its length before any MESSAGE is
+        // written, so the texts and the messages together stay within twice the bytes received.
+        for c in &mut choices {
+            c.shrink();
         }
         if self.result {
-            return self.send_result(choices, messages);
+            return self.send_messages_and_result(choices);
         }
-        if let Some(spare) = &self.spare {
-            for c in choices {
+        for c in choices {
+            let mut json = self.message_of(&c);
+            if let Sink::Queue { text_only: false, queue } = &mut self.sink {
+                // Moved, not copied; the NUL's room stays for the C layer (`ffi::stream`).
+                json.pop();
+                queue.push_event(Event::Message { choice: c.number, json: Cow::Owned(json) });
+            } else {
+                let (text, with_nul) = (&json[..json.len() - 1], json.as_bytes());
+                send(&mut self.sink, &Event::Message { choice: c.number, json: Cow::Borrowed(text) }, Some(with_nul))?;
+                if let Some(spare) = &self.spare {
+                    spare.give(json.into_bytes());
+                }
+            }
+            // This choice's texts go before the next MESSAGE is written.
+            if let Some(spare) = &self.spare {
                 spare.give(c.content.0);
                 spare.give(c.reasoning.0);
             }
         }
         Ok(())
+    }
+
+    /// A choice's MESSAGE, followed by a NUL.
+    fn message_of(&self, c: &Choice) -> String {
+        let buf = String::from_utf8(self.spare.as_deref().map(Spare::take).unwrap_or_default()).unwrap_or_default();
+        let (content, reasoning, refusal) = (c.content.as_str(), c.reasoning.as_str(), c.refusal.as_str());
+        let mut json = message_json(buf, content, reasoning, &c.reasoning_signature, refusal, &c.calls);
+        json.push('\0');
+        json
+    }
+
+    /// With RESULT: each MESSAGE, kept for RESULT (the one copy of the answer that RESULT adds,
+    /// besides its JSON), then RESULT.
+    fn send_messages_and_result(&mut self, choices: Vec<Choice>) -> Result<(), Error> {
+        let mut messages = Vec::with_capacity(choices.len());
+        for c in &choices {
+            let json = self.message_of(c);
+            let (text, with_nul) = (&json[..json.len() - 1], json.as_bytes());
+            send(&mut self.sink, &Event::Message { choice: c.number, json: Cow::Borrowed(text) }, Some(with_nul))?;
+            messages.push(json);
+        }
+        self.send_result(choices, messages)
     }
 
     /// RESULT: the choices as gathered, with their MESSAGE (and a NUL) each.
@@ -512,6 +548,34 @@ impl<'s> Assembler<'s> {
             answer.into_buffers().for_each(|b| spare.give(b));
         }
         Ok(())
+    }
+}
+
+impl Choice {
+    /// Frees what its texts' buffers hold beyond their length.
+    fn shrink(&mut self) {
+        for text in [&mut self.content, &mut self.reasoning, &mut self.refusal] {
+            text.0.shrink_to_fit();
+        }
+        self.reasoning_signature.shrink_to_fit();
+        for call in &mut self.calls {
+            call.arguments.0.shrink_to_fit();
+        }
+    }
+}
+
+fn too_large(what: &str) -> Error {
+    Error::new(crate::error::ErrorKind::TooLarge, format!("the answer has {what}, the limit"))
+}
+
+/// `text`, a string C gets without its length (an id, a name, the model, the raw finish
+/// reason), unless it holds a NUL: C would see it cut there while MESSAGE, which goes back to
+/// the model, keeps all of it, so what a program dispatches on would not be what it sends back.
+#[inline]
+fn no_nul<'t>(field: &str, text: &'t str) -> Result<&'t str, Error> {
+    match memchr::memchr(0, text.as_bytes()) {
+        None => Ok(text),
+        Some(_) => Err(Error::protocol(format!("the answer's {field} holds a NUL character, which C would cut short"))),
     }
 }
 
@@ -706,12 +770,21 @@ mod tests {
     }
 
     #[test]
-    fn too_many_choices_is_a_protocol_error() {
+    fn too_many_choices_or_tool_calls_is_too_large() {
         let mut sink = |_: &Event<'_>| true;
         let mut a = Assembler::new(Sink::Events(&mut sink));
         for n in 0..MAX_CHOICES as u32 {
             a.text(n, "x").unwrap();
         }
-        assert_eq!(a.text(u32::MAX, "x").unwrap_err().kind(), crate::error::ErrorKind::Protocol);
+        assert_eq!(a.text(u32::MAX, "x").unwrap_err().kind(), crate::error::ErrorKind::TooLarge);
+        // Calls count in all choices together.
+        for n in 0..MAX_TOOL_CALLS as u32 {
+            a.tool_call(n % 2, frag(n, Some("c"), None, None)).unwrap();
+        }
+        let e = a.tool_call(3, frag(u32::MAX, Some("c"), None, None)).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.message()),
+            (crate::error::ErrorKind::TooLarge, "the answer has more than 4096 tool calls, the limit")
+        );
     }
 }

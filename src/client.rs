@@ -168,7 +168,7 @@ fn drive(
 }
 
 fn redact(e: Error, r: &Resolved) -> Error {
-    r.secrets().iter().fold(e, |e, s| e.redacted(s))
+    e.redacted(&secret::maskable(r.secrets()))
 }
 
 /// What [`Call::next`] found.

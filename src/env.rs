@@ -11,8 +11,17 @@ use std::collections::HashMap;
 const PROXY_VARIABLES: [&str; 8] =
     ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"];
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `Debug` shows the names only: the values hold keys and proxy passwords.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Env(HashMap<String, String>);
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.0.keys().collect();
+        names.sort();
+        f.debug_tuple("Env").field(&names).finish()
+    }
+}
 
 impl Env {
     /// The process's proxy variables and the `protocol_variables` (the protocols' base URLs

@@ -26,15 +26,20 @@ pub enum ErrorKind {
     Cancelled,
     /// The connection broke mid-transfer.
     Io,
-    /// The answer exceeded `max_response_bytes`.
+    /// The answer exceeded `max_response_bytes`, or the caps on choices and tool calls.
     TooLarge,
     /// A bug in this library (a caught panic).
     Internal,
 }
 
-/// Longest message kept from a server's own error text, so a hostile server can't fill memory
-/// or a user's log with one error.
+/// Most bytes of a server's text one message carries, however many places in the message it
+/// fills (its error text, a decoder's reason that quotes it, the answer it could not read), so
+/// a hostile server can't fill memory or a user's log with one error.
 pub const MAX_SERVER_TEXT: usize = 512;
+
+/// Of `MAX_SERVER_TEXT`, the most a decoder's reason may take (serde's errors quote the value
+/// they did not expect, which can be the whole answer); the answer's text gets the rest.
+const MAX_REASON_TEXT: usize = 160;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -70,11 +75,11 @@ impl Error {
         Error::cancelled("stopped by the chunk callback")
     }
 
-    /// The same error with every occurrence of `secret` in its message masked: a server may
-    /// echo a credential back in its error text.
-    pub fn redacted(mut self, secret: &str) -> Self {
-        if !secret.is_empty() && self.message.contains(secret) {
-            self.message = self.message.replace(secret, "***");
+    /// The same error with `secrets` (from `secret::maskable`) masked in its message, by
+    /// `secret::mask_in`'s rule: a server may echo a credential back in its error text.
+    pub fn redacted(mut self, secrets: &[String]) -> Self {
+        if let std::borrow::Cow::Owned(masked) = crate::secret::mask_in(&self.message, secrets) {
+            self.message = masked;
         }
         self
     }
@@ -106,11 +111,31 @@ impl std::error::Error for Error {}
 /// (so the message stays one line and reads as it is: no log spoofing), and cut to at most
 /// `MAX_SERVER_TEXT` bytes on a character boundary.
 pub fn server_text(text: &str) -> String {
+    server_text_within(text, MAX_SERVER_TEXT)
+}
+
+/// A protocol error for server text that could not be decoded: `what`, the decoder's `reason`
+/// and the `text`, with at most `MAX_SERVER_TEXT` bytes of the last two together.
+pub fn undecodable(what: &str, reason: &dyn fmt::Display, text: &str) -> Error {
+    let reason = server_text_within(&reason.to_string(), MAX_REASON_TEXT);
+    let text = server_text_within(text, MAX_SERVER_TEXT - reason.len());
+    if text.is_empty() {
+        Error::protocol(format!("{what} ({reason})"))
+    } else {
+        Error::protocol(format!("{what} ({reason}): {text}"))
+    }
+}
+
+/// `server_text` cut to at most `max` bytes (the `…` that marks a cut included).
+fn server_text_within(text: &str, max: usize) -> String {
+    const CUT: char = '…';
     let masked = crate::secret::mask(text.trim());
+    // Replacing a character never makes the text longer: text that fits is never cut.
+    let room = if masked.len() <= max { max } else { max.saturating_sub(CUT.len_utf8()) };
     let mut out = String::new();
     for c in masked.chars() {
-        if out.len() + c.len_utf8() > MAX_SERVER_TEXT {
-            out.push('…');
+        if out.len() + c.len_utf8() > room {
+            out.push(CUT);
             break;
         }
         out.push(if c.is_control() || is_bidi_control(c) { ' ' } else { c });
@@ -131,8 +156,21 @@ mod tests {
     fn server_text_is_cut_on_a_char_boundary() {
         let long = "é".repeat(MAX_SERVER_TEXT);
         let cut = server_text(&long);
-        assert!(cut.ends_with('…'));
-        assert_eq!(cut.chars().filter(|&c| c == 'é').count(), MAX_SERVER_TEXT / 2);
+        assert!(cut.ends_with('…') && cut.len() <= MAX_SERVER_TEXT);
+        assert_eq!(cut.chars().filter(|&c| c == 'é').count(), (MAX_SERVER_TEXT - 3) / 2);
+        let fits = "é".repeat(MAX_SERVER_TEXT / 2);
+        assert_eq!(server_text(&fits), fits);
+    }
+
+    #[test]
+    fn undecodable_keeps_the_reason_and_the_text_within_the_cap_together() {
+        let long = "x".repeat(10_000);
+        let e = undecodable("the answer is not JSON", &format!("invalid type: string {long:?}"), &long);
+        let own = "the answer is not JSON (): ".len();
+        assert!(e.message().len() <= own + MAX_SERVER_TEXT, "{}", e.message().len());
+        assert!(e.message().starts_with("the answer is not JSON (invalid type: string \"xx"), "{}", e.message());
+        assert_eq!(undecodable("w", &"why", "").message(), "w (why)");
+        assert_eq!(undecodable("w", &"why", "it").message(), "w (why): it");
     }
 
     #[test]
@@ -157,8 +195,8 @@ mod tests {
 
     #[test]
     fn redacted_masks_the_secret() {
-        let e =
-            Error::new(ErrorKind::HttpStatus, "Incorrect API key provided: sk-123. Again: sk-123").redacted("sk-123");
+        let e = Error::new(ErrorKind::HttpStatus, "Incorrect API key provided: sk-123. Again: sk-123")
+            .redacted(&["sk-123".into()]);
         assert_eq!(e.message(), "Incorrect API key provided: ***. Again: ***");
     }
 

@@ -20,6 +20,7 @@ pub mod ndjson;
 pub mod prompt;
 pub mod providers;
 mod pulled;
+mod quiet;
 mod reactor;
 pub mod request;
 pub mod result;

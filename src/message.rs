@@ -25,10 +25,26 @@ pub(crate) fn message_json(
     refusal: &str,
     calls: &[ToolCall],
 ) -> String {
-    let strings = calls.iter().map(|c| c.id.len() + c.name.len() + c.arguments.as_str().len() + 64).sum::<usize>();
+    // Exactly the length written: a buffer that doubled past a guess would hold up to twice
+    // the message, and the message is as long as the answer (README: memory stays within twice
+    // the bytes received).
+    let strings = calls
+        .iter()
+        .map(|c| escaped_len(&c.id) + escaped_len(&c.name) + escaped_len(c.arguments.as_str()) + CALL_WORDS.len())
+        .sum::<usize>();
+    let texts = [("reasoning_content", reasoning), ("reasoning_signature", signature), ("refusal", refusal)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(key, v)| key.len() + 4 + escaped_len(v))
+        .sum::<usize>();
+    let content_len = if content.is_empty() { 4 } else { escaped_len(content) };
+    let calls_len = if calls.is_empty() { 0 } else { r#","tool_calls":[]"#.len() + strings + calls.len() - 1 };
     out.clear();
-    out.reserve(content.len() + reasoning.len() + signature.len() + refusal.len() + strings + 128);
-    out.push_str(r#"{"role":"assistant","content":"#);
+    // The closing brace, and the NUL the assembler adds for C.
+    out.reserve_exact(HEAD.len() + content_len + texts + calls_len + 2);
+    #[cfg(debug_assertions)]
+    let reserved = out.capacity();
+    out.push_str(HEAD);
     if content.is_empty() {
         out.push_str("null");
     } else {
@@ -59,7 +75,28 @@ pub(crate) fn message_json(
         out.push(']');
     }
     out.push('}');
+    #[cfg(debug_assertions)]
+    debug_assert_eq!(out.capacity(), reserved, "the length was computed exactly");
     out
+}
+
+const HEAD: &str = r#"{"role":"assistant","content":"#;
+/// What a tool call adds around its three strings.
+const CALL_WORDS: &str = r#"{"id":,"type":"function","function":{"name":,"arguments":}}"#;
+
+/// The length of `s` as [`string`] writes it, quotes included.
+fn escaped_len(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    let mut len = s.len() + 2;
+    let mut at = find_special(bytes, 0);
+    while let Some(&byte) = bytes.get(at) {
+        len += match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            _ => 5,
+        };
+        at = find_special(bytes, at + 1);
+    }
+    len
 }
 
 /// `s` as a JSON string, escaped as `serde_json` escapes: `"`, `\` and the control characters
@@ -150,6 +187,13 @@ mod tests {
         .unwrap()
     }
 
+    /// The message, checking it was written into exactly the room it needs and a NUL's.
+    fn exact(content: &str, reasoning: &str, signature: &str, refusal: &str, calls: &[ToolCall]) -> String {
+        let json = message_json(String::new(), content, reasoning, signature, refusal, calls);
+        assert_eq!(json.capacity(), json.len() + 1, "{json}");
+        json
+    }
+
     #[test]
     fn every_character_class_is_written_as_serde_json_writes_it() {
         // Every ASCII byte, alone and between others, in each place a string goes.
@@ -162,9 +206,9 @@ mod tests {
         for s in &samples {
             let calls = [ToolCall { id: s.clone(), name: s.clone(), arguments: s.as_str().into() }];
             for calls in [&calls[..], &[]] {
-                assert_eq!(message_json(String::new(), s, s, s, s, calls), reference(s, s, s, s, calls), "{s:?}");
-                assert_eq!(message_json(String::new(), s, "", "", "", calls), reference(s, "", "", "", calls), "{s:?}");
-                assert_eq!(message_json(String::new(), "", s, "", s, calls), reference("", s, "", s, calls), "{s:?}");
+                assert_eq!(exact(s, s, s, s, calls), reference(s, s, s, s, calls), "{s:?}");
+                assert_eq!(exact(s, "", "", "", calls), reference(s, "", "", "", calls), "{s:?}");
+                assert_eq!(exact("", s, "", s, calls), reference("", s, "", s, calls), "{s:?}");
             }
         }
     }
@@ -173,12 +217,12 @@ mod tests {
     fn long_text_with_escapes_at_every_offset() {
         for offset in 0..24 {
             let s = format!("{}\"{}\n{}", "x".repeat(offset), "y".repeat(offset * 3), "é".repeat(offset));
-            assert_eq!(message_json(String::new(), &s, "", "", "", &[]), reference(&s, "", "", "", &[]));
+            assert_eq!(exact(&s, "", "", "", &[]), reference(&s, "", "", "", &[]));
         }
         let two_calls = [
             ToolCall { id: "call_1".into(), name: "f".into(), arguments: r#"{"a":1}"#.into() },
             ToolCall { id: String::new(), name: String::new(), arguments: "".into() },
         ];
-        assert_eq!(message_json(String::new(), "", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
+        assert_eq!(exact("", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
     }
 }

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use crate::env::Env;
 use crate::error::Error;
 pub use crate::secret::Secret;
-use crate::secret::{self, is_secret_header, without_userinfo};
+use crate::secret::{self, without_userinfo};
 pub use crate::transport::{NetSettings, ProxySetting, TlsRoots};
 
 /// Largest request or options JSON accepted, so a runaway caller gets an error instead of a
@@ -21,6 +21,12 @@ pub use crate::transport::{NetSettings, ProxySetting, TlsRoots};
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
 pub use crate::settings::*;
+
+/// Deepest nesting of arrays and objects in a message or in a setting's JSON value (`tools`,
+/// `tool_choice`, `response_format`, `stop`): such values are kept as the caller wrote them and
+/// some protocols rewrite them, which reads them as values; serde_json's reader stops at 128
+/// levels. One limit for every protocol, so that a request valid for one is valid for all.
+pub(crate) const MAX_NESTING: usize = 100;
 
 /// A JSON value kept byte for byte as the caller wrote it (field order, nulls, numbers), for
 /// fields a protocol sends on unchanged.
@@ -95,6 +101,9 @@ impl Message {
             |field: &str, why: &str| Error::invalid_request(format!("invalid request: `messages[{i}]{field}`{why}"));
         if !raw.get().starts_with('{') {
             return Err(at("", " must be a JSON object with a `role`"));
+        }
+        if nesting(raw.get()) > MAX_NESTING {
+            return Err(at("", &format!(" is nested more than {MAX_NESTING} levels deep")));
         }
         let mut de = serde_json::Deserializer::from_str(raw.get());
         let shape: MessageShape = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -273,14 +282,12 @@ impl std::fmt::Debug for Headers {
 }
 
 impl Resolved {
-    /// Every credential this call carries, to be masked out of messages: the API key, the
-    /// values of credential headers, the proxy's password.
+    /// Every credential this call carries, to be masked out of messages: the API key, every
+    /// header value, the proxy's password.
     pub fn secrets(&self) -> Vec<String> {
         let mut found: Vec<String> = self.api_key.iter().map(|k| k.expose().to_string()).collect();
-        for (name, value) in &self.headers.0 {
-            if is_secret_header(name) {
-                found.extend(secret::header_secrets(value).map(str::to_string));
-            }
+        for value in self.headers.0.values() {
+            found.extend(secret::header_secrets(value).map(str::to_string));
         }
         if let ProxySetting::Url(url) = &self.net.proxy {
             found.extend(secret::userinfo_secrets(url).into_iter().map(str::to_string));
@@ -404,6 +411,32 @@ fn check_size(json: &str, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// How deep arrays and objects nest in `json` (valid JSON): 0 for a scalar.
+pub(crate) fn nesting(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json.as_bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parses with the path of the offending field in the message (`messages[1].role: invalid type`).
 pub(crate) fn parse_json<'de, T: Deserialize<'de>>(json: &'de str, what: &str) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_str(json);
@@ -510,7 +543,8 @@ mod tests {
         assert!(err(r#"{"messages":[],"tool_choice":1}"#).contains("`tool_choice` must be"));
         assert!(err(r#"{"messages":[],"stop":[1]}"#).contains("`stop` must be"));
         assert!(err(r#"{"messages":[],"response_format":"json"}"#).contains("`response_format` must be"));
-        assert!(err(r#"{"messages":[],"n":0}"#).contains("`n` must be at least 1"));
+        assert!(err(r#"{"messages":[],"n":0}"#).contains("`n` must be from 1 to 128"));
+        assert!(err(r#"{"messages":[],"n":129}"#).contains("`n` must be from 1 to 128"));
         assert!(err(r#"{"messages":[],"seed":1.5}"#).contains("`seed`"));
         let r = Request::from_json(
             r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"auto",
@@ -541,6 +575,18 @@ mod tests {
         assert!(err("[] trailing").starts_with("invalid request: trailing characters"));
         assert_eq!(err("42"), "invalid request: expected a JSON object with `messages`, or a JSON array of messages");
         assert_eq!(err(""), err("42"));
+    }
+
+    #[test]
+    fn nesting_counts_arrays_and_objects_not_brackets_in_strings() {
+        assert_eq!(nesting("1"), 0);
+        assert_eq!(nesting(r#"[{"a":"[[[{"},[]]"#), 2);
+        assert_eq!(nesting(r#"{"a\\":"\"[["}"#), 1);
+        let objects = |n: usize| format!("{}1{}", r#"{"a":"#.repeat(n), "}".repeat(n));
+        let at_limit = format!(r#"{{"messages":[],"response_format":{}}}"#, objects(MAX_NESTING));
+        assert!(Request::from_json(&at_limit).is_ok_and(|r| r.settings.response_format.is_some()));
+        let over = format!(r#"{{"messages":[],"response_format":{}}}"#, objects(MAX_NESTING + 1));
+        assert!(err(&over).contains("`response_format` is nested more than 100 levels deep"), "{}", err(&over));
     }
 
     #[test]
@@ -710,14 +756,34 @@ mod tests {
                        "headers":{"X-Api-Key":"hdr-secret","Authorization":"Bearer tok-secret","x-trace":"visible"}}"#;
         let settings = Settings::options_from_json(&json.replace(r#""messages":[],"#, "")).unwrap();
         let r = resolve(json, "{}", &[]).unwrap();
-        for shown in [format!("{r:?}"), format!("{settings:?}")] {
-            for secret in ["sk-secret", "hdr-secret", "tok-secret"] {
+        let request = Request::from_json(json).unwrap();
+        let env = Env::from_pairs([
+            ("OPENAI_API_KEY", "sk-env-secret".to_string()),
+            ("HTTPS_PROXY", "http://u:env-pw@p:1".into()),
+        ]);
+        let from_env = crate::providers::resolve(
+            Request::from_json(r#"{"messages":[],"provider":"openai","base_url":"https://api.example"}"#).unwrap(),
+            &Settings::default(),
+            &env,
+            Instant::now(),
+        )
+        .map(|(_, r)| r)
+        .unwrap();
+        assert_eq!(from_env.api_key.as_ref().map(Secret::expose), Some("sk-env-secret"));
+        let client = crate::Client::with_env(settings.clone(), env.clone());
+        let shown = [r, from_env].map(|r| format!("{r:?}"));
+        let shown = shown.into_iter().chain([settings, request.settings.clone()].map(|s| format!("{s:?}")));
+        let shown = shown.chain([format!("{request:?}"), format!("{env:?}"), format!("{client:?}")]);
+        for shown in shown {
+            for secret in ["sk-secret", "hdr-secret", "tok-secret", "visible", "proxy-pw", "sk-env-secret", "env-pw"] {
                 assert!(!shown.contains(secret), "{secret} in {shown}");
             }
-            assert!(!shown.contains("visible"), "every header value is masked: {shown}");
         }
+        let r = resolve(json, "{}", &[]).unwrap();
         let secrets = r.secrets();
-        for secret in ["sk-secret", "hdr-secret", "Bearer tok-secret", "tok-secret", "u:proxy-pw", "proxy-pw"] {
+        for secret in
+            ["sk-secret", "hdr-secret", "Bearer tok-secret", "tok-secret", "visible", "u:proxy-pw", "proxy-pw"]
+        {
             assert!(secrets.iter().any(|s| s == secret), "{secret} not in {secrets:?}");
         }
     }

@@ -148,8 +148,19 @@ fn at_least_1(v: &u64) -> Result<(), String> {
     if *v == 0 { Err("must be at least 1".into()) } else { Ok(()) }
 }
 
-fn at_least_1_u32(v: &u32) -> Result<(), String> {
-    at_least_1(&u64::from(*v))
+/// `n`: the choices the assembler keeps apart (`answer::MAX_CHOICES`).
+fn choices(v: &u32) -> Result<(), String> {
+    let most = crate::answer::MAX_CHOICES;
+    if *v == 0 || *v as usize > most { Err(format!("must be from 1 to {most}")) } else { Ok(()) }
+}
+
+/// A JSON value kept as written is read as a value by some protocols: its depth is bounded.
+fn shallow(v: &Json) -> Result<(), String> {
+    let most = crate::request::MAX_NESTING;
+    if crate::request::nesting(v.get()) > most {
+        return Err(format!("is nested more than {most} levels deep"));
+    }
+    Ok(())
 }
 
 fn finite(v: &f64) -> Result<(), String> {
@@ -205,20 +216,24 @@ fn headers(h: &Headers) -> Result<(), String> {
 }
 
 fn tools(v: &Json) -> Result<(), String> {
+    shallow(v)?;
     let ok = v.value().as_array().is_some_and(|a| a.iter().all(Value::is_object));
     if ok { Ok(()) } else { Err("must be an array of tool objects".into()) }
 }
 
 fn tool_choice(v: &Json) -> Result<(), String> {
+    shallow(v)?;
     let v = v.value();
     if v.is_string() || v.is_object() { Ok(()) } else { Err("must be a string or an object".into()) }
 }
 
 fn object(v: &Json) -> Result<(), String> {
+    shallow(v)?;
     if v.get().starts_with('{') { Ok(()) } else { Err("must be an object".into()) }
 }
 
 fn stop(v: &Json) -> Result<(), String> {
+    shallow(v)?;
     let v = v.value();
     if v.is_string() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
         Ok(())
@@ -344,7 +359,7 @@ settings! {
     /// Reasoning effort for reasoning models ("low", "medium", "high", ...).
     reasoning_effort: String, Kind::String, Both, Listed, Default::None, any;
     /// How many choices to generate; events carry each one's index.
-    n: u32, Kind::Positive, Both, Listed, Default::None, at_least_1_u32;
+    n: u32, Kind::Positive, Both, Listed, Default::None, choices;
     /// With `stream`, ask for token usage in the stream.
     include_usage: bool, Kind::Bool, Both, Every, Default::Bool(true), any;
     /// With the event API, end the answer with one RESULT event: the whole answer, assembled.

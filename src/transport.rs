@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorKind, server_text};
 use crate::reactor::task::{Plan, Route, Task};
 use crate::reactor::{self, exchange::Exchange, exchange::Taken, signal::Notify};
 use crate::reactor::{ClientId, Engine, PoolKey, SocksVersion};
-use crate::secret::{self, is_secret_header};
+use crate::secret;
 use crate::stop::Stop;
 use crate::tls;
 
@@ -28,8 +28,9 @@ pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// One request header; the providers' fixed ones are borrowed, not copied per request.
 pub type Header = (Cow<'static, str>, Cow<'static, str>);
 
-/// What a provider wants sent: always a POST with a body. `Debug` masks credential headers,
-/// and their values are wiped from memory when the request is dropped.
+/// What a provider wants sent: always a POST with a body. `Debug` masks the value of every
+/// header the call made (owned: the caller's `headers`, the key), showing only the providers'
+/// fixed ones, and those values are wiped from memory when the request is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub url: String,
@@ -42,7 +43,7 @@ impl std::fmt::Debug for HttpRequest {
         let headers: Vec<_> = self
             .headers
             .iter()
-            .map(|(name, value)| (name, if is_secret_header(name) { secret::MASK } else { value }))
+            .map(|(name, value)| (name, if matches!(value, Cow::Owned(_)) { secret::MASK } else { value }))
             .collect();
         f.debug_struct("HttpRequest")
             .field("url", &self.url)
@@ -54,8 +55,8 @@ impl std::fmt::Debug for HttpRequest {
 
 impl Drop for HttpRequest {
     fn drop(&mut self) {
-        for (name, value) in &mut self.headers {
-            if let (true, Cow::Owned(value)) = (is_secret_header(name), value) {
+        for (_, value) in &mut self.headers {
+            if let Cow::Owned(value) = value {
                 zeroize::Zeroize::zeroize(value);
             }
         }
@@ -75,10 +76,20 @@ pub enum TlsRoots {
 }
 
 /// The proxy a call goes through, the environment's already applied (see `Env::proxy_for`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows the URL without its user and password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum ProxySetting {
     None,
     Url(String),
+}
+
+impl std::fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProxySetting::None => f.write_str("None"),
+            ProxySetting::Url(url) => f.debug_tuple("Url").field(&secret::without_userinfo(url)).finish(),
+        }
+    }
 }
 
 /// What the transport needs of a call: where to go through, whom to trust, how long to wait,

@@ -100,7 +100,7 @@ pub(crate) unsafe fn complete(
     client.create_completion(request, cancel, &mut |text: &str| {
         let chunk = c_text.of(text);
         // SAFETY: the caller vouched for `on_chunk`; the text is NUL-terminated and outlives the call.
-        unsafe { on_chunk(chunk, text.len(), user_data) == 0 }
+        crate::quiet::host(|| unsafe { on_chunk(chunk, text.len(), user_data) == 0 })
     })
 }
 
@@ -144,7 +144,7 @@ struct CEvents {
 impl CEvents {
     fn call(&self, event: &AichatEvent) -> bool {
         // SAFETY: the caller vouched for `on_event`; the event and its strings outlive the call.
-        unsafe { (self.on_event)(event, self.user_data) == 0 }
+        crate::quiet::host(|| unsafe { (self.on_event)(event, self.user_data) == 0 })
     }
 }
 

@@ -70,7 +70,10 @@ impl From<Usage> for AichatUsage {
 
 /// One event. Its strings are never NULL, UTF-8, NUL-terminated, and never split a character;
 /// they and `usage` are valid only during the callback, or until the next
-/// `aichat_stream_next_events` on the same stream.
+/// `aichat_stream_next_events` on the same stream. `id` and `name`, which come without a
+/// length, never hold a NUL: an answer with one in a tool call's id or name, the response id,
+/// the model or the finish reason fails with `AICHAT_ERROR_PROTOCOL` naming the field, so the
+/// name a program dispatches on is the one MESSAGE sends back.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct AichatEvent {

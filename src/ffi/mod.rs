@@ -101,7 +101,7 @@ pub(crate) unsafe fn str_from_c<'a>(ptr: *const c_char, name: &str) -> Result<&'
 /// Runs the body of an exported function that has no error out-parameter; a panic gives
 /// `fallback`.
 pub(crate) fn catch_or<T>(fallback: T, body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+    catch_unwind(AssertUnwindSafe(|| crate::quiet::run(body))).unwrap_or(fallback)
 }
 
 /// Runs the body of an exported function that reports through `AichatError **error`: on
@@ -111,7 +111,8 @@ pub(crate) fn catch_reporting<T>(
     error_out: *mut *mut AichatError,
     body: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, AichatStatus> {
-    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_error(&*panic)));
+    let result =
+        catch_unwind(AssertUnwindSafe(|| crate::quiet::run(body))).unwrap_or_else(|panic| Err(panic_error(&*panic)));
     let (value, error) = match result {
         Ok(value) => (Ok(value), ptr::null_mut()),
         Err(e) => (Err(AichatStatus::from(e.kind())), AichatError::from(e).into_raw()),
@@ -140,7 +141,9 @@ fn panic_error(panic: &(dyn Any + Send)) -> Error {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("unknown panic");
-    Error::new(ErrorKind::Internal, format!("internal error (a bug in aichat, please report it): {what}"))
+    let place = crate::quiet::last_place();
+    let at = if place.is_empty() { String::new() } else { format!(" at {place}") };
+    Error::new(ErrorKind::Internal, format!("internal error (a bug in aichat, please report it): {what}{at}"))
 }
 
 #[cfg(test)]
@@ -169,6 +172,37 @@ mod tests {
         assert!(e.message().contains("boom"));
         // SAFETY: owned here, freed once.
         unsafe { AichatError::free(error) };
+    }
+
+    #[test]
+    fn a_caught_panic_prints_nothing_and_a_host_panic_still_does() {
+        // In a child process without output capture, so that what reaches stderr is seen.
+        const NAME: &str = "ffi::tests::a_caught_panic_prints_nothing_and_a_host_panic_still_does";
+        if std::env::var_os("AICHAT_PANIC_CHILD").is_some() {
+            let mut error = ptr::null_mut();
+            let result: Result<(), _> = catch_reporting(&mut error, || panic!("boom"));
+            assert_eq!(result, Err(AichatStatus::AICHAT_ERROR_INTERNAL));
+            // SAFETY: `error` was just set by catch_reporting; owned here, freed once.
+            let message = unsafe { (*error).message().to_string() };
+            assert!(message.contains("boom at src/ffi/mod.rs:"), "{message}");
+            unsafe { AichatError::free(error) };
+            assert_eq!(catch_or(7, || panic!("second-panic")), 7);
+            // A host callback's panic, made while library code runs, goes to the host's hook.
+            let host =
+                catch_or(false, || crate::quiet::host(|| std::panic::catch_unwind(|| panic!("host-panic"))).is_err());
+            assert!(host);
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+            .env("AICHAT_PANIC_CHILD", "1")
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("boom") && !stderr.contains("second-panic"), "{stderr}");
+        assert!(stderr.contains("host-panic"), "{stderr}");
     }
 
     #[test]

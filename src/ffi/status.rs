@@ -34,7 +34,8 @@ pub enum AichatStatus {
     AICHAT_ERROR_CANCELLED = 8,
     /// The connection broke mid-transfer.
     AICHAT_ERROR_IO = 9,
-    /// The answer exceeded `max_response_bytes`.
+    /// The answer exceeded `max_response_bytes`, or (event API) has more than 128 choices or
+    /// 4,096 tool calls in all.
     AICHAT_ERROR_TOO_LARGE = 10,
     /// A bug in the library (a caught panic). Please report it.
     AICHAT_ERROR_INTERNAL = 11,

@@ -2,6 +2,7 @@
 //! callers whose callbacks are expensive (an FFI relay to another thread, an event loop). A
 //! stream is opened for text (`aichat_stream_next`) or for events (`aichat_stream_next_events`).
 
+use std::borrow::Cow;
 use std::ffi::{c_char, c_int};
 use std::time::Duration;
 
@@ -298,6 +299,23 @@ impl Batch for EventBatch {
             self.buffers.resize_with(self.events.len(), EventBuffers::default);
         }
         self.items.clear();
-        self.items.extend(self.events.iter().zip(&mut self.buffers).map(|(e, b)| b.view(e)));
+        // MESSAGE, as long as the answer, is pointed at where it lies with a NUL written after
+        // it, not copied: a copy would be one more answer's worth of memory.
+        for event in &mut self.events {
+            if let Event::Message { json: Cow::Owned(json), .. } = event {
+                json.reserve(1); // none: the assembler left the room
+                // SAFETY: only a byte past the string's length is written; its bytes stay UTF-8.
+                unsafe { json.as_mut_vec() }.spare_capacity_mut()[0].write(0);
+            }
+        }
+        self.items.extend(self.events.iter().zip(&mut self.buffers).map(|(e, b)| match e {
+            Event::Message { json: Cow::Owned(json), .. } => {
+                // SAFETY: the byte after the string lies in its allocation and was set to NUL
+                // above; the string is not changed until the batch is cleared.
+                let with_nul = unsafe { std::slice::from_raw_parts(json.as_ptr(), json.len() + 1) };
+                b.view_with_nul(e, Some(with_nul))
+            }
+            _ => b.view(e),
+        }));
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::answer::Assembler;
-use crate::error::{Error, ErrorKind, server_text};
+use crate::error::{Error, ErrorKind, server_text, undecodable};
 use crate::prompt;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::HttpRequest;
@@ -79,9 +79,8 @@ pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
 
 /// The completion text of a 2xx answer: its string field `message`, unless `response` is false.
 pub fn parse_answer(body: &[u8]) -> Result<String, Error> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::protocol(format!("the aichat answer is not JSON ({e}): {}", server_text(&String::from_utf8_lossy(body))))
-    })?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| undecodable("the aichat answer is not JSON", &e, &String::from_utf8_lossy(body)))?;
     let message = value.get("message");
     if value.get("response") == Some(&Value::Bool(false)) {
         let reason = message.and_then(Value::as_str).unwrap_or("no reason given");

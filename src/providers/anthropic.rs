@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::answer::{Assembler, ToolFragment};
-use crate::error::{Error, ErrorKind, server_text};
+use crate::error::{Error, ErrorKind, server_text, undecodable};
 use crate::event::Usage;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
@@ -526,7 +526,8 @@ impl MessagesDecoder {
 fn server_error(error: &Value, what: &str) -> Error {
     let kind = error.get("type").and_then(Value::as_str).unwrap_or("error");
     let message = error.get("message").and_then(Value::as_str).unwrap_or("no message");
-    Error::new(ErrorKind::Server, format!("the server reported {what}: {kind}: {}", server_text(message)))
+    // One piece of server text, so the two together stay within the cap.
+    Error::new(ErrorKind::Server, format!("the server reported {what}: {}", server_text(&format!("{kind}: {message}"))))
 }
 
 impl Decoder for MessagesDecoder {
@@ -541,9 +542,8 @@ impl Decoder for MessagesDecoder {
                 return Ok(Flow::More);
             }
         }
-        let v: Value = serde_json::from_str(data).map_err(|e| {
-            Error::protocol(format!("a stream event is not a Messages event ({e}): {}", server_text(data)))
-        })?;
+        let v: Value =
+            serde_json::from_str(data).map_err(|e| undecodable("a stream event is not a Messages event", &e, data))?;
         // The `event` name equals the data's `type`; a server that sends only one is read by it.
         let kind = v.get("type").and_then(Value::as_str).unwrap_or(event);
         let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
@@ -597,9 +597,8 @@ impl Decoder for MessagesDecoder {
     }
 
     fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> {
-        let v: Value = serde_json::from_slice(body).map_err(|e| {
-            Error::protocol(format!("the answer is not JSON ({e}): {}", server_text(&String::from_utf8_lossy(body))))
-        })?;
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| undecodable("the answer is not JSON", &e, &String::from_utf8_lossy(body)))?;
         if v.get("type").and_then(Value::as_str) == Some("error") {
             return Err(server_error(v.get("error").unwrap_or(&v), "an error"));
         }

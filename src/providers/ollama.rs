@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{Map, Value, json};
 
 use crate::answer::{Assembler, ToolFragment};
-use crate::error::{Error, ErrorKind, server_text};
+use crate::error::{Error, ErrorKind, server_text, undecodable};
 use crate::event::Usage;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
@@ -392,8 +392,7 @@ impl ChatDecoder {
 }
 
 fn parse(text: &str) -> Result<Value, Error> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::protocol(format!("an answer line is not JSON ({e}): {}", server_text(text))))
+    serde_json::from_str(text).map_err(|e| undecodable("an answer line is not JSON", &e, text))
 }
 
 impl Decoder for ChatDecoder {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::answer::{Assembler, ToolFragment};
-use crate::error::{Error, ErrorKind, server_text};
+use crate::error::{Error, ErrorKind, server_text, undecodable};
 use crate::event::Usage;
 use crate::fastjson::{JsonStr, Used};
 use crate::request::{ProtocolDefaults, Resolved};
@@ -498,7 +498,7 @@ fn arguments_text(raw: &RawValue) -> Result<Cow<'_, str>, Error> {
     match raw.get() {
         "null" => Ok(Cow::Borrowed("")),
         text if text.starts_with('"') => serde_json::from_str(text)
-            .map_err(|e| Error::protocol(format!("a tool call's `arguments` is not a JSON string ({e})"))),
+            .map_err(|e| undecodable("a tool call's `arguments` is not a JSON string", &e, "")),
         text => Ok(Cow::Borrowed(text)),
     }
 }
@@ -667,9 +667,7 @@ pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> 
     if let Some(e) = failure {
         return Err(e);
     }
-    let head = parsed.map_err(|e| {
-        Error::protocol(format!("a stream event is not a chat.completion.chunk ({e}): {}", server_text(data)))
-    })?;
+    let head = parsed.map_err(|e| undecodable("a stream event is not a chat.completion.chunk", &e, data))?;
     if let Some(error) = head.error.filter(|e| e.get() != "null") {
         let error: Value = serde_json::from_str(error.get()).unwrap_or(Value::Null);
         return Err(Error::new(
@@ -693,9 +691,7 @@ pub fn decode_event(data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> 
         if let Some(e) = failure {
             return Err(e);
         }
-        parsed.map_err(|e| {
-            Error::protocol(format!("a stream event's `choices` is not valid ({e}): {}", server_text(data)))
-        })?;
+        parsed.map_err(|e| undecodable("a stream event's `choices` is not valid", &e, data))?;
     }
     if let Some(usage) = head.usage {
         out.usage(usage_of(&serde_json::from_str(usage.get()).unwrap_or(Value::Null)));
@@ -765,9 +761,8 @@ fn usage_of(usage: &Value) -> Usage {
 
 /// Decodes a one-shot answer into the same events a stream gives.
 pub fn decode_answer(body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::protocol(format!("the answer is not JSON ({e}): {}", server_text(&String::from_utf8_lossy(body))))
-    })?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| undecodable("the answer is not JSON", &e, &String::from_utf8_lossy(body)))?;
     if let Some(error) = value.get("error").filter(|e| !e.is_null()) {
         return Err(Error::new(ErrorKind::Server, format!("the server reported an error: {}", error_message(error))));
     }

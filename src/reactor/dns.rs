@@ -93,6 +93,7 @@ pub(crate) fn submit(job: Job) -> Result<(), Error> {
 }
 
 fn work() {
+    crate::quiet::library_thread();
     loop {
         let job = {
             let mut jobs = lock(&POOL.jobs);

@@ -112,7 +112,10 @@ fn shared() -> Result<&'static Arc<Shared>, Error> {
                     .name("aichat-io".into())
                     // Explicit, so that starting it reads no environment variable (RUST_MIN_STACK).
                     .stack_size(512 * 1024)
-                    .spawn(move || l.run())?;
+                    .spawn(move || {
+                        crate::quiet::library_thread();
+                        l.run()
+                    })?;
                 Ok(shared)
             };
             start().map_err(|e| e.to_string())

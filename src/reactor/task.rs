@@ -24,7 +24,7 @@ use super::dns::{self, Job};
 use super::exchange::{Append, Exchange, Head};
 use super::pool::PoolKey;
 use super::socks::Socks;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, server_text};
 use crate::transport::{HttpRequest, NetSettings, RetryAfter, backoff, parse_retry_after, retryable_status};
 
 /// Largest status line and headers taken from a server (or a proxy).
@@ -707,7 +707,7 @@ impl Task {
                 Some(self.fail(cx, refused("its answer's head is too long".into())))
             }
             Ok(None) => None,
-            Err(e) => Some(self.fail(cx, refused(format!("a malformed answer ({e})")))),
+            Err(e) => Some(self.fail(cx, refused(format!("a malformed answer ({})", server_text(&e.to_string()))))),
         }
     }
 
@@ -736,7 +736,8 @@ impl Task {
                     return Some(self.fail(cx, Failure { error, unsent: false }));
                 }
                 Ok(_) => return None,
-                Err(e) => return Some(self.fail(cx, malformed(e.to_string()))),
+                // The parser's reason may quote the server's bytes.
+                Err(e) => return Some(self.fail(cx, malformed(server_text(&e.to_string())))),
             }
         };
         if response.status().is_informational() {
@@ -851,7 +852,11 @@ impl Task {
                 }
                 Ok((used, _)) => pos += used,
                 Err(e) => {
-                    let error = Error::protocol(format!("{} sent a malformed HTTP answer: {e}", self.plan.host));
+                    let error = Error::protocol(format!(
+                        "{} sent a malformed HTTP answer: {}",
+                        self.plan.host,
+                        server_text(&e.to_string())
+                    ));
                     return Some(self.fail(cx, Failure { error, unsent: false }));
                 }
             }

@@ -58,7 +58,8 @@ class TransferError(AichatError):
 
 
 class TooLargeError(AichatError):
-    """AICHAT_ERROR_TOO_LARGE: the answer exceeded ``max_response_bytes``."""
+    """AICHAT_ERROR_TOO_LARGE: the answer exceeded ``max_response_bytes``, or (events) had more
+    than 128 choices or 4,096 tool calls in all."""
 
 
 class InternalError(AichatError):
