@@ -22,12 +22,13 @@ pub(crate) fn message_json(
     content: &str,
     reasoning: &str,
     signature: &str,
+    items: &str,
     refusal: &str,
     calls: &[ToolCall],
 ) -> String {
     let strings = calls.iter().map(|c| c.id.len() + c.name.len() + c.arguments.as_str().len() + 64).sum::<usize>();
     out.clear();
-    out.reserve(content.len() + reasoning.len() + signature.len() + refusal.len() + strings + 128);
+    out.reserve(content.len() + reasoning.len() + signature.len() + items.len() + refusal.len() + strings + 128);
     out.push_str(r#"{"role":"assistant","content":"#);
     if content.is_empty() {
         out.push_str("null");
@@ -41,6 +42,11 @@ pub(crate) fn message_json(
             out.push_str("\":");
             string(&mut out, value);
         }
+    }
+    if !items.is_empty() {
+        out.push_str(r#","reasoning_items":["#);
+        out.push_str(items);
+        out.push(']');
     }
     if !calls.is_empty() {
         out.push_str(r#","tool_calls":["#);
@@ -162,9 +168,17 @@ mod tests {
         for s in &samples {
             let calls = [ToolCall { id: s.clone(), name: s.clone(), arguments: s.as_str().into() }];
             for calls in [&calls[..], &[]] {
-                assert_eq!(message_json(String::new(), s, s, s, s, calls), reference(s, s, s, s, calls), "{s:?}");
-                assert_eq!(message_json(String::new(), s, "", "", "", calls), reference(s, "", "", "", calls), "{s:?}");
-                assert_eq!(message_json(String::new(), "", s, "", s, calls), reference("", s, "", s, calls), "{s:?}");
+                assert_eq!(message_json(String::new(), s, s, s, "", s, calls), reference(s, s, s, s, calls), "{s:?}");
+                assert_eq!(
+                    message_json(String::new(), s, "", "", "", "", calls),
+                    reference(s, "", "", "", calls),
+                    "{s:?}"
+                );
+                assert_eq!(
+                    message_json(String::new(), "", s, "", "", s, calls),
+                    reference("", s, "", s, calls),
+                    "{s:?}"
+                );
             }
         }
     }
@@ -173,12 +187,12 @@ mod tests {
     fn long_text_with_escapes_at_every_offset() {
         for offset in 0..24 {
             let s = format!("{}\"{}\n{}", "x".repeat(offset), "y".repeat(offset * 3), "é".repeat(offset));
-            assert_eq!(message_json(String::new(), &s, "", "", "", &[]), reference(&s, "", "", "", &[]));
+            assert_eq!(message_json(String::new(), &s, "", "", "", "", &[]), reference(&s, "", "", "", &[]));
         }
         let two_calls = [
             ToolCall { id: "call_1".into(), name: "f".into(), arguments: r#"{"a":1}"#.into() },
             ToolCall { id: String::new(), name: String::new(), arguments: "".into() },
         ];
-        assert_eq!(message_json(String::new(), "", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
+        assert_eq!(message_json(String::new(), "", "", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
     }
 }
