@@ -126,6 +126,9 @@ struct Choice {
     content: Accumulated,
     reasoning: Accumulated,
     reasoning_signature: String,
+    /// Items a protocol needs back on the next turn, as it sent them (Responses' reasoning
+    /// items with their encrypted content): MESSAGE's `reasoning_items`, comma-separated.
+    items: String,
     refusal: Accumulated,
     calls: Vec<ToolCall>,
     /// The server's index of a call -> its position in `calls`.
@@ -361,6 +364,21 @@ impl<'s> Assembler<'s> {
         Ok(())
     }
 
+    /// An item of `choice` that the next turn must send back as received (a JSON object, kept
+    /// in MESSAGE's `reasoning_items`; no event).
+    pub fn message_item(&mut self, choice: u32, item: &str) -> Result<(), Error> {
+        if self.text_only() {
+            return Ok(());
+        }
+        let c = self.choice(choice)?;
+        let items = &mut self.choices[c].items;
+        if !items.is_empty() {
+            items.push(',');
+        }
+        items.push_str(item);
+        Ok(())
+    }
+
     /// A piece of a refusal of `choice`.
     #[inline]
     pub fn refusal(&mut self, choice: u32, text: &str) -> Result<(), Error> {
@@ -505,7 +523,7 @@ impl<'s> Assembler<'s> {
     fn message_of(&self, c: &Choice) -> String {
         let buf = String::from_utf8(self.spare.as_deref().map(Spare::take).unwrap_or_default()).unwrap_or_default();
         let (content, reasoning, refusal) = (c.content.as_str(), c.reasoning.as_str(), c.refusal.as_str());
-        let mut json = message_json(buf, content, reasoning, &c.reasoning_signature, refusal, &c.calls);
+        let mut json = message_json(buf, content, reasoning, &c.reasoning_signature, &c.items, refusal, &c.calls);
         json.push('\0');
         json
     }
@@ -558,6 +576,7 @@ impl Choice {
             text.0.shrink_to_fit();
         }
         self.reasoning_signature.shrink_to_fit();
+        self.items.shrink_to_fit();
         for call in &mut self.calls {
             call.arguments.0.shrink_to_fit();
         }

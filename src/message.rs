@@ -15,13 +15,15 @@ pub(crate) struct ToolCall {
 }
 
 /// The assembled assistant message, written in `out` (emptied first; its capacity is reused):
-/// `content` (null when empty), then each of `reasoning_content`, `reasoning_signature`, `refusal`
-/// and `tool_calls` when not empty, in that order.
+/// `content` (null when empty), then each of `reasoning_content`, `reasoning_signature`, `refusal`,
+/// `reasoning_items` (JSON objects, comma-separated, written as they are) and `tool_calls` when
+/// not empty, in that order.
 pub(crate) fn message_json(
     mut out: String,
     content: &str,
     reasoning: &str,
     signature: &str,
+    items: &str,
     refusal: &str,
     calls: &[ToolCall],
 ) -> String {
@@ -39,9 +41,10 @@ pub(crate) fn message_json(
         .sum::<usize>();
     let content_len = if content.is_empty() { 4 } else { escaped_len(content) };
     let calls_len = if calls.is_empty() { 0 } else { r#","tool_calls":[]"#.len() + strings + calls.len() - 1 };
+    let items_len = if items.is_empty() { 0 } else { r#","reasoning_items":[]"#.len() + items.len() };
     out.clear();
     // The closing brace, and the NUL the assembler adds for C.
-    out.reserve_exact(HEAD.len() + content_len + texts + calls_len + 2);
+    out.reserve_exact(HEAD.len() + content_len + texts + items_len + calls_len + 2);
     #[cfg(debug_assertions)]
     let reserved = out.capacity();
     out.push_str(HEAD);
@@ -57,6 +60,11 @@ pub(crate) fn message_json(
             out.push_str("\":");
             string(&mut out, value);
         }
+    }
+    if !items.is_empty() {
+        out.push_str(r#","reasoning_items":["#);
+        out.push_str(items);
+        out.push(']');
     }
     if !calls.is_empty() {
         out.push_str(r#","tool_calls":["#);
@@ -189,7 +197,7 @@ mod tests {
 
     /// The message, checking it was written into exactly the room it needs and a NUL's.
     fn exact(content: &str, reasoning: &str, signature: &str, refusal: &str, calls: &[ToolCall]) -> String {
-        let json = message_json(String::new(), content, reasoning, signature, refusal, calls);
+        let json = message_json(String::new(), content, reasoning, signature, "", refusal, calls);
         assert_eq!(json.capacity(), json.len() + 1, "{json}");
         json
     }
@@ -224,5 +232,14 @@ mod tests {
             ToolCall { id: String::new(), name: String::new(), arguments: "".into() },
         ];
         assert_eq!(exact("", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
+    }
+
+    #[test]
+    fn reasoning_items_are_written_as_they_are_in_exactly_their_room() {
+        let items = r#"{"type":"reasoning","id":"rs_1","encrypted_content":"e"},{"type":"reasoning","id":"rs_2"}"#;
+        let json = message_json(String::new(), "hi", "", "", items, "", &[]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["reasoning_items"][1]["id"], "rs_2");
+        assert_eq!(v["content"], "hi");
     }
 }

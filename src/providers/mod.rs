@@ -12,6 +12,7 @@ pub mod compatible;
 pub mod driver;
 pub mod ollama;
 pub mod openai;
+pub mod responses;
 
 use std::borrow::Cow;
 
@@ -30,6 +31,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &openai::OpenAi,
     &anthropic::Anthropic,
     &ollama::Ollama,
+    &responses::Responses,
     // The OpenAI-compatible services by name (compatible.rs: a row of data each).
     &compatible::OPENROUTER,
     &compatible::GROQ,

@@ -15,6 +15,7 @@ mod ollama;
 mod openai;
 mod raw;
 mod respond;
+mod responses;
 mod tls;
 
 use std::collections::HashMap;
@@ -132,6 +133,7 @@ const ROUTES: &[(&[&str], Answer)] = &[
     }),
     (&["/v1/messages", "/messages"], anthropic::answer),
     (&["/api/chat"], |req, faults, _| ollama::answer(req, faults)),
+    (&["/v1/responses", "/responses"], responses::answer),
 ];
 
 /// Answers `CONNECT host:port` as a forward proxy would, except that the tunnel leads back to
