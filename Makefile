@@ -28,7 +28,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-setup test-rust test-loom test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install dist lint header-check install bench soak fuzz clean
+.PHONY: all build demo test test-setup test-rust test-loom test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install test-readme dist lint header-check install bench soak fuzz clean
 
 all: build
 
@@ -79,7 +79,7 @@ demo: $(BUILD)/chat
 	    "What time is it?"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-setup lint header-check test-rust test-loom test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c
+test: test-setup lint header-check test-rust test-loom test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c test-readme
 
 # Installs what the tests need and is missing (Debian packages); npm packages come with test-node.
 test-setup:
@@ -169,6 +169,11 @@ bindings/node/node_modules: bindings/node/package-lock.json
 test-node: build bindings/node/node_modules
 	cd bindings/node && npx tsc -p test/types
 	cd bindings/node && node --test test/*.test.mjs
+
+# Every code example of the README, run as it is written against the local test server, with
+# what it prints checked (scripts/test-readme.sh; the fragments' templates in tests/readme/).
+test-readme: build $(BUILD)/chat bindings/node/node_modules
+	$(WITH_SERVER) scripts/test-readme.sh
 
 # The packages, each with the native library inside (scripts/dist.sh): dist/aichat-*.whl,
 # dist/aichat-*.tgz, dist/go/.
