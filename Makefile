@@ -28,7 +28,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build demo test test-setup test-rust test-loom test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install test-readme dist lint header-check install bench soak fuzz clean
+.PHONY: all build demo test test-setup test-rust test-loom test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install test-readme test-quickstart dist lint header-check install bench soak fuzz clean
 
 all: build
 
@@ -79,7 +79,7 @@ demo: $(BUILD)/chat
 	    "What time is it?"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-setup lint header-check test-rust test-loom test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c test-readme
+test: test-setup lint header-check test-rust test-loom test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c test-readme test-quickstart
 
 # Installs what the tests need and is missing (Debian packages); npm packages come with test-node.
 test-setup:
@@ -174,6 +174,11 @@ test-node: build bindings/node/node_modules
 # what it prints checked (scripts/test-readme.sh; the fragments' templates in tests/readme/).
 test-readme: build $(BUILD)/chat bindings/node/node_modules
 	$(WITH_SERVER) scripts/test-readme.sh
+
+# The README's quick start, line by line, in a fresh copy of the repository (its files as git
+# knows them: no target/, no node_modules/), as a newcomer runs it (scripts/test-quickstart.sh).
+test-quickstart: build
+	scripts/test-quickstart.sh
 
 # The packages, each with the native library inside (scripts/dist.sh): dist/aichat-*.whl,
 # dist/aichat-*.tgz, dist/go/.
