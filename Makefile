@@ -24,6 +24,8 @@ SHLIB     := libaichat.so
 endif
 PREFIX    ?= /usr/local
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# aichat.pc's Description is the crate's.
+DESCRIPTION := $(shell sed -n 's/^description = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
@@ -52,7 +54,7 @@ install: build
 	    > $(DESTDIR)$(PREFIX)/lib/cmake/aichat/$$f.cmake; \
 	done
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' \
-	  aichat.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aichat.pc
+	  -e 's|@DESCRIPTION@|$(DESCRIPTION)|' aichat.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aichat.pc
 
 $(BUILD):
 	mkdir -p $(BUILD)
