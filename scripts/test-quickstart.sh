@@ -10,9 +10,10 @@
 # No variable of this shell leaks in (AICHAT_*, LD_LIBRARY_PATH, PYTHONPATH, make's own).
 #
 # The one thing the copy does not build from nothing is Rust's dependencies: their compiled
-# files are hard-linked from this repository's target/release when it has them (each carries a
-# hash of its inputs in its name; cargo's fingerprints, which it rewrites, are copied), so that
-# only aichat's own crates compile. AICHAT_QUICKSTART_COLD=1 builds everything from nothing.
+# libraries are hard-linked from this repository's target/release/deps when it has them (each
+# carries a hash of its inputs in its name, and rustc replaces a file, never writes into it);
+# cargo's fingerprints and the build scripts' outputs, which can be written in place, are copied.
+# So only aichat's own crates compile. AICHAT_QUICKSTART_COLD=1 builds everything from nothing.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
@@ -34,7 +35,7 @@ if [ "${AICHAT_QUICKSTART_COLD:-0}" != 1 ] && [ -d "$repo/target/release/deps" ]
     [ -d "$repo/target/release/$d" ] || continue
     mkdir -p "$clone/target/release/$d"
     link=-l
-    [ "$d" != .fingerprint ] || link=
+    [ "$d" = deps ] || link=
     (cd "$repo/target/release/$d" && find . -mindepth 1 -maxdepth 1 ! -name '*aichat*' -print0 |
       xargs -0 -r cp -a $link -t "$clone/target/release/$d/")
   done
@@ -52,7 +53,7 @@ demo=$(example first-commands | grep -o '^make demo')
 [ -n "$demo" ] || fail "the README's first block has no make demo"
 "${clean_env[@]}" bash -ec "$demo" >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "make demo in a fresh copy"; }
 grep -qF "You said: Tell me something streamed" "$tmp/out" || { cat "$tmp/out"; fail "make demo printed no answer"; }
-echo "ok"
+echo "ok ($(grep -c '^ *Compiling ' "$tmp/out" || true) crates compiled)"
 
 echo "== the quick start, line by line"
 example quickstart >"$tmp/quickstart.sh"
