@@ -3,7 +3,9 @@
 //! the committed corpus in `make test` (tests/fuzz_corpus.rs).
 
 use aichat::answer::{Assembler, Sink};
-use aichat::request::{Request, Resolved, Settings};
+use std::time::Instant;
+
+use aichat::request::{Request, Settings};
 use aichat::sse::Framer;
 use aichat::{ErrorKind, Event};
 
@@ -12,12 +14,9 @@ use aichat::{ErrorKind, Event};
 pub fn request_json(text: &str) {
     match Request::from_json(text) {
         Ok(request) => {
-            if let Err(e) = Resolved::with_env(
-                request,
-                &Settings::default(),
-                &aichat::env::Env::default(),
-                &aichat::providers::DEFAULTS,
-            ) {
+            if let Err(e) =
+                aichat::providers::resolve(request, &Settings::default(), &aichat::env::Env::default(), Instant::now())
+            {
                 assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}");
             }
         }
@@ -25,7 +24,7 @@ pub fn request_json(text: &str) {
     }
     if let Ok(options) = Settings::options_from_json(text) {
         let empty = Request { messages: vec![], settings: Settings::default() };
-        let _ = Resolved::with_env(empty, &options, &aichat::env::Env::default(), &aichat::providers::DEFAULTS);
+        let _ = aichat::providers::resolve(empty, &options, &aichat::env::Env::default(), Instant::now());
     }
 }
 
@@ -316,11 +315,12 @@ fn trace(frames: &[(&str, &str)], mut decoder: Box<dyn aichat::providers::Decode
 /// input is a frame (`event<TAB>data` for a named SSE event); the openai stream starts with a
 /// chunk that starts the answer, since its fast path runs only after RESPONSE.
 pub fn fast_paths(data: &[u8]) {
-    use aichat::providers::{Provider, by_name};
+    use aichat::providers::{Framing, REGISTRY};
     let Ok(text) = std::str::from_utf8(data) else { return };
     let lines: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap_or(("", l))).collect();
-    for name in ["openai", "anthropic", "ollama"] {
-        let protocol: Provider = by_name(name).expect("a registered protocol");
+    // Every registered protocol that streams in frames (a whole-body protocol has no frames).
+    for &protocol in REGISTRY.iter().filter(|p| p.framing("", true) != Framing::Json) {
+        let name = protocol.name();
         let mut frames = Vec::new();
         if name == "openai" {
             frames.push(("", r#"{"id":"chatcmpl-1","model":"m","choices":[]}"#));

@@ -79,10 +79,14 @@ typedef enum AichatEventKind {
   AICHAT_EVENT_FINISH = 7,
   // `usage`: token counts, once, after the finish reasons.
   AICHAT_EVENT_USAGE = 8,
-  // Last, once per choice: `text` is the assembled assistant message as JSON
+  // Last (but for RESULT), once per choice: `text` is the assembled assistant message as JSON
   // (`{"role":"assistant","content":...}` with `reasoning_content`, `refusal` and
   // `tool_calls` when present), ready to append to `messages` for the next turn.
   AICHAT_EVENT_MESSAGE = 9,
+  // Very last, once, only when the request set `result`: `text` is the whole answer as JSON,
+  // `usage` its token counts (all -1 when the server reported none);
+  // `aichat_event_result` gives the same answer typed.
+  AICHAT_EVENT_RESULT = 10,
 } AichatEventKind;
 
 // A cancel token. Thread-safe: trigger it from any thread while calls that were given it run
@@ -135,12 +139,57 @@ typedef struct AichatEvent {
   const char *id;
   // TOOL_CALL: the function name; RESPONSE: the model; FINISH: the raw reason; else "".
   const char *name;
-  // USAGE only, else NULL.
+  // USAGE and RESULT only, else NULL.
   const struct AichatUsage *usage;
 } AichatEvent;
 
 // Receives one event. Return 0 to go on, non-zero to stop the call (`AICHAT_ERROR_CANCELLED`).
 typedef int (*AichatEventCallback)(const struct AichatEvent *event, void *user_data);
+
+// One tool call of a choice.
+typedef struct AichatToolCall {
+  const char *id;
+  // The function's name.
+  const char *name;
+  // Its arguments as JSON text, exactly the concatenation of its TOOL_ARGUMENTS ("" when none came).
+  const char *arguments;
+  size_t arguments_len;
+} AichatToolCall;
+
+// One choice of the answer. Strings are "" where the answer had none.
+typedef struct AichatChoice {
+  // The choice's number (`choice` of its events), 0, 1, ... in order.
+  uint32_t index;
+  const char *text;
+  size_t text_len;
+  const char *reasoning;
+  size_t reasoning_len;
+  const char *refusal;
+  size_t refusal_len;
+  // The calls in MESSAGE's order; NULL when `tool_call_count` is 0.
+  const struct AichatToolCall *tool_calls;
+  size_t tool_call_count;
+  // As FINISH's `text`; "" when the server gave no reason.
+  const char *finish_reason;
+  // As FINISH's `name`: the reason as the server wrote it; "" when none.
+  const char *finish_reason_raw;
+  // MESSAGE's JSON: the assistant message to append to `messages` for the next turn.
+  const char *message;
+  size_t message_len;
+} AichatChoice;
+
+// The whole answer.
+typedef struct AichatResult {
+  // The response id, the model and the request id header, as RESPONSE gives them ("" where absent).
+  const char *id;
+  const char *model;
+  const char *request_id;
+  // Every choice, in order (at least one).
+  const struct AichatChoice *choices;
+  size_t choice_count;
+  // NULL when the server reported no usage (-1 in a count it did not give).
+  const struct AichatUsage *usage;
+} AichatResult;
 
 // The chunks one `aichat_stream_next` returned, valid until the next call on the same stream
 // or `aichat_stream_free`. Chunk `i` is the bytes `[i == 0 ? 0 : ends[i - 1], ends[i])` of
@@ -167,9 +216,17 @@ typedef struct AichatEvents {
   bool finished;
 } AichatEvents;
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// This library described as JSON: `version`, `protocols` (each `provider` value with its
+// default base URL and environment variables, the default first), `settings` (each request field: `name`, `kind`, `scope`, `protocols` that take it,
+// `default`, `doc`), and `layouts` (each public struct's `size`, `align` and fields' `offset`
+// and `size` in this build). A static string (never freed); NULL only if it could not be made.
+const char *aichat_abi_json(void);
 
 // A new, untriggered token, released with `aichat_cancel_free`. NULL only if allocation fails.
 struct AichatCancel *aichat_cancel_new(void);
@@ -212,7 +269,7 @@ enum AichatStatus aichat_client_create_completion(const struct AichatClient *cli
 
 // Runs one completion on `client` as `aichat_client_create_completion` does, calling
 // `on_event` on this thread for every event of the answer (`AichatEventKind`) as it arrives:
-// RESPONSE first, MESSAGE last.
+// RESPONSE first, MESSAGE last (then RESULT when the request set `result`).
 //
 // # Safety
 // `client` and `cancel` are NULL or unfreed handles; `request_json` is NULL or a
@@ -267,6 +324,14 @@ uint16_t aichat_error_http_status(const struct AichatError *error);
 // # Safety
 // `error` is NULL or an unfreed error from this library; it must not be used afterwards.
 void aichat_error_free(struct AichatError *error);
+
+// The typed answer of a RESULT event (NULL when `event` is NULL or another kind), valid as long as
+// the event is: during the callback, or until the next `aichat_stream_next_events` on its
+// stream. `event` may be a copy of the `AichatEvent` the library handed over.
+//
+// # Safety
+// `event` is NULL or points to an event the library handed over, still valid.
+const struct AichatResult *aichat_event_result(const struct AichatEvent *event);
 
 // The library version, `"MAJOR.MINOR.PATCH"`, a static string (never freed).
 const char *aichat_version(void);

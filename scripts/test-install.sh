@@ -16,7 +16,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 echo "== staged install (DESTDIR)"
 make -C "$repo" --no-print-directory install DESTDIR="$tmp/stage" PREFIX=/usr >/dev/null
-for f in lib/libaichat.so.0.1.0 lib/libaichat.so.0 lib/libaichat.so lib/libaichat.a include/aichat.h include/aichat.hpp \
+for f in lib/libaichat.so.0.1.0 lib/libaichat.so.0 lib/libaichat.so lib/libaichat.a include/aichat.h include/aichat.json include/aichat.hpp \
          lib/pkgconfig/aichat.pc lib/cmake/aichat/aichatConfig.cmake lib/cmake/aichat/aichatConfigVersion.cmake; do
   [ -e "$tmp/stage/usr/$f" ] || fail "missing $f"
 done

@@ -186,6 +186,11 @@ cc "${cc_flags[@]}" -Iinclude "$tmp/events.c" "${link_repo[@]}" -o "$tmp/events"
 expect "$tmp/out" "The tool returned: 12:00"
 echo "ok"
 
+echo "== result-json: RESULT's JSON as the README shows it, against the library's"
+example result-json tests/readme/result-json.py >"$tmp/result-json.py"
+PYTHONPATH=$repo/bindings/python/src python3 "$tmp/result-json.py" >"$tmp/out" || { cat "$tmp/out"; fail "result-json"; }
+echo "ok"
+
 echo "== node: the Node example, importing 'aichat' (this repository's bindings/node)"
 mkdir -p "$tmp/node/node_modules"
 ln -s "$repo/bindings/node" "$tmp/node/node_modules/aichat"

@@ -1,7 +1,8 @@
 //! Turns what a protocol decoder reads (deltas keyed by the server's own indices) into the
 //! events the caller receives, and assembles each choice's message. It holds the rules every
 //! protocol shares: RESPONSE first and once, tool-call fragments matched by the server's index,
-//! one FINISH per choice, USAGE once after the finish reasons, MESSAGE last.
+//! one FINISH per choice, USAGE once after the finish reasons, MESSAGE last (then RESULT, the
+//! whole answer, when the request asked for it).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use crate::error::Error;
 use crate::event::{Event, EventSink, Usage};
 use crate::message::{ToolCall, message_json};
 use crate::pulled::Pulled;
+use crate::result::{self, Answer};
 use crate::spare::Spare;
 
 /// Most distinct choices, and tool calls per choice, one answer may have: a hostile server
@@ -105,6 +107,11 @@ pub struct Assembler<'s> {
     delivered: bool,
     choices: Vec<Choice>,
     usage: Option<Usage>,
+    /// Whether the answer ends with RESULT (the request's `result`); then the response id and
+    /// model are kept for it, and each choice's finish reason.
+    result: bool,
+    id: String,
+    model: String,
 }
 
 #[derive(Default)]
@@ -118,11 +125,13 @@ struct Choice {
     /// The server's index of a call -> its position in `calls`.
     by_key: HashMap<u32, usize>,
     finished: bool,
+    /// With `result` only: the reason and the server's word.
+    finish: Option<(String, String)>,
 }
 
 /// A choice's text so far (its content, reasoning or refusal, a call's arguments), kept with a
 /// NUL after it: the piece just added is handed on where it lies, already as C wants it.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Accumulated(Vec<u8>);
 
 impl Accumulated {
@@ -150,6 +159,15 @@ impl Accumulated {
         let text = &self.0[..self.0.len().saturating_sub(1)];
         simdutf8::basic::from_utf8(text).expect("pieces of text, each cut at a character boundary")
     }
+
+    /// `as_str()` followed by a NUL, also when nothing was added.
+    pub(crate) fn with_nul(&self) -> &[u8] {
+        if self.0.is_empty() { b"\0" } else { &self.0 }
+    }
+
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
 }
 
 impl From<&str> for Accumulated {
@@ -170,7 +188,15 @@ impl<'s> Assembler<'s> {
             delivered: false,
             choices: Vec::new(),
             usage: None,
+            result: false,
+            id: String::new(),
+            model: String::new(),
         }
+    }
+
+    /// Ends the answer with RESULT when `on` (the request's `result`).
+    pub(crate) fn with_result(self, on: bool) -> Assembler<'s> {
+        Assembler { result: on, ..self }
     }
 
     /// Takes the buffers of long texts from `spare`, and gives them back at the end.
@@ -230,7 +256,11 @@ impl<'s> Assembler<'s> {
         if self.text_only() {
             return Ok(());
         }
-        let request_id = std::mem::take(&mut self.request_id);
+        if self.result {
+            (self.id, self.model) = (id.to_string(), model.to_string());
+        }
+        // Kept for RESULT, else no longer needed.
+        let request_id = if self.result { self.request_id.clone() } else { std::mem::take(&mut self.request_id) };
         self.emit(&Event::Response {
             id: Cow::Borrowed(id),
             model: Cow::Borrowed(model),
@@ -403,6 +433,9 @@ impl<'s> Assembler<'s> {
         if std::mem::replace(&mut self.choices[i].finished, true) {
             return Ok(());
         }
+        if self.result {
+            self.choices[i].finish = Some((reason.to_string(), raw.to_string()));
+        }
         self.emit(&Event::Finish { choice, reason: Cow::Borrowed(reason), raw: Cow::Borrowed(raw) })
     }
 
@@ -411,7 +444,8 @@ impl<'s> Assembler<'s> {
         self.usage = Some(usage);
     }
 
-    /// The answer is complete: USAGE, then each choice's MESSAGE (choice 0's at least).
+    /// The answer is complete: USAGE, then each choice's MESSAGE (choice 0's at least), then
+    /// RESULT if asked for.
     pub fn end(&mut self) -> Result<(), Error> {
         if self.text_only() {
             return Ok(());
@@ -425,6 +459,9 @@ impl<'s> Assembler<'s> {
         }
         let mut choices = std::mem::take(&mut self.choices);
         choices.sort_by_key(|c| c.number);
+        // With RESULT, each MESSAGE is kept for it: the one copy of the answer that RESULT adds,
+        // besides its JSON.
+        let mut messages = Vec::with_capacity(if self.result { choices.len() } else { 0 });
         for c in &choices {
             let buf = String::from_utf8(self.spare.as_deref().map(Spare::take).unwrap_or_default()).unwrap_or_default();
             let (content, reasoning, refusal) = (c.content.as_str(), c.reasoning.as_str(), c.refusal.as_str());
@@ -432,15 +469,47 @@ impl<'s> Assembler<'s> {
             json.push('\0');
             let (text, with_nul) = (&json[..json.len() - 1], json.as_bytes());
             send(&mut self.sink, &Event::Message { choice: c.number, json: Cow::Borrowed(text) }, Some(with_nul))?;
-            if let Some(spare) = &self.spare {
+            if self.result {
+                messages.push(json);
+            } else if let Some(spare) = &self.spare {
                 spare.give(json.into_bytes());
             }
+        }
+        if self.result {
+            return self.send_result(choices, messages);
         }
         if let Some(spare) = &self.spare {
             for c in choices {
                 spare.give(c.content.0);
                 spare.give(c.reasoning.0);
             }
+        }
+        Ok(())
+    }
+
+    /// RESULT: the choices as gathered, with their MESSAGE (and a NUL) each.
+    #[inline(never)]
+    fn send_result(&mut self, choices: Vec<Choice>, messages: Vec<String>) -> Result<(), Error> {
+        let choices = choices
+            .into_iter()
+            .zip(messages)
+            .map(|(c, message)| result::Choice {
+                index: c.number,
+                text: c.content,
+                reasoning: c.reasoning,
+                refusal: c.refusal,
+                tool_calls: c.calls,
+                finish: c.finish,
+                message,
+            })
+            .collect();
+        let (id, model, request_id) =
+            (std::mem::take(&mut self.id), std::mem::take(&mut self.model), std::mem::take(&mut self.request_id));
+        let answer = Arc::new(Answer::new(id, model, request_id, choices, self.usage)?);
+        send(&mut self.sink, &Event::Result(answer.clone()), Some(answer.json_with_nul()))?;
+        // A pulled call's queue holds the answer on; a pushed one's is done with it.
+        if let (Some(spare), Ok(answer)) = (&self.spare, Arc::try_unwrap(answer)) {
+            answer.into_buffers().for_each(|b| spare.give(b));
         }
         Ok(())
     }
@@ -607,6 +676,33 @@ mod tests {
             a.finish(0, "stop", "stop")
         });
         assert_eq!(events, vec![Event::Text { choice: 0, text: "mine".into() }]);
+    }
+
+    #[test]
+    fn result_comes_last_and_says_what_was_absent() {
+        let events = std::cell::RefCell::new(Vec::new());
+        let mut sink = |e: &Event<'_>| {
+            events.borrow_mut().push(e.clone().into_owned());
+            true
+        };
+        let mut a = Assembler::new(Sink::Events(&mut sink)).with_result(true);
+        a.set_request_id("req-1");
+        a.start("id-1", "m").unwrap();
+        a.text(1, "two").unwrap();
+        a.finish(1, "stop", "end_turn").unwrap();
+        a.end().unwrap();
+        let events = events.into_inner();
+        let Some(Event::Result(answer)) = events.last() else { panic!("last is not RESULT: {events:?}") };
+        let json: serde_json::Value = serde_json::from_str(answer.json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"id":"id-1","model":"m","request_id":"req-1","usage":null,"choices":[
+                {"index":1,"text":"two","reasoning":"","refusal":"","tool_calls":[],"finish_reason":"stop",
+                 "finish_reason_raw":"end_turn","message":{"role":"assistant","content":"two"}}]})
+        );
+        assert_eq!(events[0], Event::Response { id: "id-1".into(), model: "m".into(), request_id: "req-1".into() });
+        let empty = collect(Mode::Events, |_| Ok(()));
+        assert!(!empty.iter().any(|e| matches!(e, Event::Result(_))), "opt-in");
     }
 
     #[test]

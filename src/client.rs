@@ -20,7 +20,7 @@ use crate::env::Env;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::providers::{
-    self,
+    self, Provider,
     driver::{Advance, Run},
 };
 use crate::pulled::Pulled;
@@ -51,7 +51,7 @@ impl Default for Client {
 impl Client {
     /// A client with these defaults; the environment variables it will use are read now.
     pub fn new(defaults: Settings) -> Client {
-        let variables = providers::DEFAULTS.iter().flat_map(|p| [p.base_url_env(), p.api_key_env()]).flatten();
+        let variables = providers::REGISTRY.iter().flat_map(|p| [p.base_url_env(), p.api_key_env()]).flatten();
         Client::with_env(defaults, Env::capture(variables))
     }
 
@@ -67,7 +67,7 @@ impl Client {
             Some(json) => Settings::options_from_json(json)?,
             None => Settings::default(),
         };
-        protocol_named(defaults.provider.as_deref(), &providers::DEFAULTS, "options")?;
+        protocol_named(defaults.provider.as_deref(), providers::REGISTRY, "options")?;
         let ca_file = defaults.ca_file.clone();
         let client = Client::new(defaults);
         if let Some(path) = ca_file {
@@ -110,15 +110,14 @@ impl Client {
     }
 
     fn run(&self, request: Request, cancel: Option<&CancelToken>, sink: Sink<'_>) -> Result<(), Error> {
-        let (resolved, stop) = self.prepare(request, cancel)?;
-        drive(&resolved, &self.transport, &self.spare, &stop, sink)
+        let (protocol, resolved, stop) = self.prepare(request, cancel)?;
+        drive(protocol, &resolved, &self.transport, &self.spare, &stop, sink)
     }
 
     /// Starts one completion and returns at once (its request is on its way); its events (only
     /// choice 0's text in `Mode::Text`) are pulled with [`Call::next`].
     pub fn start(&self, request: Request, cancel: Option<&CancelToken>, mode: Mode) -> Result<Call, Error> {
-        let (resolved, stop) = self.prepare(request, cancel)?;
-        let protocol = providers::by_name(resolved.provider.name()).expect("a resolved call names a known protocol");
+        let (protocol, resolved, stop) = self.prepare(request, cancel)?;
         let notify = Arc::new(Notify::default());
         let run = {
             let _masked = secret::scope(resolved.secrets());
@@ -128,7 +127,7 @@ impl Client {
         Ok(Call {
             deadline: resolved.net.deadline,
             timeout_ms: resolved.net.timeout.as_millis(),
-            out: Assembler::new(Sink::queue(mode)).with_spare(self.spare.clone()),
+            out: Assembler::new(Sink::queue(mode)).with_spare(self.spare.clone()).with_result(resolved.result),
             run,
             resolved,
             transport: self.transport.clone(),
@@ -139,14 +138,14 @@ impl Client {
         })
     }
 
-    /// The request merged with this client's defaults, and its stop; fails at once when the
-    /// token has already fired.
-    fn prepare(&self, request: Request, cancel: Option<&CancelToken>) -> Result<(Resolved, Stop), Error> {
-        let resolved = Resolved::with_env(request, &self.defaults, &self.env, &providers::DEFAULTS)?;
+    /// The call starting now: its protocol (looked up once, here), the request merged with
+    /// this client's defaults, and its stop; fails at once when the token has already fired.
+    fn prepare(&self, request: Request, cancel: Option<&CancelToken>) -> Result<(Provider, Resolved, Stop), Error> {
+        let (protocol, resolved) = providers::resolve(request, &self.defaults, &self.env, Instant::now())?;
         let stop = Stop::new(cancel.cloned());
         match stop.reason() {
             Some(reason) => Err(reason),
-            None => Ok((resolved, stop)),
+            None => Ok((protocol, resolved, stop)),
         }
     }
 }
@@ -154,10 +153,16 @@ impl Client {
 /// Runs the provider into an assembler of `mode` feeding `sink`, then ends the answer. A sink
 /// that returns false ends it with `Error::stopped_by_sink()`. The call's secrets are masked
 /// out of every server text while it runs, and out of its error at the end.
-fn drive(r: &Resolved, transport: &Transport, spare: &Arc<Spare>, stop: &Stop, sink: Sink<'_>) -> Result<(), Error> {
+fn drive(
+    protocol: Provider,
+    r: &Resolved,
+    transport: &Transport,
+    spare: &Arc<Spare>,
+    stop: &Stop,
+    sink: Sink<'_>,
+) -> Result<(), Error> {
     let _masked = secret::scope(r.secrets());
-    let mut out = Assembler::new(sink).with_spare(spare.clone());
-    let protocol = providers::by_name(r.provider.name()).expect("a resolved call names a known protocol");
+    let mut out = Assembler::new(sink).with_spare(spare.clone()).with_result(r.result);
     let result = providers::driver::run(protocol, r, transport, stop, &mut out).and_then(|()| out.end());
     result.map_err(|e| redact(e, r))
 }

@@ -2,6 +2,9 @@
 //! The text API is the `Text` events of choice 0.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::result::Answer;
 
 /// Token counts; `None` where the server did not say.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,6 +68,8 @@ pub enum Event<'a> {
         choice: u32,
         json: Cow<'a, str>,
     },
+    /// Very last, once, when the request set `result`: the whole answer.
+    Result(Arc<Answer>),
 }
 
 impl Event<'_> {
@@ -87,6 +92,7 @@ impl Event<'_> {
             Event::Finish { choice, reason, raw } => Event::Finish { choice, reason: own(reason), raw: own(raw) },
             Event::Usage(usage) => Event::Usage(usage),
             Event::Message { choice, json } => Event::Message { choice, json: own(json) },
+            Event::Result(answer) => Event::Result(answer),
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::answer::Accumulated;
 use crate::fastjson::find_special;
 
 /// A tool call as MESSAGE lists it.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ToolCall {
     pub id: String,
     pub name: String,

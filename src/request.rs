@@ -4,11 +4,11 @@
 //! overrides the client's, which overrides the library default.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::env::Env;
 use crate::error::Error;
@@ -20,12 +20,7 @@ pub use crate::transport::{NetSettings, ProxySetting, TlsRoots};
 /// multi-gigabyte allocation.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
-pub const DEFAULT_MODEL: &str = "gpt-3.5-turbo";
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(10_000);
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_millis(60_000);
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(600_000);
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
-pub const DEFAULT_MAX_RETRIES: u32 = 2;
+pub use crate::settings::*;
 
 /// A JSON value kept byte for byte as the caller wrote it (field order, nulls, numbers), for
 /// fields a protocol sends on unchanged.
@@ -146,49 +141,6 @@ impl Message {
     }
 }
 
-/// Every field a request or client options may carry, all optional, as they appear in JSON.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// Only valid in a request; client options reject it.
-    pub messages: Option<Vec<Json>>,
-    pub model: Option<String>,
-    pub stream: Option<bool>,
-    pub temperature: Option<f64>,
-    pub top_p: Option<f64>,
-    pub presence_penalty: Option<f64>,
-    pub frequency_penalty: Option<f64>,
-    pub provider: Option<String>,
-    pub base_url: Option<String>,
-    pub headers: Option<Headers>,
-    pub proxy: Option<String>,
-    pub connect_timeout_ms: Option<u64>,
-    pub idle_timeout_ms: Option<u64>,
-    pub timeout_ms: Option<u64>,
-    pub max_response_bytes: Option<u64>,
-    pub api_key: Option<Secret>,
-    pub max_tokens: Option<u64>,
-    pub extra_body: Option<Map<String, Value>>,
-    pub max_retries: Option<u32>,
-    pub ca_file: Option<String>,
-    /// `"webpki"` (the built-in Mozilla roots) or `"system"` (the operating system's trust store).
-    pub tls_roots: Option<String>,
-    /// The functions the model may call (OpenAI's `tools` array).
-    pub tools: Option<Json>,
-    /// `"auto"`, `"none"`, `"required"` or an object naming a function.
-    pub tool_choice: Option<Json>,
-    pub parallel_tool_calls: Option<bool>,
-    pub response_format: Option<Json>,
-    /// A string or an array of strings.
-    pub stop: Option<Json>,
-    pub seed: Option<i64>,
-    pub reasoning_effort: Option<String>,
-    /// How many choices to generate (at least 1).
-    pub n: Option<u32>,
-    /// With `stream`, ask for token usage in the stream (`stream_options.include_usage`).
-    pub include_usage: Option<bool>,
-}
-
 impl Settings {
     /// Parses client options: the request settings without `messages`.
     pub fn options_from_json(json: &str) -> Result<Settings, Error> {
@@ -203,116 +155,12 @@ impl Settings {
         Ok(settings)
     }
 
-    /// This request's settings, with each unset field taken from `defaults`.
-    pub fn or(&self, defaults: &Settings) -> Settings {
-        macro_rules! pick {
-            ($($f:ident),*) => { Settings { $($f: self.$f.clone().or_else(|| defaults.$f.clone()),)* } };
-        }
-        pick!(
-            messages,
-            model,
-            stream,
-            temperature,
-            top_p,
-            presence_penalty,
-            frequency_penalty,
-            provider,
-            base_url,
-            headers,
-            proxy,
-            connect_timeout_ms,
-            idle_timeout_ms,
-            timeout_ms,
-            max_response_bytes,
-            api_key,
-            max_tokens,
-            extra_body,
-            max_retries,
-            ca_file,
-            tls_roots,
-            tools,
-            tool_choice,
-            parallel_tool_calls,
-            response_format,
-            stop,
-            seed,
-            reasoning_effort,
-            n,
-            include_usage
-        )
-    }
-
-    /// Checks what the types alone don't: names, ranges, header syntax.
+    /// Checks each set field with its row's check.
     fn validate(&self, what: &str) -> Result<(), Error> {
-        let bad = |field: &str, why: &str| Err(Error::invalid_request(format!("invalid {what}: `{field}` {why}")));
-        if let Some(url) = &self.base_url {
-            if let Err(why) = check_base_url(url) {
-                return bad("base_url", &why);
-            }
+        match self.first_invalid() {
+            Some((field, why)) => Err(Error::invalid_request(format!("invalid {what}: `{field}` {why}"))),
+            None => Ok(()),
         }
-        if let Some(proxy) = &self.proxy {
-            if !proxy.is_empty() && ureq::Proxy::new(proxy).is_err() {
-                return bad("proxy", "is not a proxy URL (e.g. http://host:3128, or \"\" for no proxy)");
-            }
-        }
-        for (field, value) in [
-            ("connect_timeout_ms", self.connect_timeout_ms),
-            ("idle_timeout_ms", self.idle_timeout_ms),
-            ("timeout_ms", self.timeout_ms),
-            ("max_response_bytes", self.max_response_bytes),
-        ] {
-            if value == Some(0) {
-                return bad(field, "must be at least 1");
-            }
-        }
-        for (field, value) in [
-            ("temperature", self.temperature),
-            ("top_p", self.top_p),
-            ("presence_penalty", self.presence_penalty),
-            ("frequency_penalty", self.frequency_penalty),
-        ] {
-            if value.is_some_and(|v| !v.is_finite()) {
-                return bad(field, "must be a finite number");
-            }
-        }
-        if self.n == Some(0) {
-            return bad("n", "must be at least 1");
-        }
-        let shape_of = |json: &Option<Json>| json.as_ref().map(Json::value);
-        if shape_of(&self.tools).is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_object))) {
-            return bad("tools", "must be an array of tool objects");
-        }
-        if shape_of(&self.tool_choice).is_some_and(|v| !(v.is_string() || v.is_object())) {
-            return bad("tool_choice", "must be a string or an object");
-        }
-        if shape_of(&self.response_format).is_some_and(|v| !v.is_object()) {
-            return bad("response_format", "must be an object");
-        }
-        if shape_of(&self.stop)
-            .is_some_and(|v| !(v.is_string() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))))
-        {
-            return bad("stop", "must be a string or an array of strings");
-        }
-        if self.ca_file.as_deref() == Some("") {
-            return bad("ca_file", "must be the path of a PEM file");
-        }
-        if let Some(roots) = self.tls_roots.as_deref().filter(|r| !matches!(*r, "webpki" | "system")) {
-            return bad("tls_roots", &format!("is {roots:?}; accepted values: webpki, system"));
-        }
-        if let Some(key) = &self.api_key {
-            if key.expose().is_empty() || !is_header_safe_key(key.expose()) {
-                return bad("api_key", "must be non-empty, without CR, LF or control characters");
-            }
-        }
-        for (name, value) in self.headers.iter().flat_map(|h| &h.0) {
-            if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return bad("headers", &format!("has an invalid header name {name:?}"));
-            }
-            if value.contains(['\r', '\n']) || ureq::http::HeaderValue::from_str(value).is_err() {
-                return bad("headers", &format!("has an invalid value for {name:?} (CR, LF or control characters)"));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -355,30 +203,20 @@ pub struct Resolved {
     pub provider: &'static dyn ProtocolDefaults,
     pub model: String,
     pub stream: bool,
-    pub temperature: Option<f64>,
-    pub top_p: Option<f64>,
-    pub presence_penalty: Option<f64>,
-    pub frequency_penalty: Option<f64>,
     /// Without a trailing slash; the provider's default when unset.
     pub base_url: String,
     pub headers: Headers,
     /// What the transport needs: proxy, TLS, timeouts, retries, size limit.
     pub net: NetSettings,
-    /// Only the openai provider sends it.
+    /// The request's, else the client's, else the protocol's environment variable.
     pub api_key: Option<Secret>,
-    pub max_tokens: Option<u64>,
-    pub extra_body: Option<Map<String, Value>>,
-
-    pub tools: Option<Json>,
-    pub tool_choice: Option<Json>,
-    pub parallel_tool_calls: Option<bool>,
-    pub response_format: Option<Json>,
-    pub stop: Option<Json>,
-    pub seed: Option<i64>,
-    pub reasoning_effort: Option<String>,
-    pub n: Option<u32>,
     /// Defaults to true.
     pub include_usage: bool,
+    /// Whether the event API ends with one RESULT event. Defaults to false.
+    pub result: bool,
+    /// The settings protocols send as written (temperature, tools, stop, ...): the request's
+    /// over the client's. The fields resolved above are taken out of it.
+    pub fields: Settings,
 }
 
 /// What resolving a call needs to know of its protocol. Every protocol implements it
@@ -399,22 +237,23 @@ pub trait ProtocolDefaults: std::fmt::Debug + Sync + 'static {
     fn api_key_env(&self) -> Option<&'static str> {
         None
     }
-    /// Whether it takes an optional request field that not all protocols do.
-    fn accepts(&self, field: &str) -> bool {
-        let _ = field;
-        true
+    /// The wire protocol it speaks: its own name, or the one it is a named service of
+    /// (`"openai"` for the OpenAI-compatible services).
+    fn speaks(&self) -> &'static str {
+        self.name()
+    }
+    /// The settings not every protocol takes ([`Taken::Listed`]) that this one sends.
+    fn takes(&self) -> &'static [Field] {
+        &[]
     }
 }
 
-/// The protocols a call may name, the first the default.
-pub type Protocols<'a> = &'a [&'static dyn ProtocolDefaults];
-
 /// The protocol `name` names (the default when `None`), or the error that lists the others.
-pub fn protocol_named(
+pub fn protocol_named<P: ?Sized + ProtocolDefaults>(
     name: Option<&str>,
-    protocols: Protocols<'_>,
+    protocols: &[&'static P],
     what: &str,
-) -> Result<&'static dyn ProtocolDefaults, Error> {
+) -> Result<&'static P, Error> {
     let Some(name) = name else { return Ok(protocols[0]) };
     protocols.iter().copied().find(|p| p.name() == name).ok_or_else(|| {
         let names: Vec<&str> = protocols.iter().map(|p| p.name()).collect();
@@ -422,17 +261,14 @@ pub fn protocol_named(
     })
 }
 
-/// Extra request headers. `Debug` masks the values of credential headers (`authorization`,
-/// `x-api-key`, ...).
+/// Extra request headers. `Debug` shows their names only: any of them may carry a credential.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Headers(pub BTreeMap<String, String>);
 
 impl std::fmt::Debug for Headers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown =
-            self.0.iter().map(|(name, value)| (name, if is_secret_header(name) { secret::MASK } else { value }));
-        f.debug_map().entries(shown).finish()
+        f.debug_map().entries(self.0.keys().map(|name| (name, secret::MASK))).finish()
     }
 }
 
@@ -455,52 +291,47 @@ impl Resolved {
 
 impl Resolved {
     /// Merges a request over client defaults over the environment (as the client captured it)
-    /// and library defaults, and checks what only the merged result can tell (fields the chosen
-    /// provider does not take).
-    /// `protocols` are the ones the library speaks (`crate::providers`), the first the default.
+    /// and library defaults, for `protocol` (the one the merged `provider` names, picked by
+    /// [`protocol_named`]), and checks what only the merged result can tell: fields the
+    /// protocol does not take. The call's deadline starts at `started`.
     pub fn with_env(
         request: Request,
         client: &Settings,
         env: &Env,
-        protocols: Protocols<'_>,
+        protocol: &'static dyn ProtocolDefaults,
+        started: Instant,
     ) -> Result<Resolved, Error> {
-        let s = request.settings.or(client);
-        let provider = protocol_named(s.provider.as_deref(), protocols, "request")?;
-        for (field, set) in [
-            ("extra_body", s.extra_body.is_some()),
-            ("max_tokens", s.max_tokens.is_some()),
-            ("tools", s.tools.is_some()),
-            ("tool_choice", s.tool_choice.is_some()),
-            ("parallel_tool_calls", s.parallel_tool_calls.is_some()),
-            ("response_format", s.response_format.is_some()),
-            ("stop", s.stop.is_some()),
-            ("seed", s.seed.is_some()),
-            ("reasoning_effort", s.reasoning_effort.is_some()),
-            ("n", s.n.is_some()),
-            ("presence_penalty", s.presence_penalty.is_some()),
-            ("frequency_penalty", s.frequency_penalty.is_some()),
-        ] {
-            if set && !provider.accepts(field) {
+        let mut s = request.settings.or(client);
+        for row in TABLE.iter().filter(|row| row.taken == Taken::Listed) {
+            if s.is_set(row.field) && !protocol.takes().contains(&row.field) {
                 return Err(Error::invalid_request(format!(
-                    "invalid request: `{field}` is not supported by the {} provider",
-                    provider.name()
+                    "invalid request: `{}` is not supported by the {} provider",
+                    row.name,
+                    protocol.name()
                 )));
             }
         }
         let env_nonempty = |name: &str| env.get(name).map(str::to_string);
-        let base_url = match (s.base_url, provider.base_url_env()) {
+        let base_url = match (s.base_url.take(), protocol.base_url_env()) {
             (Some(url), _) => url,
             (None, Some(var)) => match env_nonempty(var) {
                 Some(value) => {
-                    let url = provider.base_url_from_env(&value);
+                    let url = protocol.base_url_from_env(&value);
                     check_base_url(&url).map_err(|why| Error::invalid_request(format!("invalid {var}: {why}")))?;
                     url
                 }
-                None => provider.default_base_url().to_string(),
+                None => protocol.default_base_url().to_string(),
             },
-            (None, None) => provider.default_base_url().to_string(),
+            (None, None) => protocol.default_base_url().to_string(),
         };
-        let api_key = match (s.api_key, provider.api_key_env()) {
+        if base_url.is_empty() {
+            let var = protocol.base_url_env().map(|v| format!(" or {v}")).unwrap_or_default();
+            return Err(Error::invalid_request(format!(
+                "invalid request: the {} provider has no default `base_url`: set `base_url`{var}",
+                protocol.name()
+            )));
+        }
+        let api_key = match (s.api_key.take(), protocol.api_key_env()) {
             (Some(key), _) => Some(key),
             (None, Some(var)) => env_nonempty(var).map(Secret::new),
             (None, None) => None,
@@ -510,12 +341,12 @@ impl Resolved {
                 return Err(Error::invalid_request("invalid request: the API key has CR, LF or control characters"));
             }
         }
-        let tls = match (s.ca_file, s.tls_roots.as_deref()) {
+        let tls = match (s.ca_file.take(), s.tls_roots.take().as_deref()) {
             (Some(path), _) => TlsRoots::File(path),
             (None, Some("system")) => TlsRoots::System,
             (None, _) => TlsRoots::WebPki,
         };
-        let proxy = match s.proxy {
+        let proxy = match s.proxy.take() {
             Some(p) if p.is_empty() => ProxySetting::None,
             Some(p) => ProxySetting::Url(p),
             None => match env.proxy_for(&base_url) {
@@ -528,48 +359,37 @@ impl Resolved {
                 None => ProxySetting::None,
             },
         };
-        let ms = |v: Option<u64>, d: Duration| v.map(Duration::from_millis).unwrap_or(d);
-        let timeout = ms(s.timeout_ms, DEFAULT_TIMEOUT);
+        let ms = |v: Option<u64>, default: u64| Duration::from_millis(v.unwrap_or(default));
+        let timeout = ms(s.timeout_ms.take(), DEFAULT_TIMEOUT_MS);
+        s.provider = None;
         Ok(Resolved {
             messages: request.messages,
-            provider,
-            model: s.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
-            stream: s.stream.unwrap_or(false),
-            temperature: s.temperature,
-            top_p: s.top_p,
-            presence_penalty: s.presence_penalty,
-            frequency_penalty: s.frequency_penalty,
+            provider: protocol,
+            model: s.model.take().unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            stream: s.stream.take().unwrap_or(false),
             base_url: base_url.trim_end_matches('/').to_string(),
-            headers: s.headers.unwrap_or_default(),
+            headers: s.headers.take().unwrap_or_default(),
             net: NetSettings {
                 proxy,
                 tls,
-                connect_timeout: ms(s.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
-                idle_timeout: ms(s.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
+                connect_timeout: ms(s.connect_timeout_ms.take(), DEFAULT_CONNECT_TIMEOUT_MS),
+                idle_timeout: ms(s.idle_timeout_ms.take(), DEFAULT_IDLE_TIMEOUT_MS),
                 timeout,
-                deadline: std::time::Instant::now() + timeout,
-                max_retries: s.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-                max_response_bytes: s.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+                deadline: started + timeout,
+                max_retries: s.max_retries.take().unwrap_or(DEFAULT_MAX_RETRIES),
+                max_response_bytes: s.max_response_bytes.take().unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             },
             api_key,
-            max_tokens: s.max_tokens,
-            extra_body: s.extra_body,
-            tools: s.tools,
-            tool_choice: s.tool_choice,
-            parallel_tool_calls: s.parallel_tool_calls,
-            response_format: s.response_format,
-            stop: s.stop,
-            seed: s.seed,
-            reasoning_effort: s.reasoning_effort,
-            n: s.n,
-            include_usage: s.include_usage.unwrap_or(true),
+            include_usage: s.include_usage.take().unwrap_or(true),
+            result: s.result.take().unwrap_or(false),
+            fields: s,
         })
     }
 }
 
 /// Whether `Authorization: Bearer <key>` is a valid header value (no CR, LF or controls).
 /// Checked for keys in requests and options, and again for one from the environment.
-fn is_header_safe_key(key: &str) -> bool {
+pub(crate) fn is_header_safe_key(key: &str) -> bool {
     ureq::http::HeaderValue::from_str(&format!("Bearer {key}")).is_ok()
 }
 
@@ -585,7 +405,7 @@ fn check_size(json: &str, what: &str) -> Result<(), Error> {
 }
 
 /// Parses with the path of the offending field in the message (`messages[1].role: invalid type`).
-fn parse_json<'de, T: Deserialize<'de>>(json: &'de str, what: &str) -> Result<T, Error> {
+pub(crate) fn parse_json<'de, T: Deserialize<'de>>(json: &'de str, what: &str) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_str(json);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -600,7 +420,7 @@ fn parse_json<'de, T: Deserialize<'de>>(json: &'de str, what: &str) -> Result<T,
     Ok(value)
 }
 
-fn check_base_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_base_url(url: &str) -> Result<(), String> {
     let shown = without_userinfo(url);
     let uri: ureq::http::Uri = url.parse().map_err(|_| format!("is not a URL: {shown:?}"))?;
     match uri.scheme_str() {
@@ -734,7 +554,7 @@ mod tests {
     #[test]
     fn unknown_provider_lists_accepted_values() {
         let m = resolve(r#"{"messages":[],"provider":"nope"}"#, "{}", &[]).unwrap_err().message().to_string();
-        assert_eq!(m, "invalid request: `provider` is \"nope\"; accepted values: aichat, openai, anthropic, ollama");
+        assert!(m.starts_with("invalid request: `provider` is \"nope\"; accepted values: aichat, openai, anthropic, ollama, openrouter, groq,"), "{m}");
     }
 
     #[test]
@@ -774,21 +594,24 @@ mod tests {
         let client =
             Settings::options_from_json(r#"{"model":"client","base_url":"http://c/","timeout_ms":5}"#).unwrap();
         let req = Request::from_json(r#"{"messages":[],"model":"request"}"#).unwrap();
-        let r = Resolved::with_env(req, &client, &Env::default(), &crate::providers::DEFAULTS).unwrap();
+        let r = crate::providers::resolve(req, &client, &Env::default(), std::time::Instant::now())
+            .map(|(_, r)| r)
+            .unwrap();
         assert_eq!(r.model, "request");
         assert_eq!(r.base_url, "http://c");
         assert_eq!(r.net.timeout, Duration::from_millis(5));
-        assert_eq!(r.net.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(r.net.idle_timeout, Duration::from_millis(DEFAULT_IDLE_TIMEOUT_MS));
     }
 
     #[test]
     fn library_defaults_apply() {
-        let r = Resolved::with_env(
+        let r = crate::providers::resolve(
             Request::from_json("[]").unwrap(),
             &Settings::default(),
             &Env::default(),
-            &crate::providers::DEFAULTS,
+            std::time::Instant::now(),
         )
+        .map(|(_, r)| r)
         .unwrap();
         assert_eq!(r.provider.name(), "aichat");
         assert_eq!(r.base_url, "https://chat-gpt.org");
@@ -808,12 +631,13 @@ mod tests {
     }
 
     fn resolve(json: &str, client: &str, env: &[(&str, &str)]) -> Result<Resolved, Error> {
-        Resolved::with_env(
+        crate::providers::resolve(
             Request::from_json(json).unwrap(),
             &Settings::options_from_json(client).unwrap(),
             &Env::from_pairs(env.iter().map(|(k, v)| (*k, v.to_string()))),
-            &crate::providers::DEFAULTS,
+            std::time::Instant::now(),
         )
+        .map(|(_, r)| r)
     }
 
     #[test]
@@ -890,7 +714,7 @@ mod tests {
             for secret in ["sk-secret", "hdr-secret", "tok-secret"] {
                 assert!(!shown.contains(secret), "{secret} in {shown}");
             }
-            assert!(shown.contains("visible"));
+            assert!(!shown.contains("visible"), "every header value is masked: {shown}");
         }
         let secrets = r.secrets();
         for secret in ["sk-secret", "hdr-secret", "Bearer tok-secret", "tok-secret", "u:proxy-pw", "proxy-pw"] {

@@ -233,6 +233,24 @@ fn an_overload_reported_after_a_200_is_retried_while_nothing_was_delivered() {
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_SERVER, "{}", out.message);
     assert_eq!(server.attempts("o2"), 2, "max_retries 1: two attempts");
 
+    // One budget for every kind of retry: two 529s, then a 200 whose stream reports an
+    // overload, with max_retries 2, is three requests in all, not (2 + 1)².
+    let out = events_with(&ClientHandle::new(None), &req("key=o4,fail-first=2,status=529,overload-first=9", 2), None);
+    assert_eq!(out.status, AichatStatus::AICHAT_ERROR_SERVER, "{}", out.message);
+    assert_eq!(server.attempts("o4"), 3, "max_retries 2: three attempts across status and stream retries");
+    // Pulled streams share the budget too.
+    let client = ClientHandle::new(None);
+    let stream = open_stream(&client, &req("key=o5,fail-first=2,status=529,overload-first=9", 2), None).unwrap();
+    let failure = loop {
+        match next(&stream, 1000) {
+            Ok((_, true)) => panic!("the stream ended without the overload"),
+            Ok(_) => continue,
+            Err(failure) => break failure,
+        }
+    };
+    assert_eq!(failure.0, AichatStatus::AICHAT_ERROR_SERVER, "{}", failure.1);
+    assert_eq!(server.attempts("o5"), 3);
+
     // Once a piece of the answer was delivered, a failure is final.
     let out = events_with(&ClientHandle::new(None), &req("key=o3,error-event", 2), None);
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_SERVER, "{}", out.message);

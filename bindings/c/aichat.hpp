@@ -10,7 +10,7 @@
 //
 //   aichat::Result r = client.run(R"({"messages":[...],"tools":[...]})");
 //   for (auto &call : r.tool_calls) ...;   // r.text, r.reasoning, r.finish_reason, r.usage,
-//                                          // r.message_json (append it to "messages")
+//                                          // r.message_json (append it to "messages"), r.choices
 //   client.events(request, [](const aichat::Event &e) { if (e.kind == aichat::EventKind::Text) ...; });
 //
 //   aichat::Stream s = client.open_stream(request);   // pulled: for event loops and many streams
@@ -87,6 +87,8 @@ enum class EventKind : int {
     Finish = AICHAT_EVENT_FINISH,
     Usage = AICHAT_EVENT_USAGE,
     Message = AICHAT_EVENT_MESSAGE,
+    /// Only when the request set "result": the whole answer (Event::result).
+    Result = AICHAT_EVENT_RESULT,
 };
 
 /// Token counts; -1 where the server did not say.
@@ -102,12 +104,15 @@ struct Event {
     std::string_view text;
     std::string_view id;
     std::string_view name;
-    /// Kind Usage only, else nullptr.
+    /// Kinds Usage and Result only, else nullptr.
     const AichatUsage *usage;
+    /// Kind Result only: the whole answer, typed (aichat_event_result), else nullptr.
+    const AichatResult *result;
 
     static Event from(const AichatEvent &e) noexcept {
         return Event{static_cast<EventKind>(e.kind), e.choice, e.index, std::string_view(e.text, e.text_len),
-                     std::string_view(e.id), std::string_view(e.name), e.usage};
+                     std::string_view(e.id), std::string_view(e.name), e.usage,
+                     e.kind == AICHAT_EVENT_RESULT ? aichat_event_result(&e) : nullptr};
     }
 };
 
@@ -115,17 +120,87 @@ struct ToolCall {
     std::string id, name, arguments;
 };
 
-/// The whole answer of choice 0, as run() gathers it from the events.
+/// One choice of a Result.
+struct Choice {
+    uint32_t index = 0;
+    std::string text, reasoning, refusal;
+    std::vector<ToolCall> tool_calls;
+    /// "stop", "length", "tool_calls", "content_filter" or the server's word; "" if none came.
+    std::string finish_reason;
+    /// The reason as the server wrote it; "" if none came.
+    std::string finish_reason_raw;
+    /// The assistant message as JSON, to append to "messages" for the next turn.
+    std::string message_json;
+};
+
+/// The whole answer, as run() copies it from the library's (AichatResult). The fields outside
+/// `choices` are choice 0's, as before choices were given.
 struct Result {
     std::string text, reasoning, refusal;
     std::vector<ToolCall> tool_calls;
     /// "stop", "length", "tool_calls", "content_filter" or the server's word; "" if none came.
     std::string finish_reason;
+    /// -1 in every count when the server reported none.
     Usage usage;
     std::string response_id, model, request_id;
     /// The assistant message as JSON, to append to "messages" for the next turn.
     std::string message_json;
+    /// Every choice, in order (more than one when the request set "n").
+    std::vector<Choice> choices;
+
+    /// A copy of the library's view, which is valid only as long as its event.
+    static Result from(const AichatResult &r) {
+        Result out;
+        out.response_id = r.id;
+        out.model = r.model;
+        out.request_id = r.request_id;
+        if (r.usage != nullptr) {
+            out.usage = Usage{r.usage->prompt_tokens, r.usage->completion_tokens, r.usage->total_tokens,
+                              r.usage->cached_tokens, r.usage->reasoning_tokens};
+        }
+        for (size_t i = 0; i < r.choice_count; i++) {
+            const AichatChoice &c = r.choices[i];
+            Choice choice;
+            choice.index = c.index;
+            choice.text.assign(c.text, c.text_len);
+            choice.reasoning.assign(c.reasoning, c.reasoning_len);
+            choice.refusal.assign(c.refusal, c.refusal_len);
+            for (size_t k = 0; k < c.tool_call_count; k++) {
+                const AichatToolCall &t = c.tool_calls[k];
+                choice.tool_calls.push_back(ToolCall{t.id, t.name, std::string(t.arguments, t.arguments_len)});
+            }
+            choice.finish_reason = c.finish_reason;
+            choice.finish_reason_raw = c.finish_reason_raw;
+            choice.message_json.assign(c.message, c.message_len);
+            out.choices.push_back(std::move(choice));
+        }
+        if (!out.choices.empty()) {
+            const Choice &first = out.choices.front();
+            out.text = first.text;
+            out.reasoning = first.reasoning;
+            out.refusal = first.refusal;
+            out.tool_calls = first.tool_calls;
+            out.finish_reason = first.finish_reason;
+            out.message_json = first.message_json;
+        }
+        return out;
+    }
 };
+
+/// `request_json` asking for RESULT ("result": true): a messages array becomes a request
+/// object; an object gets the field first. A request that sets "result" itself fails (a
+/// duplicate field); text that is neither is passed on for the library to reject.
+inline std::string with_result(const std::string &request_json) {
+    const char *space = " \t\r\n";
+    size_t open = request_json.find_first_not_of(space);
+    if (open == std::string::npos) return request_json;
+    if (request_json[open] == '[') return R"({"result":true,"messages":)" + request_json + "}";
+    if (request_json[open] != '{') return request_json;
+    size_t next = request_json.find_first_not_of(space, open + 1);
+    bool empty = next != std::string::npos && request_json[next] == '}';
+    return request_json.substr(0, open + 1) + (empty ? R"("result":true)" : R"("result":true,)") +
+           request_json.substr(open + 1);
+}
 
 /// A completion pulled in batches (aichat_client_stream_open), for a caller that drives many
 /// streams from one thread or an event loop: poll fd() and call next(0) when it is readable.
@@ -274,35 +349,21 @@ public:
         return text;
     }
 
-    /// Runs one completion and returns everything choice 0 answered.
+    /// Runs one completion and returns the whole answer: the library assembles it (the
+    /// request is sent with "result": true, which it must not set itself) and hands it over as
+    /// the last event, which is copied here.
     Result run(const std::string &request_json, const Cancel *cancel = nullptr) const {
         Result r;
+        bool got = false;
         events(
-            request_json,
-            [&r](const Event &e) {
-                if (e.choice != 0) return;
-                switch (e.kind) {
-                case EventKind::Response:
-                    r.response_id = e.id;
-                    r.model = e.name;
-                    r.request_id = e.text;
-                    break;
-                case EventKind::Text: r.text.append(e.text); break;
-                case EventKind::Reasoning: r.reasoning.append(e.text); break;
-                case EventKind::Refusal: r.refusal.append(e.text); break;
-                case EventKind::ToolCall: r.tool_calls.push_back(ToolCall{std::string(e.id), std::string(e.name), {}}); break;
-                case EventKind::ToolArguments:
-                    if (e.index < r.tool_calls.size()) r.tool_calls[e.index].arguments.append(e.text);
-                    break;
-                case EventKind::Finish: r.finish_reason = e.text; break;
-                case EventKind::Usage:
-                    r.usage = Usage{e.usage->prompt_tokens, e.usage->completion_tokens, e.usage->total_tokens,
-                                    e.usage->cached_tokens, e.usage->reasoning_tokens};
-                    break;
-                case EventKind::Message: r.message_json = e.text; break;
-                }
+            with_result(request_json),
+            [&](const Event &e) {
+                if (e.result == nullptr) return;
+                r = Result::from(*e.result);
+                got = true;
             },
             cancel);
+        if (!got) throw Error(AICHAT_ERROR_INTERNAL, "the answer ended without its RESULT event", 0);
         return r;
     }
 

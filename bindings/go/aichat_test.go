@@ -360,3 +360,21 @@ func BenchmarkStream(b *testing.B) {
 	}
 	b.ReportMetric(float64(chunks*b.N)/b.Elapsed().Seconds(), "chunks/s")
 }
+
+// Every setting of the library's table is an Options field (options_gen.go is generated from
+// it): tls_roots and user, the two the hand-written options once lacked, reach the library.
+func TestGeneratedOptionsReachTheLibrary(t *testing.T) {
+	if _, err := NewClient(Options{TLSRoots: "mine"}); !errors.Is(err, ErrInvalidRequest) ||
+		!strings.Contains(err.Error(), "`tls_roots` is \"mine\"") {
+		t.Fatalf("tls_roots: %v", err)
+	}
+	c, err := NewClient(Options{TLSRoots: "system"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Complete(context.Background(), Request{Messages: hi, Options: Options{User: "u-1"}})
+	if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "`user` is not supported by the aichat provider") {
+		t.Fatalf("user: %v", err)
+	}
+}

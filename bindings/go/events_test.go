@@ -195,3 +195,50 @@ func TestCodesAreTheHeadersAndNamedByTheLibrary(t *testing.T) {
 		t.Errorf("%v %v %d", CodeTimeout, Code(99), CodeInternal)
 	}
 }
+
+func TestRunGivesEveryChoiceAsTheLibraryAssembledIt(t *testing.T) {
+	c := newClient(t)
+	req := withTools(openai("reasoning,parallel-tools", hi))
+	req.N = 2
+	r, err := c.Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Choices) != 2 || r.Usage == nil || *r.Usage != (Usage{9, 12, 21, 3, 4}) {
+		t.Fatalf("result %+v", r)
+	}
+	for i, ch := range r.Choices {
+		if ch.Index != i || ch.FinishReason != "tool_calls" || ch.FinishReasonRaw != "tool_calls" || len(ch.ToolCalls) != 2 {
+			t.Errorf("choice %d: %+v", i, ch)
+		}
+		if ch.Reasoning != "The user wrote something; I will quote it back." || ch.Message.ReasoningContent != ch.Reasoning {
+			t.Errorf("choice %d reasoning %q", i, ch.Reasoning)
+		}
+		if len(ch.Message.ToolCalls) != 2 || ch.Message.ToolCalls[1] != ch.ToolCalls[1] {
+			t.Errorf("choice %d message %+v", i, ch.Message)
+		}
+	}
+	if r.FinishReason != "tool_calls" || len(r.ToolCalls) != 2 || r.ToolCalls[0].Function.Name != "get_weather" {
+		t.Errorf("choice 0's fields %+v", r)
+	}
+
+	// Asked for in Events, the result is the last event, and Run's translation of it.
+	var last Event
+	req.Result = true
+	for e, err := range c.Events(context.Background(), req) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = e
+	}
+	again, err := resultFromJSON(last.Text)
+	if last.Kind != EventResult || err != nil || len(again.Choices) != 2 || last.Usage == nil {
+		t.Errorf("last event %+v: %v", last, err)
+	}
+
+	plain, err := c.Run(context.Background(), Request{Messages: hi, Options: Options{Provider: "openai",
+		BaseURL: baseURL + "/v1", Stream: true, IncludeUsage: ptr(false), MaxRetries: ptr(0)}})
+	if err != nil || plain.Usage != nil || len(plain.Choices) != 1 || plain.Text != "You said: Hi" || len(plain.ToolCalls) != 0 {
+		t.Errorf("no usage: %+v %v", plain, err)
+	}
+}

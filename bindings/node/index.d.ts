@@ -31,39 +31,70 @@ export interface Tool {
 
 /** Settings of a request, or a client's defaults. camelCase here; the C schema's names on the wire. */
 export interface Options {
-  model?: string;
-  stream?: boolean;
-  /** 'aichat' (default), 'openai', 'anthropic' or 'ollama'. */
+  // <generated:options>
+  /** The protocol: one of the registry's names. */
   provider?: string;
+  /** The model name. Library default: "gpt-3.5-turbo". */
+  model?: string;
+  /** Stream the answer as it is generated. Library default: false. */
+  stream?: boolean;
+  /** The server's base URL. */
   baseUrl?: string;
+  /** The API key; sent as each protocol sends it. */
   apiKey?: string;
-  /** A proxy URL; '' turns proxies off; unset uses HTTP_PROXY/HTTPS_PROXY/NO_PROXY. */
-  proxy?: string;
-  temperature?: number;
-  topP?: number;
-  presencePenalty?: number;
-  frequencyPenalty?: number;
-  maxTokens?: number;
+  /** Extra HTTP headers; each value is masked in messages. */
   headers?: Record<string, string>;
-  extraBody?: Record<string, unknown>;
-  connectTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  timeoutMs?: number;
-  maxRetries?: number;
-  maxResponseBytes?: number;
-  /** PEM file whose certificates are trusted instead of the built-in roots. */
-  caFile?: string;
+  /** A proxy URL (http, socks4, socks4a, socks5, socks5h); "" for none. */
+  proxy?: string;
+  /** Sampling temperature. */
+  temperature?: number;
+  /** Nucleus sampling. */
+  topP?: number;
+  /** Presence penalty. */
+  presencePenalty?: number;
+  /** Frequency penalty. */
+  frequencyPenalty?: number;
+  /** Most tokens to generate. */
+  maxTokens?: number;
+  /** The functions the model may call (OpenAI's `tools`). */
   tools?: Tool[];
+  /** Whether and which tool the model must call. */
   toolChoice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+  /** Whether the model may call several tools at once. */
   parallelToolCalls?: boolean;
+  /** The answer's format (JSON object, JSON schema). */
   responseFormat?: Record<string, unknown>;
+  /** Where generation stops. */
   stop?: string | string[];
+  /** Sampling seed. */
   seed?: number;
+  /** Reasoning effort for reasoning models ("low", "medium", "high", ...). */
   reasoningEffort?: string;
-  /** How many choices to generate; events carry each one's `choice`. */
+  /** How many choices to generate; events carry each one's index. */
   n?: number;
-  /** With `stream`, ask for token usage (default true). */
+  /** With `stream`, ask for token usage in the stream. Library default: true. */
   includeUsage?: boolean;
+  /** With the event API, end the answer with one RESULT event: the whole answer, assembled. Library default: false. */
+  result?: boolean;
+  /** An id of the end user, for the provider's abuse monitoring. */
+  user?: string;
+  /** Fields merged into the request body as written (they win). */
+  extraBody?: Record<string, unknown>;
+  /** Longest wait to connect (TCP and TLS), per attempt. Library default: 10000. */
+  connectTimeoutMs?: number;
+  /** Longest silence while waiting for or reading the answer. Library default: 60000. */
+  idleTimeoutMs?: number;
+  /** Longest whole call, retries included. Library default: 600000. */
+  timeoutMs?: number;
+  /** Retries of a failed attempt (connection errors, 408, 409, 429, 5xx, overload). Library default: 2. */
+  maxRetries?: number;
+  /** Largest answer body read. Library default: 67108864. */
+  maxResponseBytes?: number;
+  /** PEM certificates trusted instead of the built-in roots. */
+  caFile?: string;
+  /** Trust roots: "webpki" (Mozilla's, built in) or "system" (the operating system's). Library default: "webpki". */
+  tlsRoots?: 'webpki' | 'system';
+  // </generated:options>
 }
 
 /** Token counts; null where the server did not say. */
@@ -83,9 +114,26 @@ export type Event =
   | { type: 'tool_arguments'; choice: number; index: number; text: string }
   | { type: 'finish'; choice: number; reason: string; rawReason: string }
   | { type: 'usage'; usage: Usage }
-  | { type: 'message'; choice: number; message: Message; json: string };
+  | { type: 'message'; choice: number; message: Message; json: string }
+  /** Only with `result: true`, very last: the whole answer, as run() returns it, and its JSON. */
+  | { type: 'result'; result: Result; json: string };
 
-/** The whole answer of choice 0, as run() gathers it. */
+/** One choice of a Result. */
+export interface Choice {
+  index: number;
+  text: string;
+  reasoning: string;
+  refusal: string;
+  toolCalls: ToolCall[];
+  /** 'stop', 'length', 'tool_calls', 'content_filter' or the server's word; null if none came. */
+  finishReason: string | null;
+  /** The reason as the server wrote it; null if none came. */
+  finishReasonRaw: string | null;
+  /** The assistant message: push it onto `messages` for the next turn. */
+  message: Message;
+}
+
+/** The whole answer, as the library assembles it for run(); the fields outside `choices` are choice 0's. */
 export interface Result {
   text: string;
   reasoning: string;
@@ -99,6 +147,8 @@ export interface Result {
   requestId: string;
   /** The assistant message: push it onto `messages` for the next turn. */
   message: Message;
+  /** Every choice, in order: more than one when the request set `n`. */
+  choices: Choice[];
 }
 
 export interface Request extends Options {

@@ -106,7 +106,7 @@ pub(crate) unsafe fn complete(
 
 /// Runs one completion on `client` as `aichat_client_create_completion` does, calling
 /// `on_event` on this thread for every event of the answer (`AichatEventKind`) as it arrives:
-/// RESPONSE first, MESSAGE last.
+/// RESPONSE first, MESSAGE last (then RESULT when the request set `result`).
 ///
 /// # Safety
 /// `client` and `cancel` are NULL or unfreed handles; `request_json` is NULL or a

@@ -4,6 +4,7 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::CText;
+use super::result::ResultView;
 use crate::answer::Piece;
 use crate::event::{Event, Usage};
 
@@ -31,10 +32,14 @@ pub enum AichatEventKind {
     AICHAT_EVENT_FINISH = 7,
     /// `usage`: token counts, once, after the finish reasons.
     AICHAT_EVENT_USAGE = 8,
-    /// Last, once per choice: `text` is the assembled assistant message as JSON
+    /// Last (but for RESULT), once per choice: `text` is the assembled assistant message as JSON
     /// (`{"role":"assistant","content":...}` with `reasoning_content`, `refusal` and
     /// `tool_calls` when present), ready to append to `messages` for the next turn.
     AICHAT_EVENT_MESSAGE = 9,
+    /// Very last, once, only when the request set `result`: `text` is the whole answer as JSON,
+    /// `usage` its token counts (all -1 when the server reported none);
+    /// `aichat_event_result` gives the same answer typed.
+    AICHAT_EVENT_RESULT = 10,
 }
 
 /// Token counts; -1 where the server did not say.
@@ -82,7 +87,7 @@ pub struct AichatEvent {
     pub id: *const c_char,
     /// TOOL_CALL: the function name; RESPONSE: the model; FINISH: the raw reason; else "".
     pub name: *const c_char,
-    /// USAGE only, else NULL.
+    /// USAGE and RESULT only, else NULL.
     pub usage: *const AichatUsage,
 }
 
@@ -114,6 +119,7 @@ pub(crate) fn parts<'e>(event: &'e Event<'_>) -> Parts<'e> {
         Event::Finish { choice, reason, raw } => p(AICHAT_EVENT_FINISH, *choice, 0, reason, "", raw),
         Event::Usage(usage) => Parts { usage: Some(usage), ..p(AICHAT_EVENT_USAGE, 0, 0, "", "", "") },
         Event::Message { choice, json } => p(AICHAT_EVENT_MESSAGE, *choice, 0, json, "", ""),
+        Event::Result(answer) => p(AICHAT_EVENT_RESULT, 0, 0, answer.json(), "", ""),
     }
 }
 
@@ -125,9 +131,15 @@ pub(crate) struct EventBuffers {
     id: CText,
     name: CText,
     usage: Option<AichatUsage>,
+    result: Option<Box<ResultView>>,
 }
 
 impl EventBuffers {
+    /// Lets go of a RESULT's view, and the answer it holds.
+    pub(crate) fn forget_result(&mut self) {
+        self.result = None;
+    }
+
     /// `event` as an `AichatEvent` pointing into these buffers (valid until the next call).
     #[inline]
     pub(crate) fn view(&mut self, event: &Event<'_>) -> AichatEvent {
@@ -147,6 +159,15 @@ impl EventBuffers {
     /// where it already lies (MESSAGE's JSON), and is pointed at instead of copied.
     #[inline(never)]
     pub(crate) fn view_with_nul(&mut self, event: &Event<'_>, with_nul: Option<&[u8]>) -> AichatEvent {
+        if let Event::Result(answer) = event {
+            // The JSON is pointed at where the answer keeps it, pushed or pulled.
+            let json = answer.json_with_nul();
+            let view = self.result.insert(ResultView::new(answer));
+            return AichatEvent {
+                usage: view.event_usage(),
+                ..text_event(AichatEventKind::AICHAT_EVENT_RESULT, 0, 0, json.as_ptr().cast(), json.len() - 1)
+            };
+        }
         let p = parts(event);
         let usage = match p.usage {
             Some(&usage) => self.usage.insert(usage.into()) as *const AichatUsage,

@@ -2,19 +2,23 @@
 //! so the panic boundary, NULL checks, string conversion and `AichatError **` reporting are
 //! written once. The C conventions these implement are documented in the README.
 
+mod abi;
 mod cancel;
 mod client;
 mod completion;
 mod error;
 mod event;
+mod result;
 mod status;
 mod stream;
 
+pub use abi::aichat_abi_json;
 pub use cancel::*;
 pub use client::*;
 pub use completion::*;
 pub use error::*;
 pub use event::{AichatEvent, AichatEventCallback, AichatEventKind, AichatUsage};
+pub use result::{AichatChoice, AichatResult, AichatToolCall, aichat_event_result};
 pub use status::*;
 pub use stream::*;
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::event::EventBuffers;
 use super::{
-    AichatCancel, AichatClient, AichatError, AichatEvent, AichatStatus, BoxedHandle, catch_reporting, null_argument,
-    status_of, str_from_c,
+    AichatCancel, AichatClient, AichatError, AichatEvent, AichatEventKind, AichatStatus, BoxedHandle, catch_reporting,
+    null_argument, status_of, str_from_c,
 };
 use crate::answer::Mode;
 use crate::client::Call;
@@ -279,6 +279,11 @@ struct EventBatch {
 
 impl Batch for EventBatch {
     fn clear(&mut self) {
+        // RESULT, the last event of a stream so the last of its batch, holds the whole answer:
+        // it goes with its batch rather than with the stream.
+        if self.items.last().is_some_and(|e| e.kind == AichatEventKind::AICHAT_EVENT_RESULT) {
+            self.buffers[self.items.len() - 1].forget_result();
+        }
         self.events.clear();
         self.items.clear();
     }

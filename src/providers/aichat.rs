@@ -12,7 +12,7 @@ use crate::prompt;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::HttpRequest;
 
-use super::{Decoder, Flow, Framing, Protocol, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, Protocol, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://chat-gpt.org";
 
@@ -64,10 +64,10 @@ pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
     let prompt = prompt::compose(&r.messages)?;
     let body = Body {
         message: &prompt,
-        temperature: Number::or_default(r.temperature, 1),
-        presence_penalty: Number::or_default(r.presence_penalty, 0),
-        top_p: Number::or_default(r.top_p, 1),
-        frequency_penalty: Number::or_default(r.frequency_penalty, 0),
+        temperature: Number::or_default(r.fields.temperature, 1),
+        presence_penalty: Number::or_default(r.fields.presence_penalty, 0),
+        top_p: Number::or_default(r.fields.top_p, 1),
+        frequency_penalty: Number::or_default(r.fields.frequency_penalty, 0),
     };
     let headers = HEADERS.iter().map(|&(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))).collect();
     Ok(HttpRequest {
@@ -110,21 +110,9 @@ impl ProtocolDefaults for Aichat {
         DEFAULT_BASE_URL
     }
 
-    fn accepts(&self, field: &str) -> bool {
-        // The original protocol has exactly five body fields.
-        !matches!(
-            field,
-            "extra_body"
-                | "max_tokens"
-                | "tools"
-                | "tool_choice"
-                | "parallel_tool_calls"
-                | "response_format"
-                | "stop"
-                | "seed"
-                | "reasoning_effort"
-                | "n"
-        )
+    fn takes(&self) -> &'static [Field] {
+        // The original protocol has exactly five body fields, all of which every protocol takes.
+        &[Field::presence_penalty, Field::frequency_penalty]
     }
 }
 
@@ -169,12 +157,13 @@ mod tests {
     use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
-        Resolved::with_env(
+        crate::providers::resolve(
             Request::from_json(json).unwrap(),
             &Settings::default(),
             &crate::env::Env::default(),
-            &crate::providers::DEFAULTS,
+            std::time::Instant::now(),
         )
+        .map(|(_, r)| r)
         .unwrap()
     }
 

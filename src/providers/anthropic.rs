@@ -13,7 +13,7 @@ use crate::event::Usage;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
-use super::{Decoder, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
 /// The API requires `max_tokens`; this is what a request that sets none asks for.
@@ -46,12 +46,18 @@ impl ProtocolDefaults for Anthropic {
         Some("ANTHROPIC_API_KEY")
     }
 
-    fn accepts(&self, field: &str) -> bool {
-        // What the Messages API has no equivalent for.
-        !matches!(
-            field,
-            "presence_penalty" | "frequency_penalty" | "seed" | "n" | "response_format" | "reasoning_effort"
-        )
+    fn takes(&self) -> &'static [Field] {
+        // Not `presence_penalty`, `frequency_penalty`, `seed`, `n`, `response_format`,
+        // `reasoning_effort`: the Messages API has no equivalent.
+        &[
+            Field::max_tokens,
+            Field::tools,
+            Field::tool_choice,
+            Field::parallel_tool_calls,
+            Field::stop,
+            Field::user,
+            Field::extra_body,
+        ]
     }
 }
 
@@ -90,7 +96,7 @@ fn body(r: &Resolved) -> Result<Map<String, Value>, Error> {
     let (system, messages) = conversation(r)?;
     let mut body = Map::new();
     body.insert("model".into(), json!(r.model));
-    body.insert("max_tokens".into(), json!(r.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)));
+    body.insert("max_tokens".into(), json!(r.fields.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)));
     if let Some(system) = system {
         body.insert("system".into(), json!(system));
     }
@@ -98,23 +104,26 @@ fn body(r: &Resolved) -> Result<Map<String, Value>, Error> {
     if r.stream {
         body.insert("stream".into(), json!(true));
     }
-    if let Some(t) = r.temperature {
+    if let Some(t) = r.fields.temperature {
         body.insert("temperature".into(), json!(t));
     }
-    if let Some(p) = r.top_p {
+    if let Some(p) = r.fields.top_p {
         body.insert("top_p".into(), json!(p));
     }
-    if let Some(stop) = r.stop.as_ref().map(|s| s.value()) {
+    if let Some(stop) = r.fields.stop.as_ref().map(|s| s.value()) {
         let sequences = if stop.is_string() { json!([stop]) } else { stop };
         body.insert("stop_sequences".into(), sequences);
     }
-    if let Some(tools) = r.tools.as_ref().map(|t| t.value()) {
+    if let Some(tools) = r.fields.tools.as_ref().map(|t| t.value()) {
         body.insert("tools".into(), Value::Array(tools_of(&tools)?));
     }
     if let Some(choice) = tool_choice(r)? {
         body.insert("tool_choice".into(), choice);
     }
-    for (name, value) in r.extra_body.iter().flatten() {
+    if let Some(user) = &r.fields.user {
+        body.insert("metadata".into(), json!({ "user_id": user }));
+    }
+    for (name, value) in r.fields.extra_body.iter().flatten() {
         body.insert(name.clone(), value.clone());
     }
     Ok(body)
@@ -282,7 +291,7 @@ fn tools_of(tools: &Value) -> Result<Vec<Value>, Error> {
 
 /// `tool_choice` and `parallel_tool_calls` as Messages' `tool_choice`.
 fn tool_choice(r: &Resolved) -> Result<Option<Value>, Error> {
-    let mut choice = match r.tool_choice.as_ref().map(|c| c.value()) {
+    let mut choice = match r.fields.tool_choice.as_ref().map(|c| c.value()) {
         None => None,
         Some(Value::String(s)) => Some(match s.as_str() {
             "auto" => json!({"type": "auto"}),
@@ -295,7 +304,7 @@ fn tool_choice(r: &Resolved) -> Result<Option<Value>, Error> {
             None => return Err(invalid("tool_choice", "must name a function")),
         },
     };
-    if r.parallel_tool_calls == Some(false) {
+    if r.fields.parallel_tool_calls == Some(false) {
         let c = choice.get_or_insert_with(|| json!({"type": "auto"}));
         c["disable_parallel_tool_use"] = json!(true);
     }

@@ -8,6 +8,7 @@
 
 pub mod aichat;
 pub mod anthropic;
+pub mod compatible;
 pub mod driver;
 pub mod ollama;
 pub mod openai;
@@ -16,18 +17,48 @@ use std::borrow::Cow;
 
 use crate::answer::Assembler;
 use crate::error::Error;
-use crate::request::{Headers, ProtocolDefaults, Resolved};
+use std::time::Instant;
+
+use crate::env::Env;
+use crate::request::{Headers, ProtocolDefaults, Request, Resolved, Settings, protocol_named};
+pub use crate::settings::Field;
 use crate::transport::{Header, HttpRequest};
 
 /// Every protocol, by name; the first is the default.
-pub static REGISTRY: &[&dyn Protocol] = &[&aichat::Aichat, &openai::OpenAi, &anthropic::Anthropic, &ollama::Ollama];
+pub static REGISTRY: &[&dyn Protocol] = &[
+    &aichat::Aichat,
+    &openai::OpenAi,
+    &anthropic::Anthropic,
+    &ollama::Ollama,
+    // The OpenAI-compatible services by name (compatible.rs: a row of data each).
+    &compatible::OPENROUTER,
+    &compatible::GROQ,
+    &compatible::DEEPSEEK,
+    &compatible::MISTRAL,
+    &compatible::TOGETHER,
+    &compatible::FIREWORKS,
+    &compatible::XAI,
+    &compatible::CEREBRAS,
+    &compatible::AZURE,
+    &compatible::LMSTUDIO,
+    &compatible::VLLM,
+];
 
 /// A protocol, as a request names it in `provider`.
 pub type Provider = &'static dyn Protocol;
 
-/// The registry as the request side sees it (`Resolved::with_env`).
-pub static DEFAULTS: std::sync::LazyLock<Vec<&'static dyn ProtocolDefaults>> =
-    std::sync::LazyLock::new(|| REGISTRY.iter().map(|&p| p as &'static dyn ProtocolDefaults).collect());
+/// A call starting at `started`: its protocol (the one the request's, else the client's
+/// `provider` names, looked up once, here) and the request resolved for it.
+pub fn resolve(
+    request: Request,
+    client: &Settings,
+    env: &Env,
+    started: Instant,
+) -> Result<(Provider, Resolved), Error> {
+    let name = request.settings.provider.as_deref().or(client.provider.as_deref());
+    let protocol = protocol_named(name, REGISTRY, "request")?;
+    Ok((protocol, Resolved::with_env(request, client, env, protocol, started)?))
+}
 
 /// The protocol named `name`.
 pub fn by_name(name: &str) -> Option<Provider> {
@@ -123,6 +154,34 @@ mod tests {
         for other in ["text/plain", "", "application/octet-stream"] {
             assert_eq!(sse_or_json(other, true), Framing::Sse, "{other}");
             assert_eq!(sse_or_json(other, false), Framing::Json, "{other}");
+        }
+    }
+
+    #[test]
+    fn user_is_sent_as_each_protocol_names_it_or_refused() {
+        let body = |provider: &str| -> Result<serde_json::Value, Error> {
+            let json =
+                format!(r#"{{"provider":"{provider}","messages":[{{"role":"user","content":"hi"}}],"user":"u-42"}}"#);
+            let (p, r) = resolve(Request::from_json(&json)?, &Settings::default(), &Env::default(), Instant::now())?;
+            Ok(serde_json::from_slice(&p.build_request(&r)?.body).expect("a JSON body"))
+        };
+        assert_eq!(body("openai").unwrap()["user"], "u-42");
+        assert_eq!(body("anthropic").unwrap()["metadata"], serde_json::json!({"user_id": "u-42"}));
+        for refused in ["aichat", "ollama"] {
+            let e = body(refused).unwrap_err();
+            assert_eq!(e.message(), format!("invalid request: `user` is not supported by the {refused} provider"));
+        }
+    }
+
+    #[test]
+    fn every_listed_setting_is_taken_by_some_protocol_and_only_listed_ones_are_named() {
+        use crate::settings::{TABLE, Taken};
+        for row in TABLE {
+            let takers = REGISTRY.iter().filter(|p| p.takes().contains(&row.field)).count();
+            match row.taken {
+                Taken::Listed => assert!(takers > 0, "no protocol takes `{}`", row.name),
+                Taken::Every => assert_eq!(takers, 0, "`{}` is taken by every protocol: no need to list it", row.name),
+            }
         }
     }
 

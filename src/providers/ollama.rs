@@ -14,7 +14,7 @@ use crate::event::Usage;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
-use super::{Decoder, Flow, Framing, Protocol, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, Protocol, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434";
 const DEFAULT_PORT: &str = "11434";
@@ -52,9 +52,19 @@ impl ProtocolDefaults for Ollama {
         format!("http://{host}:{port}")
     }
 
-    fn accepts(&self, field: &str) -> bool {
-        // What the native API has no equivalent for.
-        !matches!(field, "tool_choice" | "parallel_tool_calls" | "n")
+    fn takes(&self) -> &'static [Field] {
+        // Not `tool_choice`, `parallel_tool_calls`, `n`, `user`: the native API has no equivalent.
+        &[
+            Field::presence_penalty,
+            Field::frequency_penalty,
+            Field::max_tokens,
+            Field::tools,
+            Field::response_format,
+            Field::stop,
+            Field::seed,
+            Field::reasoning_effort,
+            Field::extra_body,
+        ]
     }
 }
 
@@ -108,31 +118,31 @@ fn body(r: &Resolved) -> Result<Map<String, Value>, Error> {
     body.insert("stream".into(), json!(r.stream));
     let mut options = Map::new();
     for (name, value) in [
-        ("temperature", r.temperature),
-        ("top_p", r.top_p),
-        ("presence_penalty", r.presence_penalty),
-        ("frequency_penalty", r.frequency_penalty),
+        ("temperature", r.fields.temperature),
+        ("top_p", r.fields.top_p),
+        ("presence_penalty", r.fields.presence_penalty),
+        ("frequency_penalty", r.fields.frequency_penalty),
     ] {
         if let Some(v) = value {
             options.insert(name.into(), json!(v));
         }
     }
-    if let Some(seed) = r.seed {
+    if let Some(seed) = r.fields.seed {
         options.insert("seed".into(), json!(seed));
     }
-    if let Some(stop) = r.stop.as_ref().map(|s| s.value()) {
+    if let Some(stop) = r.fields.stop.as_ref().map(|s| s.value()) {
         options.insert("stop".into(), if stop.is_string() { json!([stop]) } else { stop });
     }
-    if let Some(n) = r.max_tokens {
+    if let Some(n) = r.fields.max_tokens {
         options.insert("num_predict".into(), json!(n));
     }
     if !options.is_empty() {
         body.insert("options".into(), Value::Object(options));
     }
-    if let Some(tools) = r.tools.as_ref() {
+    if let Some(tools) = r.fields.tools.as_ref() {
         body.insert("tools".into(), tools.value());
     }
-    if let Some(format) = r.response_format.as_ref().map(|f| f.value()) {
+    if let Some(format) = r.fields.response_format.as_ref().map(|f| f.value()) {
         let mapped = match format.get("type").and_then(Value::as_str) {
             Some("json_object") => json!("json"),
             Some("json_schema") => match format.pointer("/json_schema/schema") {
@@ -146,10 +156,10 @@ fn body(r: &Resolved) -> Result<Map<String, Value>, Error> {
             body.insert("format".into(), mapped);
         }
     }
-    if let Some(effort) = &r.reasoning_effort {
+    if let Some(effort) = &r.fields.reasoning_effort {
         body.insert("think".into(), json!(effort));
     }
-    for (name, value) in r.extra_body.iter().flatten() {
+    for (name, value) in r.fields.extra_body.iter().flatten() {
         body.insert(name.clone(), value.clone());
     }
     Ok(body)

@@ -15,18 +15,18 @@ use crate::fastjson::{JsonStr, Used};
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::{Header, HttpRequest};
 
-use super::{Decoder, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// The request body: the messages exactly as the caller wrote them, each field only when set,
 /// and `extra_body` over everything (a key it has replaces the library's own).
-struct Body<'a>(&'a Resolved);
+struct Body<'a>(&'a Resolved, Quirks);
 
 impl Serialize for Body<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let extra = r.extra_body.as_ref();
+        let (r, quirks) = (self.0, self.1);
+        let extra = r.fields.extra_body.as_ref();
         let mut map = serializer.serialize_map(None)?;
         macro_rules! put {
             ($name:literal, $value:expr) => {
@@ -38,24 +38,26 @@ impl Serialize for Body<'_> {
             };
         }
         let messages: Vec<_> = r.messages.iter().map(|m| m.raw()).collect();
-        let stream_options = (r.stream && r.include_usage).then(|| serde_json::json!({"include_usage": true}));
+        let stream_options =
+            (r.stream && r.include_usage && quirks.stream_options).then(|| serde_json::json!({"include_usage": true}));
         put!("model", Some(&r.model));
         put!("messages", Some(&messages));
         put!("stream", Some(&r.stream));
         put!("stream_options", stream_options.as_ref());
-        put!("temperature", r.temperature.as_ref());
-        put!("top_p", r.top_p.as_ref());
-        put!("presence_penalty", r.presence_penalty.as_ref());
-        put!("frequency_penalty", r.frequency_penalty.as_ref());
-        put!("max_tokens", r.max_tokens.as_ref());
-        put!("n", r.n.as_ref());
-        put!("seed", r.seed.as_ref());
-        put!("stop", r.stop.as_ref());
-        put!("tools", r.tools.as_ref());
-        put!("tool_choice", r.tool_choice.as_ref());
-        put!("parallel_tool_calls", r.parallel_tool_calls.as_ref());
-        put!("response_format", r.response_format.as_ref());
-        put!("reasoning_effort", r.reasoning_effort.as_ref());
+        put!("temperature", r.fields.temperature.as_ref());
+        put!("top_p", r.fields.top_p.as_ref());
+        put!("presence_penalty", r.fields.presence_penalty.as_ref());
+        put!("frequency_penalty", r.fields.frequency_penalty.as_ref());
+        put!("max_tokens", r.fields.max_tokens.as_ref());
+        put!("n", r.fields.n.as_ref());
+        put!("seed", r.fields.seed.as_ref());
+        put!("stop", r.fields.stop.as_ref());
+        put!("tools", r.fields.tools.as_ref());
+        put!("tool_choice", r.fields.tool_choice.as_ref());
+        put!("parallel_tool_calls", r.fields.parallel_tool_calls.as_ref());
+        put!("response_format", r.fields.response_format.as_ref());
+        put!("reasoning_effort", r.fields.reasoning_effort.as_ref());
+        put!("user", r.fields.user.as_ref());
         for (name, value) in extra.into_iter().flatten() {
             map.serialize_entry(name, value)?;
         }
@@ -63,23 +65,69 @@ impl Serialize for Body<'_> {
     }
 }
 
+/// Where a service departs from OpenAI's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quirks {
+    pub key_header: KeyHeader,
+    /// Whether it takes `stream_options` (Mistral answers 422 to it, and reports usage in the
+    /// stream without being asked).
+    pub stream_options: bool,
+}
+
+impl Quirks {
+    pub const NONE: Quirks = Quirks { key_header: KeyHeader::Bearer, stream_options: true };
+}
+
+/// How a service wants the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>` (OpenAI and nearly every compatible service).
+    Bearer,
+    /// `api-key: <key>` (Azure OpenAI).
+    ApiKey,
+}
+
 pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
+    build_request_with(r, Quirks::NONE)
+}
+
+/// The request, for a service with these quirks.
+pub fn build_request_with(r: &Resolved, quirks: Quirks) -> Result<HttpRequest, Error> {
     let accept = if r.stream { "text/event-stream" } else { "application/json" };
-    let authorization = r.api_key.as_ref().map(|key| format!("Bearer {}", key.expose()));
     let mut own: Vec<Header> = vec![
         (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
         (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
     ];
-    if let Some(value) = authorization {
-        own.push((Cow::Borrowed("authorization"), Cow::Owned(value)));
+    if let Some(key) = &r.api_key {
+        own.push(match quirks.key_header {
+            KeyHeader::Bearer => (Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))),
+            KeyHeader::ApiKey => (Cow::Borrowed("api-key"), Cow::Owned(key.expose().to_string())),
+        });
     }
     let headers = with_extra_headers(own, &r.headers);
     Ok(HttpRequest {
         url: format!("{}/chat/completions", r.base_url),
         headers,
-        body: serde_json::to_vec(&Body(r)).expect("the body always serializes"),
+        body: serde_json::to_vec(&Body(r, quirks)).expect("the body always serializes"),
     })
 }
+
+/// The optional settings it sends: every one, since the request schema is this API's.
+pub const TAKES: &[Field] = &[
+    Field::presence_penalty,
+    Field::frequency_penalty,
+    Field::max_tokens,
+    Field::tools,
+    Field::tool_choice,
+    Field::parallel_tool_calls,
+    Field::response_format,
+    Field::stop,
+    Field::seed,
+    Field::reasoning_effort,
+    Field::n,
+    Field::user,
+    Field::extra_body,
+];
 
 /// `"provider": "openai"`.
 #[derive(Debug)]
@@ -100,6 +148,10 @@ impl ProtocolDefaults for OpenAi {
 
     fn api_key_env(&self) -> Option<&'static str> {
         Some("OPENAI_API_KEY")
+    }
+
+    fn takes(&self) -> &'static [Field] {
+        TAKES
     }
 }
 
@@ -786,12 +838,13 @@ mod tests {
     use serde_json::json;
 
     fn resolved(json: &str) -> Resolved {
-        Resolved::with_env(
+        crate::providers::resolve(
             Request::from_json(json).unwrap(),
             &Settings::default(),
             &crate::env::Env::default(),
-            &crate::providers::DEFAULTS,
+            std::time::Instant::now(),
         )
+        .map(|(_, r)| r)
         .unwrap()
     }
 

@@ -229,6 +229,7 @@ typedef struct {
     int broken; /* a promise of the contract was not kept */
     char text[512], arguments[512], message[1024], call_id[64], call_name[64], finish[32], request_id[64];
     AichatUsage usage;
+    int results; /* RESULT events, each checked against what the events before it said */
 } Events;
 
 static void append(char *dst, size_t cap, const char *s, size_t len) {
@@ -239,9 +240,37 @@ static void append(char *dst, size_t cap, const char *s, size_t len) {
     }
 }
 
+static int same(const char *s, size_t len, const char *expected) {
+    return s != NULL && s[len] == '\0' && strlen(s) == len && strcmp(s, expected) == 0;
+}
+
+/* The typed view of RESULT (one choice here) says what the events before it said. */
+static void check_result(Events *ev, const AichatEvent *e, const AichatResult *r) {
+    const AichatChoice *c = r->choices;
+    int ok = r->choice_count == 1 && c != NULL && c->index == 0 && strcmp(r->request_id, ev->request_id) == 0 &&
+             strcmp(r->id, "chatcmpl-aichat-test") == 0 && r->model[0] != '\0' &&
+             same(c->text, c->text_len, ev->text) && same(c->message, c->message_len, ev->message) &&
+             strcmp(c->finish_reason, ev->finish) == 0 && strcmp(c->finish_reason_raw, ev->finish) == 0 &&
+             c->reasoning[c->reasoning_len] == '\0' && same(c->refusal, c->refusal_len, "");
+    if (ev->call_id[0] != '\0') {
+        const AichatToolCall *t = c->tool_calls;
+        ok = ok && c->tool_call_count == 1 && strcmp(t->id, ev->call_id) == 0 && strcmp(t->name, ev->call_name) == 0 &&
+             same(t->arguments, t->arguments_len, ev->arguments);
+    } else {
+        ok = ok && c->tool_call_count == 0 && c->tool_calls == NULL;
+    }
+    ok = ok && r->usage != NULL && r->usage->total_tokens == ev->usage.total_tokens &&
+         e->usage->prompt_tokens == ev->usage.prompt_tokens && strncmp(e->text, "{\"id\":", 6) == 0;
+    if (!ok) ev->broken++;
+    ev->results++;
+}
+
 static void record(Events *ev, const AichatEvent *e) {
     if (!e->text || !e->id || !e->name || e->text[e->text_len] != '\0' || strlen(e->text) != e->text_len) ev->broken++;
-    if ((e->usage != NULL) != (e->kind == AICHAT_EVENT_USAGE)) ev->broken++;
+    if ((e->usage != NULL) != (e->kind == AICHAT_EVENT_USAGE || e->kind == AICHAT_EVENT_RESULT)) ev->broken++;
+    AichatEvent copy = *e; /* the typed view is reached from a copy too */
+    const AichatResult *result = aichat_event_result(&copy);
+    if ((result != NULL) != (e->kind == AICHAT_EVENT_RESULT)) ev->broken++;
     if (ev->count < 64) ev->kinds[ev->count++] = (int)e->kind;
     switch (e->kind) {
     case AICHAT_EVENT_RESPONSE: append(ev->request_id, sizeof ev->request_id, e->text, e->text_len); break;
@@ -255,6 +284,7 @@ static void record(Events *ev, const AichatEvent *e) {
     case AICHAT_EVENT_FINISH: append(ev->finish, sizeof ev->finish, e->text, e->text_len); break;
     case AICHAT_EVENT_USAGE: ev->usage = *e->usage; break;
     case AICHAT_EVENT_MESSAGE: append(ev->message, sizeof ev->message, e->text, e->text_len); break;
+    case AICHAT_EVENT_RESULT: check_result(ev, e, result); break;
     default: break;
     }
 }
@@ -333,6 +363,35 @@ static void test_events_pulled(void) {
     aichat_client_free(client);
 }
 
+/* With "result": RESULT last, pushed (a tool call) and pulled (reasoning). */
+static void test_events_result(void) {
+    AichatClient *client = aichat_client_new("{\"result\":true}", NULL);
+    Events ev = {0};
+    AichatError *error = NULL;
+    AichatStatus s =
+        aichat_client_create_completion_events(client, openai_request("keepalive", TOOLS), on_event, &ev, NULL, &error);
+    CHECK(s == AICHAT_OK, "status %s: %s", aichat_status_name((int)s), aichat_error_message(error));
+    CHECK(ev.broken == 0 && ev.results == 1, "%d broken promises, %d results", ev.broken, ev.results);
+    CHECK(ev.count > 4 && ev.kinds[ev.count - 1] == AICHAT_EVENT_RESULT && ev.kinds[ev.count - 2] == AICHAT_EVENT_MESSAGE,
+          "RESULT last, after MESSAGE");
+    Events pulled = {0};
+    AichatStream *stream = aichat_client_stream_open_events(client, openai_request("reasoning", NULL), NULL, &error);
+    CHECK(stream != NULL, "open");
+    for (int finished = 0; stream != NULL && !finished;) {
+        AichatEvents batch;
+        s = aichat_stream_next_events(stream, 1000, &batch, &error);
+        CHECK(s == AICHAT_OK, "next: %s", aichat_status_name((int)s));
+        if (s != AICHAT_OK) break;
+        for (size_t i = 0; i < batch.count; i++) record(&pulled, &batch.items[i]);
+        finished = batch.finished;
+    }
+    CHECK(pulled.broken == 0 && pulled.results == 1, "%d broken promises, %d results", pulled.broken, pulled.results);
+    CHECK(aichat_event_result(NULL) == NULL, "NULL event");
+    aichat_stream_free(stream);
+    aichat_error_free(error);
+    aichat_client_free(client);
+}
+
 typedef struct {
     AichatCancel *cancel;
     double triggered_at;
@@ -385,6 +444,7 @@ int main(int argc, char **argv) {
     test_cancel_from_another_thread();
     test_events_tool_call();
     test_events_pulled();
+    test_events_result();
     /* Let the freed stream's library thread finish exiting, for a quiet leak check. */
     struct timespec settle = {0, 200 * 1000 * 1000};
     nanosleep(&settle, NULL);

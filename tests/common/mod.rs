@@ -152,10 +152,13 @@ pub struct Ev {
     pub id: String,
     pub name: String,
     pub usage: Option<AichatUsage>,
+    /// RESULT only: `aichat_event_result`'s typed view, written as RESULT's JSON would be.
+    pub result: Option<serde_json::Value>,
 }
 
 /// Copies a C event out, checking what every event promises: strings never NULL,
-/// NUL-terminated, UTF-8, `text_len` exact, `usage` only on USAGE.
+/// NUL-terminated, UTF-8, `text_len` exact, `usage` only on USAGE and RESULT, a typed result
+/// on RESULT only.
 pub unsafe fn copy_event(e: *const AichatEvent) -> Ev {
     let e = unsafe { &*e };
     let string = |p: *const c_char| {
@@ -164,7 +167,16 @@ pub unsafe fn copy_event(e: *const AichatEvent) -> Ev {
     };
     let text = string(e.text);
     assert_eq!(text.len(), e.text_len, "text_len is the length before the NUL");
-    assert_eq!(e.usage.is_null(), e.kind != AichatEventKind::AICHAT_EVENT_USAGE, "usage only on USAGE");
+    let is_result = e.kind == AichatEventKind::AICHAT_EVENT_RESULT;
+    assert_eq!(
+        e.usage.is_null(),
+        e.kind != AichatEventKind::AICHAT_EVENT_USAGE && !is_result,
+        "usage on USAGE, RESULT"
+    );
+    // A copy of the event leads to the same view.
+    let copy = *e;
+    let typed = unsafe { aichat_event_result(&copy) };
+    assert_eq!(typed.is_null(), !is_result, "a typed result for RESULT only");
     Ev {
         kind: e.kind,
         choice: e.choice,
@@ -173,7 +185,55 @@ pub unsafe fn copy_event(e: *const AichatEvent) -> Ev {
         id: string(e.id),
         name: string(e.name),
         usage: unsafe { e.usage.as_ref() }.copied(),
+        result: unsafe { typed.as_ref() }.map(|r| unsafe { typed_result(r) }),
     }
+}
+
+/// `aichat_event_result`'s view as RESULT's JSON: "" finish reasons are null there, and -1
+/// counts too; every string is checked as event strings are.
+pub unsafe fn typed_result(r: &AichatResult) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let s = |p: *const c_char| {
+        assert!(!p.is_null(), "result strings are never NULL");
+        unsafe { CStr::from_ptr(p) }.to_str().expect("UTF-8").to_string()
+    };
+    let sized = |p: *const c_char, len: usize| {
+        let all = s(p);
+        assert_eq!(all.len(), len, "a length is the length before the NUL");
+        all
+    };
+    let or_null = |v: String| if v.is_empty() { Value::Null } else { Value::String(v) };
+    let count = |n: i64| if n < 0 { Value::Null } else { json!(n) };
+    let choices = unsafe { std::slice::from_raw_parts(r.choices, r.choice_count) };
+    let choices: Vec<Value> = choices
+        .iter()
+        .map(|c| {
+            let calls = if c.tool_call_count == 0 {
+                assert!(c.tool_calls.is_null());
+                &[][..]
+            } else {
+                unsafe { std::slice::from_raw_parts(c.tool_calls, c.tool_call_count) }
+            };
+            let calls: Vec<Value> = calls
+                .iter()
+                .map(|t| {
+                    json!({"id": s(t.id), "type": "function",
+                           "function": {"name": s(t.name), "arguments": sized(t.arguments, t.arguments_len)}})
+                })
+                .collect();
+            let message: Value = serde_json::from_str(&sized(c.message, c.message_len)).expect("message is JSON");
+            json!({"index": c.index, "text": sized(c.text, c.text_len), "reasoning": sized(c.reasoning, c.reasoning_len),
+                   "refusal": sized(c.refusal, c.refusal_len), "tool_calls": calls,
+                   "finish_reason": or_null(s(c.finish_reason)), "finish_reason_raw": or_null(s(c.finish_reason_raw)),
+                   "message": message})
+        })
+        .collect();
+    let usage = unsafe { r.usage.as_ref() }.map_or(Value::Null, |u| {
+        json!({"prompt_tokens": count(u.prompt_tokens), "completion_tokens": count(u.completion_tokens),
+               "total_tokens": count(u.total_tokens), "cached_tokens": count(u.cached_tokens),
+               "reasoning_tokens": count(u.reasoning_tokens)})
+    });
+    json!({"id": s(r.id), "model": s(r.model), "request_id": s(r.request_id), "choices": choices, "usage": usage})
 }
 
 pub struct EventCollector {

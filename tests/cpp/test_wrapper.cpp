@@ -142,6 +142,35 @@ static void test_events_and_run_with_a_tool_call() {
     CHECK(thinking.text == "You said: one two");
     CHECK(thinking.reasoning == "The user wrote something; I will quote it back.");
     CHECK(thinking.finish_reason == "stop");
+    CHECK(thinking.choices.size() == 1 && thinking.choices[0].finish_reason_raw == "stop");
+    CHECK(r.choices.size() == 1 && r.choices[0].tool_calls.size() == 1 && r.choices[0].message_json == r.message_json);
+
+    // n > 1: every choice, with choice 0's also in the top-level fields.
+    aichat::Result two = client.run(openai("reasoning", R"(,"n":2)"));
+    CHECK(two.choices.size() == 2);
+    for (size_t i = 0; i < two.choices.size(); i++) {
+        CHECK(two.choices[i].index == i && two.choices[i].text == "You said: one two");
+        CHECK(two.choices[i].reasoning == thinking.reasoning && two.choices[i].finish_reason == "stop");
+        CHECK(two.choices[i].message_json.find(R"("reasoning_content":)") != std::string::npos);
+    }
+    CHECK(two.text == "You said: one two" && two.usage.prompt_tokens == 9);
+    aichat::Result refused = client.run(openai("refusal"));
+    CHECK(refused.refusal == "I can't help with that." && refused.text.empty() && refused.tool_calls.empty());
+    aichat::Result no_usage = client.run(openai("", R"(,"include_usage":false)"));
+    CHECK(no_usage.usage.total_tokens == -1 && no_usage.text == "You said: one two");
+
+    // RESULT through events(), for a request that asks for it: the typed view on that event only.
+    int typed = 0, untyped = 0;
+    client.events(aichat::with_result(openai("")), [&](const aichat::Event &e) {
+        if (e.kind == aichat::EventKind::Result && e.result != nullptr && e.usage != nullptr &&
+            e.result->choice_count == 1 && std::string(e.result->choices[0].text) == "You said: one two")
+            typed++;
+        if (e.kind != aichat::EventKind::Result && e.result == nullptr) untyped++;
+    });
+    CHECK(typed == 1 && untyped > 4);
+    CHECK(aichat::with_result("[]") == R"({"result":true,"messages":[]})");
+    CHECK(aichat::with_result(" { } ") == R"( {"result":true } )");
+    CHECK(aichat::with_result(R"({"a":1})") == R"({"result":true,"a":1})");
 
     int seen = 0;
     bool finished = client.events(openai(""), [&](const aichat::Event &) { return ++seen < 2; });

@@ -103,13 +103,10 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
             None => json_error(404, &format!("test server: no route for GET {route}")),
         });
     }
-    let is_aichat = route == "/api/text";
-    let is_openai = route == "/v1/chat/completions" || route == "/chat/completions";
-    let is_anthropic = route == "/v1/messages" || route == "/messages";
-    let is_ollama = route == "/api/chat";
-    if req.method() != Method::POST || !(is_aichat || is_openai || is_anthropic || is_ollama) {
+    let answer = ROUTES.iter().find(|(paths, _)| paths.contains(&route.as_str())).map(|(_, answer)| *answer);
+    let Some(answer) = answer.filter(|_| req.method() == Method::POST) else {
         return Ok(json_error(404, &format!("test server: no route for {} {route}", req.method())));
-    }
+    };
     let captured = match capture::Captured::read(req).await {
         Ok(c) => c,
         Err(response) => return Ok(response),
@@ -120,16 +117,22 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
     if let Some(response) = faults.failure(attempt, &route, &echo) {
         return Ok(response);
     }
-    Ok(if is_aichat {
-        aichat::answer(&captured, &faults)
-    } else if is_anthropic {
-        anthropic::answer(&captured, &faults, attempt)
-    } else if is_ollama {
-        ollama::answer(&captured, &faults)
-    } else {
-        openai::answer(&captured, &faults)
-    })
+    Ok(answer(&captured, &faults, attempt))
 }
+
+/// How the server answers one protocol's request (the attempt number when the faults name a key).
+type Answer = fn(&capture::Captured, &Faults, Option<u64>) -> Response<Body>;
+
+/// Every protocol the server speaks: its paths and its answer, one line each.
+const ROUTES: &[(&[&str], Answer)] = &[
+    (&["/api/text"], |req, faults, _| aichat::answer(req, faults)),
+    // Azure OpenAI's v1 API is the same under /openai/v1.
+    (&["/v1/chat/completions", "/chat/completions", "/openai/v1/chat/completions"], |req, faults, _| {
+        openai::answer(req, faults)
+    }),
+    (&["/v1/messages", "/messages"], anthropic::answer),
+    (&["/api/chat"], |req, faults, _| ollama::answer(req, faults)),
+];
 
 /// Answers `CONNECT host:port` as a forward proxy would, except that the tunnel leads back to
 /// this server whatever the host: so the server can stand in for an HTTP proxy in tests (the

@@ -4,6 +4,7 @@
 // AichatError.
 
 const { load } = require('./native.cjs');
+const { EVENT_KINDS, STATUS, WIRE_NAMES } = require('./abi.cjs');
 const { StreamCore, StreamIterator } = require('./stream.cjs');
 
 class AichatError extends Error {
@@ -21,7 +22,9 @@ class AichatError extends Error {
 
 /** Converts and frees a native error. */
 function takeError(native, error) {
-  if (!error) return new AichatError(11, 'AICHAT_ERROR_INTERNAL', 'the library failed without an error', 0);
+  if (!error) {
+    return new AichatError(STATUS.AICHAT_ERROR_INTERNAL, 'AICHAT_ERROR_INTERNAL', 'the library failed without an error', 0);
+  }
   try {
     const status = native.errorCode(error);
     return new AichatError(status, native.statusName(status), native.errorMessage(error), native.errorHttpStatus(error));
@@ -30,16 +33,8 @@ function takeError(native, error) {
   }
 }
 
-/** camelCase option names and the C schema's names; other keys pass through for the library to judge. */
-const WIRE_NAMES = {
-  baseUrl: 'base_url', apiKey: 'api_key', topP: 'top_p', presencePenalty: 'presence_penalty',
-  frequencyPenalty: 'frequency_penalty', maxTokens: 'max_tokens', extraBody: 'extra_body',
-  connectTimeoutMs: 'connect_timeout_ms', idleTimeoutMs: 'idle_timeout_ms', timeoutMs: 'timeout_ms',
-  maxRetries: 'max_retries', maxResponseBytes: 'max_response_bytes', caFile: 'ca_file',
-  toolChoice: 'tool_choice', parallelToolCalls: 'parallel_tool_calls', responseFormat: 'response_format',
-  reasoningEffort: 'reasoning_effort', includeUsage: 'include_usage',
-};
-
+/** camelCase option names map to the C schema's (abi.WIRE_NAMES, generated from the settings
+ * table); other keys pass through for the library to judge. */
 function toWire(fields) {
   const wire = {};
   for (const [key, value] of Object.entries(fields ?? {})) {
@@ -56,9 +51,8 @@ function requestJson(req) {
 const TEXT = { open: 'streamOpen', next: 'streamNext', decode: decodeBatch, error: takeError };
 const EVENTS = { open: 'streamOpenEvents', next: 'streamNextEvents', decode: decodeEvents, error: takeError };
 
-/** The event kinds' names (AichatEventKind), as the `type` of the objects events() yields. */
-const EVENT_TYPES = [undefined, 'response', 'text', 'reasoning', 'tool_call', 'tool_arguments', 'refusal',
-  'finish', 'usage', 'message'];
+/** The event kinds' names (AichatEventKind, generated), as the `type` of the objects events() yields. */
+const EVENT_TYPES = EVENT_KINDS;
 
 /** Token counts with null where the server did not say (-1 in C). */
 function usageOf(u) {
@@ -66,6 +60,24 @@ function usageOf(u) {
   return {
     promptTokens: n(u.prompt_tokens), completionTokens: n(u.completion_tokens), totalTokens: n(u.total_tokens),
     cachedTokens: n(u.cached_tokens), reasoningTokens: n(u.reasoning_tokens),
+  };
+}
+
+/** RESULT's JSON (the README's "Events: the whole answer") as run() returns it: camelCase, choice 0's fields at the top. */
+function resultOf(w) {
+  const usage = w.usage && {
+    promptTokens: w.usage.prompt_tokens, completionTokens: w.usage.completion_tokens,
+    totalTokens: w.usage.total_tokens, cachedTokens: w.usage.cached_tokens, reasoningTokens: w.usage.reasoning_tokens,
+  };
+  const choices = w.choices.map((c) => ({
+    index: c.index, text: c.text, reasoning: c.reasoning, refusal: c.refusal, toolCalls: c.tool_calls,
+    finishReason: c.finish_reason, finishReasonRaw: c.finish_reason_raw, message: c.message,
+  }));
+  const first = choices[0];
+  return {
+    text: first.text, reasoning: first.reasoning, refusal: first.refusal, toolCalls: first.toolCalls,
+    finishReason: first.finishReason, usage, responseId: w.id, model: w.model, requestId: w.request_id,
+    message: first.message, choices,
   };
 }
 
@@ -88,6 +100,7 @@ function decodeEvents(native, out) {
       case 'finish': events.push({ type, choice, reason: text, rawReason: e.name }); break;
       case 'usage': events.push({ type, usage: usageOf(native.decode(e.usage, 'AichatUsage')) }); break;
       case 'message': events.push({ type, choice, message: JSON.parse(text), json: text }); break;
+      case 'result': events.push({ type, result: resultOf(JSON.parse(text)), json: text }); break;
       default: events.push({ type, choice, text });
     }
   }
@@ -143,28 +156,18 @@ class Client {
     return { [Symbol.asyncIterator]: () => client.#open(EVENTS, req, opts.signal) };
   }
 
-  /** One completion's whole answer (choice 0): text, reasoning, tool calls, finish reason, usage, message. */
+  /**
+   * One completion's whole answer, as the library assembles it: the request goes with
+   * `result: true` and the last event, 'result', is what is returned (choice 0's fields at the
+   * top, every choice in `choices`).
+   */
   async run(req, opts = {}) {
-    const result = {
-      text: '', reasoning: '', refusal: '', toolCalls: [], finishReason: null, usage: null,
-      responseId: '', model: '', requestId: '', message: null,
-    };
-    for await (const e of this.events(req, opts)) {
-      if (e.choice !== undefined && e.choice !== 0) continue;
-      switch (e.type) {
-        case 'response': Object.assign(result, { responseId: e.id, model: e.model, requestId: e.requestId }); break;
-        case 'text': result.text += e.text; break;
-        case 'reasoning': result.reasoning += e.text; break;
-        case 'refusal': result.refusal += e.text; break;
-        case 'finish': result.finishReason = e.reason; break;
-        case 'usage': result.usage = e.usage; break;
-        case 'message':
-          result.message = e.message;
-          result.toolCalls = e.message.tool_calls ?? [];
-          break;
-        default:
-      }
+    const asked = Array.isArray(req) ? { messages: req, result: true } : { ...req, result: true };
+    let result = null;
+    for await (const e of this.events(asked, opts)) {
+      if (e.type === 'result') result = e.result;
     }
+    if (!result) throw new AichatError(11, 'AICHAT_ERROR_INTERNAL', 'the answer ended without its result event', 0);
     return result;
   }
 

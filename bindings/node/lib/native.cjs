@@ -5,6 +5,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const koffi = require('koffi');
+const abi = require('./abi.cjs');
 
 /**
  * Where the library is: AICHAT_LIB, else the copy the npm package carries for this platform
@@ -22,6 +23,33 @@ function libraryPath() {
 
 let api = null;
 
+/**
+ * Refuses a library whose version (major.minor) or struct layouts differ from the ones this
+ * binding was generated for: reading its structs would read garbage.
+ */
+function checkAbi(lib, where) {
+  let desc;
+  try {
+    desc = JSON.parse(lib.func(abi.FUNCTIONS.aichat_abi_json)());
+  } catch (e) {
+    throw new Error(`aichat: ${where} does not describe its ABI (aichat_abi_json: ${e.message}); ` +
+      `this binding needs libaichat ${abi.VERSION}`);
+  }
+  const minor = (v) => v.split('.').slice(0, 2).join('.');
+  if (minor(desc.version) !== minor(abi.VERSION)) {
+    throw new Error(`aichat: ${where} is version ${desc.version}; this binding was generated for ${abi.VERSION}`);
+  }
+  for (const [name, want] of Object.entries(abi.LAYOUTS)) {
+    const got = desc.layouts?.[name];
+    const same = got && got.size === want.size && got.fields.length === want.fields.length &&
+      got.fields.every((f, i) => f.name === want.fields[i][0] && f.offset === want.fields[i][1] && f.size === want.fields[i][2]);
+    if (!same) {
+      throw new Error(`aichat: ${where} lays out ${name} differently from the header this binding was generated ` +
+        `from (library ${desc.version}, binding ${abi.VERSION}): refusing to read its structs`);
+    }
+  }
+}
+
 function load() {
   if (api) return api;
   const where = libraryPath();
@@ -36,61 +64,33 @@ function load() {
   koffi.opaque('AichatCancel');
   koffi.opaque('AichatError');
   koffi.opaque('AichatStream');
-  koffi.struct('AichatChunks', {
-    text: 'const uint8_t *',
-    text_len: 'size_t',
-    ends: 'const size_t *',
-    count: 'size_t',
-    finished: 'bool',
-  });
-  koffi.struct('AichatUsage', {
-    prompt_tokens: 'int64_t',
-    completion_tokens: 'int64_t',
-    total_tokens: 'int64_t',
-    cached_tokens: 'int64_t',
-    reasoning_tokens: 'int64_t',
-  });
-  koffi.struct('AichatEvent', {
-    kind: 'int',
-    choice: 'uint32_t',
-    index: 'uint32_t',
-    text: 'const uint8_t *',
-    text_len: 'size_t',
-    id: 'const char *',
-    name: 'const char *',
-    usage: 'const AichatUsage *',
-  });
-  koffi.struct('AichatEvents', {
-    items: 'const AichatEvent *',
-    count: 'size_t',
-    finished: 'bool',
-  });
+  checkAbi(lib, where);
+  // The struct layouts and prototypes are generated from the header (lib/abi.cjs), and were
+  // just checked against the library's own: they are declared in header order.
+  for (const [name, fields] of Object.entries(abi.STRUCTS)) koffi.struct(name, fields);
+  const fn = (name) => lib.func(abi.FUNCTIONS[name]);
   api = {
-    statusName: lib.func('const char *aichat_status_name(int status)'),
-    clientNew: lib.func('AichatClient *aichat_client_new(const char *options_json, _Out_ AichatError **error)'),
-    clientFree: lib.func('void aichat_client_free(AichatClient *client)'),
-    cancelNew: lib.func('AichatCancel *aichat_cancel_new()'),
-    cancelTrigger: lib.func('void aichat_cancel_trigger(const AichatCancel *cancel)'),
-    cancelFree: lib.func('void aichat_cancel_free(AichatCancel *cancel)'),
-    streamOpen: lib.func('AichatStream *aichat_client_stream_open(const AichatClient *client, ' +
-      'const char *request_json, const AichatCancel *cancel, _Out_ AichatError **error)'),
+    statusName: fn('aichat_status_name'),
+    clientNew: fn('aichat_client_new'),
+    clientFree: fn('aichat_client_free'),
+    cancelNew: fn('aichat_cancel_new'),
+    cancelTrigger: fn('aichat_cancel_trigger'),
+    cancelFree: fn('aichat_cancel_free'),
+    streamOpen: fn('aichat_client_stream_open'),
     // Called with wait_ms 0 only, when the stream's descriptor woke us: it never blocks.
-    streamNext: lib.func('int aichat_stream_next(AichatStream *stream, uint32_t wait_ms, ' +
-      '_Out_ AichatChunks *chunks, _Out_ AichatError **error)'),
-    streamOpenEvents: lib.func('AichatStream *aichat_client_stream_open_events(const AichatClient *client, ' +
-      'const char *request_json, const AichatCancel *cancel, _Out_ AichatError **error)'),
+    streamNext: fn('aichat_stream_next'),
+    streamOpenEvents: fn('aichat_client_stream_open_events'),
     // As streamNext.
-    streamNextEvents: lib.func('int aichat_stream_next_events(AichatStream *stream, uint32_t wait_ms, ' +
-      '_Out_ AichatEvents *events, _Out_ AichatError **error)'),
-    streamFd: lib.func('int aichat_stream_fd(AichatStream *stream, _Out_ AichatError **error)'),
-    streamFree: lib.func('void aichat_stream_free(AichatStream *stream)'),
+    streamNextEvents: fn('aichat_stream_next_events'),
+    streamFd: fn('aichat_stream_fd'),
+    streamFree: fn('aichat_stream_free'),
     // The C library's dup(2), found among the process's symbols: the stream owns its descriptor,
     // while a net.Socket closes the one it is given, so it gets a duplicate.
     dup: koffi.load(null).func('int dup(int fd)'),
-    errorCode: lib.func('int aichat_error_code(const AichatError *error)'),
-    errorMessage: lib.func('const char *aichat_error_message(const AichatError *error)'),
-    errorHttpStatus: lib.func('uint16_t aichat_error_http_status(const AichatError *error)'),
-    errorFree: lib.func('void aichat_error_free(AichatError *error)'),
+    errorCode: fn('aichat_error_code'),
+    errorMessage: fn('aichat_error_message'),
+    errorHttpStatus: fn('aichat_error_http_status'),
+    errorFree: fn('aichat_error_free'),
     view: koffi.view,
     decode: koffi.decode,
   };

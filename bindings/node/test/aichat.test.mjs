@@ -180,3 +180,14 @@ test('CommonJS require gives the same objects', () => {
   assert.equal(cjs.AichatError, AichatError);
   assert.equal(cjs.Client, Client);
 });
+
+test('every setting of the table is an option: tlsRoots and user reach the library', async () => {
+  assert.throws(() => new Client({ tlsRoots: 'mine' }), (e) => e.code === 'AICHAT_ERROR_INVALID_REQUEST' && /`tls_roots` is "mine"/.test(e.message));
+  const c = new Client({ tlsRoots: 'system', proxy: '' });
+  try {
+    await assert.rejects(c.complete({ messages: hi, baseUrl: server.url, user: 'u-1' }),
+      (e) => /`user` is not supported by the aichat provider/.test(e.message));
+  } finally {
+    c.close();
+  }
+});

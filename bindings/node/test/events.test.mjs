@@ -87,6 +87,33 @@ test('parallel calls keep their arguments apart; n choices are told apart', asyn
   assert.deepEqual(evs.slice(-2).map((e) => [e.type, e.choice]), [['message', 0], ['message', 1]]);
 });
 
+test('run returns the library\'s whole answer: every choice, tool calls, reasoning, usage', async () => {
+  const r = await client.run(openai('reasoning,parallel-tools', hi, { tools, n: 2 }));
+  assert.equal(r.choices.length, 2);
+  for (const [i, c] of r.choices.entries()) {
+    assert.equal(c.index, i);
+    assert.equal(c.reasoning, 'The user wrote something; I will quote it back.');
+    assert.equal(c.toolCalls.length, 2);
+    assert.deepEqual(c.message.tool_calls, c.toolCalls);
+    assert.deepEqual([c.finishReason, c.finishReasonRaw], ['tool_calls', 'tool_calls']);
+  }
+  assert.deepEqual(r.toolCalls, r.choices[0].toolCalls);
+  assert.deepEqual(r.usage, { promptTokens: 9, completionTokens: 12, totalTokens: 21, cachedTokens: 3, reasoningTokens: 4 });
+  assert.deepEqual([r.responseId, r.requestId], ['chatcmpl-aichat-test', 'req-aichat-test']);
+
+  // Asked for in events(), the result comes last, after the messages.
+  const evs = await collect(client.events(openai('', hi, { n: 2, result: true })));
+  assert.deepEqual(evs.slice(-3).map((e) => e.type), ['message', 'message', 'result']);
+  const last = evs.at(-1);
+  assert.equal(last.result.choices[1].text, 'You said: Hi');
+  assert.equal(JSON.parse(last.json).choices[1].message.content, 'You said: Hi');
+  assert.equal((await collect(client.events(openai('')))).at(-1).type, 'message', 'no result unless asked');
+
+  const plain = await client.run(openai('', hi, { includeUsage: false }));
+  assert.equal(plain.usage, null);
+  assert.deepEqual([plain.text, plain.toolCalls, plain.refusal], ['You said: Hi', [], '']);
+});
+
 test('new fields reach the server under their wire names', async () => {
   const text = await client.complete(openai('echo', hi, {
     tools, toolChoice: 'required', parallelToolCalls: false, stop: ['END'], seed: 3, reasoningEffort: 'low',

@@ -21,6 +21,10 @@ def test_astream_aevents_arun_acomplete(client: aichat.Client, openai: Req) -> N
         kinds = [e.type async for e in client.aevents(openai("reasoning"))]
         assert kinds[0] == "response" and kinds[-1] == "message" and "reasoning" in kinds
         assert (await client.arun(openai())).text == "You said: one two"
+        two = await client.arun(openai("reasoning", n=2))
+        expected = [(i, "You said: one two", "stop") for i in (0, 1)]
+        assert [(c.index, c.text, c.finish_reason) for c in two.choices] == expected
+        assert two.reasoning and two.usage is not None and two.usage.total_tokens == 21
         assert await client.acomplete(openai("chunks=5000")) == "".join(f"tok{i} " for i in range(5000))
         assert await aichat.acomplete(openai(), proxy="") == "You said: one two"
 

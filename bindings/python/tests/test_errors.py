@@ -64,3 +64,13 @@ def test_every_code_has_its_class() -> None:
         from aichat._errors import error_class
 
         assert error_class(name) is cls and issubclass(cls, aichat.AichatError)
+
+
+def test_every_setting_of_the_table_is_a_keyword(base_url: str) -> None:
+    # Options (the typed keywords) is generated from the library's settings table.
+    assert {"tls_roots", "user", "ca_file", "max_retries"} <= set(aichat.Options.__annotations__)
+    with pytest.raises(aichat.InvalidRequestError, match='`tls_roots` is "mine"'):
+        aichat.Client(tls_roots="mine")  # type: ignore[typeddict-item]
+    with aichat.Client(tls_roots="system") as c:
+        with pytest.raises(aichat.InvalidRequestError, match="`user` is not supported by the aichat provider"):
+            c.complete([], user="u-1", base_url=base_url)

@@ -59,6 +59,37 @@ def test_run_gathers_the_answer_and_the_tool_round_trip(client: aichat.Client, o
     assert final.finish_reason == "stop" and final.text == "The tool returned: sunny"
 
 
+def test_run_is_the_librarys_whole_answer_for_every_choice(client: aichat.Client, openai: Req) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    r = client.run(openai("reasoning,parallel-tools", tools=tools, n=2))
+    assert [c.index for c in r.choices] == [0, 1]
+    for c in r.choices:
+        assert c.reasoning == "The user wrote something; I will quote it back."
+        assert c.finish_reason == c.finish_reason_raw == "tool_calls"
+        assert c.message is not None
+        assert [(t.id, t.name, t.arguments) for t in c.tool_calls] == [
+            (m["id"], m["function"]["name"], m["function"]["arguments"]) for m in c.message["tool_calls"]
+        ]
+        assert len(c.tool_calls) == 2
+    assert r.tool_calls == r.choices[0].tool_calls and r.message == r.choices[0].message
+    assert r.usage == aichat.Usage(9, 12, 21, 3, 4)
+    assert (r.response_id, r.request_id) == ("chatcmpl-aichat-test", "req-aichat-test")
+
+    # Asked for in events(), the ResultEvent comes last, after the messages.
+    evs = list(client.events(openai(n=2, result=True)))
+    assert [e.type for e in evs[-3:]] == ["message", "message", "result"]
+    last = evs[-1]
+    assert isinstance(last, aichat.ResultEvent) and last.result.choices[1].text == "You said: one two"
+    assert json.loads(last.json)["choices"][1]["message"]["content"] == "You said: one two"
+    assert list(client.events(openai()))[-1].type == "message"  # not unless asked
+
+    plain = client.run(openai(include_usage=False))
+    assert plain.usage is None and plain.text == "You said: one two" and plain.tool_calls == []
+    refused = client.run(openai("refusal"))
+    assert refused.refusal == "I can't help with that." and refused.message == {"role": "assistant", "content": None,
+                                                                               "refusal": refused.refusal}
+
+
 def test_every_protocol_gives_the_same_text(client: aichat.Client, base_url: str) -> None:
     msgs = [{"role": "user", "content": "same"}]
     texts = {

@@ -16,9 +16,13 @@ The package only translates; the protocols, validation, retries and timeouts are
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
+from ._abi import Options
 from ._client import Client, RequestLike, default_client
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 from ._errors import (
     AichatError,
     CancelledError,
@@ -34,6 +38,7 @@ from ._errors import (
     TransferError,
 )
 from ._events import (
+    Choice,
     Event,
     FinishEvent,
     MessageEvent,
@@ -41,6 +46,7 @@ from ._events import (
     RefusalEvent,
     ResponseEvent,
     Result,
+    ResultEvent,
     TextEvent,
     ToolArgumentsEvent,
     ToolCall,
@@ -52,9 +58,11 @@ from ._events import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AichatError", "CancelledError", "Client", "ConnectError", "Event", "FinishEvent", "HTTPStatusError",
-    "InternalError", "InvalidArgumentError", "InvalidRequestError", "MessageEvent", "ProtocolError",
-    "ReasoningEvent", "RefusalEvent", "ResponseEvent", "Result", "ServerError", "TextEvent", "TimeoutError",
+    "AichatError", "CancelledError", "Choice", "Client", "ConnectError", "Event", "FinishEvent",
+    "HTTPStatusError", "InternalError", "InvalidArgumentError", "InvalidRequestError", "MessageEvent", "Options",
+    "ProtocolError",
+    "ReasoningEvent", "RefusalEvent", "ResponseEvent", "Result", "ResultEvent", "ServerError", "TextEvent",
+    "TimeoutError",
     "TooLargeError", "ToolArgumentsEvent", "ToolCall", "ToolCallEvent", "TransferError", "Usage", "UsageEvent",
     "acomplete", "aevents", "arun", "astream", "complete", "events", "run", "stream", "version",
 ]
@@ -68,41 +76,41 @@ def version() -> str:
     return v.decode()
 
 
-def stream(messages_or_request: RequestLike = None, /, **fields: Any) -> Iterator[str]:
+def stream(messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> Iterator[str]:
     """Client.stream on a process-wide client with library defaults."""
     return default_client().stream(messages_or_request, **fields)
 
 
-def events(messages_or_request: RequestLike = None, /, **fields: Any) -> Iterator[Event]:
+def events(messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> Iterator[Event]:
     """Client.events on the process-wide client."""
     return default_client().events(messages_or_request, **fields)
 
 
-def run(messages_or_request: RequestLike = None, /, **fields: Any) -> Result:
+def run(messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> Result:
     """Client.run on the process-wide client."""
     return default_client().run(messages_or_request, **fields)
 
 
-def complete(messages_or_request: RequestLike = None, /, **fields: Any) -> str:
+def complete(messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> str:
     """Client.complete on the process-wide client."""
     return default_client().complete(messages_or_request, **fields)
 
 
-def astream(messages_or_request: RequestLike = None, /, **fields: Any) -> AsyncIterator[str]:
+def astream(messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> AsyncIterator[str]:
     """Client.astream on the process-wide client."""
     return default_client().astream(messages_or_request, **fields)
 
 
-def aevents(messages_or_request: RequestLike = None, /, **fields: Any) -> AsyncIterator[Event]:
+def aevents(messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> AsyncIterator[Event]:
     """Client.aevents on the process-wide client."""
     return default_client().aevents(messages_or_request, **fields)
 
 
-async def arun(messages_or_request: RequestLike = None, /, **fields: Any) -> Result:
+async def arun(messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> Result:
     """Client.arun on the process-wide client."""
     return await default_client().arun(messages_or_request, **fields)
 
 
-async def acomplete(messages_or_request: RequestLike = None, /, **fields: Any) -> str:
+async def acomplete(messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> str:
     """Client.acomplete on the process-wide client."""
     return await default_client().acomplete(messages_or_request, **fields)

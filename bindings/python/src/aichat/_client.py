@@ -7,9 +7,15 @@ import asyncio
 import json
 import threading
 from ctypes import byref, c_void_p
-from typing import Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Optional, Sequence, TypeVar, Union
+from typing import (
+    TYPE_CHECKING, Any, AsyncIterator, Callable, Generic, Iterator, Mapping, Optional, Sequence, TypeVar, Union,
+)
 
 from . import _errors, _events, _native
+from ._abi import Options
+
+if TYPE_CHECKING:  # Unpack is in typing from 3.11; type checkers know typing_extensions
+    from typing_extensions import Unpack
 
 T = TypeVar("T")
 
@@ -148,7 +154,7 @@ class Client:
     Options are the request schema's fields in snake_case (``provider``, ``base_url``,
     ``api_key``, ``model``, ``timeout_ms``, ``proxy``, ...); a request's own fields win."""
 
-    def __init__(self, **options: Any):
+    def __init__(self, **options: Unpack[Options]):
         lib = _native.lib()
         error = c_void_p()
         js = json.dumps({k: v for k, v in options.items() if v is not None}).encode()
@@ -200,45 +206,57 @@ class Client:
             self._free()
 
     # --- sync ------------------------------------------------------------------------------
-    def stream(self, messages_or_request: RequestLike = None, /, **fields: Any) -> Iterator[str]:
+    def stream(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> Iterator[str]:
         """Streams one completion: each piece of choice 0's text as it arrives. The request
         starts here; leaving the loop early stops it."""
         return _pull(_Stream(self, TEXT, request_json(messages_or_request, fields)))
 
-    def events(self, messages_or_request: RequestLike = None, /, **fields: Any) -> Iterator[_events.Event]:
+    def events(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> Iterator[_events.Event]:
         """Streams one completion's events: ResponseEvent first, MessageEvent last."""
         return _pull(_Stream(self, EVENTS, request_json(messages_or_request, fields)))
 
-    def run(self, messages_or_request: RequestLike = None, /, **fields: Any) -> _events.Result:
-        """One completion's whole answer (choice 0)."""
-        result = _events.Result()
+    def run(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> _events.Result:
+        """One completion's whole answer, as the library assembles it: the request goes with
+        ``result=True`` and its last event, a ResultEvent, is what is returned."""
+        result = None
+        fields["result"] = True
         for e in self.events(messages_or_request, **fields):
-            result.add(e)
-        return result
+            if isinstance(e, _events.ResultEvent):
+                result = e.result
+        return _whole(result)
 
-    def complete(self, messages_or_request: RequestLike = None, /, **fields: Any) -> str:
+    def complete(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> str:
         """One completion's whole text."""
         return "".join(self.stream(messages_or_request, **fields))
 
     # --- asyncio ---------------------------------------------------------------------------
-    def astream(self, messages_or_request: RequestLike = None, /, **fields: Any) -> AsyncIterator[str]:
+    def astream(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> AsyncIterator[str]:
         """As stream(), for asyncio: the request starts here."""
         return _apull(_Stream(self, TEXT, request_json(messages_or_request, fields)))
 
-    def aevents(self, messages_or_request: RequestLike = None, /, **fields: Any) -> AsyncIterator[_events.Event]:
+    def aevents(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> AsyncIterator[_events.Event]:
         """As events(), for asyncio."""
         return _apull(_Stream(self, EVENTS, request_json(messages_or_request, fields)))
 
-    async def arun(self, messages_or_request: RequestLike = None, /, **fields: Any) -> _events.Result:
+    async def arun(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> _events.Result:
         """As run(), for asyncio."""
-        result = _events.Result()
+        result = None
+        fields["result"] = True
         async for e in self.aevents(messages_or_request, **fields):
-            result.add(e)
-        return result
+            if isinstance(e, _events.ResultEvent):
+                result = e.result
+        return _whole(result)
 
-    async def acomplete(self, messages_or_request: RequestLike = None, /, **fields: Any) -> str:
+    async def acomplete(self, messages_or_request: RequestLike = None, /, **fields: Unpack[Options]) -> str:
         """As complete(), for asyncio."""
         return "".join([chunk async for chunk in self.astream(messages_or_request, **fields)])
+
+
+def _whole(result: Optional[_events.Result]) -> _events.Result:
+    """The result a finished call handed over; every successful call with ``result`` has one."""
+    if result is None:
+        raise _errors.InternalError("the answer ended without its result event", "AICHAT_ERROR_INTERNAL", 11)
+    return result
 
 
 _default: Optional[Client] = None

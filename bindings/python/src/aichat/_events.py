@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from . import _native
+from . import _abi, _native
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,6 @@ class MessageEvent:
     type: str = "message"
 
 
-Event = Union[
-    ResponseEvent, TextEvent, ReasoningEvent, ToolCallEvent, ToolArgumentsEvent, RefusalEvent, FinishEvent,
-    UsageEvent, MessageEvent,
-]
-
-
 @dataclass
 class ToolCall:
     id: str
@@ -111,8 +105,25 @@ class ToolCall:
 
 
 @dataclass
+class Choice:
+    """One choice of a Result."""
+
+    index: int = 0
+    text: str = ""
+    reasoning: str = ""
+    refusal: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    #: "stop", "length", "tool_calls", "content_filter" or the server's word; None if none came.
+    finish_reason: Optional[str] = None
+    #: The reason as the server wrote it; None if none came.
+    finish_reason_raw: Optional[str] = None
+    message: Optional[dict[str, Any]] = None
+
+
+@dataclass
 class Result:
-    """The whole answer of choice 0."""
+    """The whole answer, as the library assembles it; the fields outside ``choices`` are
+    choice 0's."""
 
     text: str = ""
     reasoning: str = ""
@@ -124,29 +135,40 @@ class Result:
     model: str = ""
     request_id: str = ""
     message: Optional[dict[str, Any]] = None
+    #: Every choice, in order: more than one when the request set ``n``.
+    choices: list[Choice] = field(default_factory=list)
 
-    def add(self, e: Event) -> None:
-        """Folds one event in (choice 0 only)."""
-        if getattr(e, "choice", 0) != 0:
-            return
-        if isinstance(e, ResponseEvent):
-            self.response_id, self.model, self.request_id = e.id, e.model, e.request_id
-        elif isinstance(e, TextEvent):
-            self.text += e.text
-        elif isinstance(e, ReasoningEvent):
-            self.reasoning += e.text
-        elif isinstance(e, RefusalEvent):
-            self.refusal += e.text
-        elif isinstance(e, ToolCallEvent):
-            self.tool_calls.append(ToolCall(e.id, e.name))
-        elif isinstance(e, ToolArgumentsEvent) and e.index < len(self.tool_calls):
-            self.tool_calls[e.index].arguments += e.text
-        elif isinstance(e, FinishEvent):
-            self.finish_reason = e.reason
-        elif isinstance(e, UsageEvent):
-            self.usage = e.usage
-        elif isinstance(e, MessageEvent):
-            self.message = e.message
+    @staticmethod
+    def from_json(text: str) -> "Result":
+        """RESULT's JSON (the README's "Events: the whole answer")."""
+        w = json.loads(text)
+        u = w["usage"]
+        usage = None if u is None else Usage(u["prompt_tokens"], u["completion_tokens"], u["total_tokens"],
+                                              u["cached_tokens"], u["reasoning_tokens"])
+        choices = [
+            Choice(c["index"], c["text"], c["reasoning"], c["refusal"],
+                   [ToolCall(t["id"], t["function"]["name"], t["function"]["arguments"]) for t in c["tool_calls"]],
+                   c["finish_reason"], c["finish_reason_raw"], c["message"])
+            for c in w["choices"]
+        ]
+        first = choices[0]
+        return Result(first.text, first.reasoning, first.refusal, first.tool_calls, first.finish_reason, usage,
+                      w["id"], w["model"], w["request_id"], first.message, choices)
+
+
+@dataclass(frozen=True)
+class ResultEvent:
+    """Only when the request set ``result``, very last: the whole answer, and its JSON."""
+
+    result: Result
+    json: str
+    type: str = "result"
+
+
+Event = Union[
+    ResponseEvent, TextEvent, ReasoningEvent, ToolCallEvent, ToolArgumentsEvent, RefusalEvent, FinishEvent,
+    UsageEvent, MessageEvent, ResultEvent,
+]
 
 
 def _count(v: int) -> Optional[int]:
@@ -183,27 +205,28 @@ def decode_events(b: _native.Events) -> list[Event]:
     for i in range(b.count):
         e = b.items[i]
         text = ctypes.string_at(e.text, e.text_len).decode("utf-8") if e.text_len else ""
-        kind, choice = e.kind, e.choice
-        # The AichatEventKind values of aichat.h (stable, never renumbered).
-        if kind == 1:
+        kind, choice = _abi.EVENT_KINDS.get(e.kind), e.choice
+        if kind == "response":
             out.append(ResponseEvent(_str(e.id), _str(e.name), text))
-        elif kind == 2:
+        elif kind == "text":
             out.append(TextEvent(choice, text))
-        elif kind == 3:
+        elif kind == "reasoning":
             out.append(ReasoningEvent(choice, text))
-        elif kind == 4:
+        elif kind == "tool_call":
             out.append(ToolCallEvent(choice, e.index, _str(e.id), _str(e.name)))
-        elif kind == 5:
+        elif kind == "tool_arguments":
             out.append(ToolArgumentsEvent(choice, e.index, text))
-        elif kind == 6:
+        elif kind == "refusal":
             out.append(RefusalEvent(choice, text))
-        elif kind == 7:
+        elif kind == "finish":
             out.append(FinishEvent(choice, text, _str(e.name)))
-        elif kind == 8:
+        elif kind == "usage":
             u = e.usage.contents
             out.append(UsageEvent(Usage(_count(u.prompt_tokens), _count(u.completion_tokens), _count(u.total_tokens),
                                         _count(u.cached_tokens), _count(u.reasoning_tokens))))
-        elif kind == 9:
+        elif kind == "message":
             out.append(MessageEvent(choice, json.loads(text), text))
+        elif kind == "result":
+            out.append(ResultEvent(Result.from_json(text), text))
         # Another kind comes from a newer library: skipped.
     return out

@@ -8,56 +8,25 @@ call that waits (``aichat_stream_next`` with a wait) never holds up other thread
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import sys
 import threading
-from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint16, c_uint32, c_void_p
+from ctypes import c_char_p
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
+
+from . import _abi
 
 _HERE = Path(__file__).resolve().parent
 _SONAME = "libaichat.dylib" if sys.platform == "darwin" else "libaichat.so"
 
 
-class Chunks(ctypes.Structure):
-    _fields_ = [
-        ("text", c_void_p),
-        ("text_len", c_size_t),
-        ("ends", POINTER(c_size_t)),
-        ("count", c_size_t),
-        ("finished", c_bool),
-    ]
-
-
-class Usage(ctypes.Structure):
-    _fields_ = [
-        ("prompt_tokens", ctypes.c_int64),
-        ("completion_tokens", ctypes.c_int64),
-        ("total_tokens", ctypes.c_int64),
-        ("cached_tokens", ctypes.c_int64),
-        ("reasoning_tokens", ctypes.c_int64),
-    ]
-
-
-class Event(ctypes.Structure):
-    _fields_ = [
-        ("kind", c_int),
-        ("choice", c_uint32),
-        ("index", c_uint32),
-        ("text", c_void_p),
-        ("text_len", c_size_t),
-        ("id", c_char_p),
-        ("name", c_char_p),
-        ("usage", POINTER(Usage)),
-    ]
-
-
-class Events(ctypes.Structure):
-    _fields_ = [
-        ("items", POINTER(Event)),
-        ("count", c_size_t),
-        ("finished", c_bool),
-    ]
+# The structs, generated from the header and checked against the library when it loads.
+Chunks = _abi.Chunks
+Usage = _abi.Usage
+Event = _abi.Event
+Events = _abi.Events
 
 
 def candidates() -> list[str]:
@@ -72,30 +41,38 @@ def candidates() -> list[str]:
     return found
 
 
-def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
-    def fn(name: str, restype: Any, *argtypes: Any) -> None:
+class AbiMismatch(OSError):
+    """The library found is not the one this binding was generated for."""
+
+
+def _check_abi(lib: ctypes.CDLL, path: str) -> None:
+    """Refuses a library whose version (major.minor) or struct layouts differ from the ones this
+    binding was generated for: reading its structs would read garbage."""
+    try:
+        describe = lib.aichat_abi_json
+    except AttributeError:
+        raise AbiMismatch(f"aichat: {path} does not describe its ABI (no aichat_abi_json); "
+                      f"this binding needs libaichat {_abi.VERSION}") from None
+    describe.restype = c_char_p
+    describe.argtypes = []
+    desc = json.loads(describe() or b"{}")
+    version = str(desc.get("version", "?"))
+    if version.split(".")[:2] != _abi.VERSION.split(".")[:2]:
+        raise AbiMismatch(f"aichat: {path} is version {version}; this binding was generated for {_abi.VERSION}")
+    for name, want in _abi.LAYOUTS.items():
+        got = desc.get("layouts", {}).get(name)
+        fields = [[f["name"], f["offset"], f["size"]] for f in got["fields"]] if got else None
+        if not got or got["size"] != want["size"] or fields != want["fields"]:
+            raise AbiMismatch(f"aichat: {path} lays out {name} differently from the header this binding was generated "
+                          f"from (library {version}, binding {_abi.VERSION}): refusing to read its structs")
+
+
+def _declare(lib: ctypes.CDLL, path: str) -> ctypes.CDLL:
+    _check_abi(lib, path)
+    for name, restype, *argtypes in _abi.FUNCTIONS:
         f = getattr(lib, name)
         f.restype = restype
         f.argtypes = list(argtypes)
-
-    err_out = POINTER(c_void_p)
-    fn("aichat_version", c_char_p)
-    fn("aichat_status_name", c_char_p, c_int)
-    fn("aichat_client_new", c_void_p, c_char_p, err_out)
-    fn("aichat_client_free", None, c_void_p)
-    fn("aichat_cancel_new", c_void_p)
-    fn("aichat_cancel_trigger", None, c_void_p)
-    fn("aichat_cancel_free", None, c_void_p)
-    fn("aichat_client_stream_open", c_void_p, c_void_p, c_char_p, c_void_p, err_out)
-    fn("aichat_client_stream_open_events", c_void_p, c_void_p, c_char_p, c_void_p, err_out)
-    fn("aichat_stream_next", c_int, c_void_p, c_uint32, POINTER(Chunks), err_out)
-    fn("aichat_stream_next_events", c_int, c_void_p, c_uint32, POINTER(Events), err_out)
-    fn("aichat_stream_fd", c_int, c_void_p, err_out)
-    fn("aichat_stream_free", None, c_void_p)
-    fn("aichat_error_code", c_int, c_void_p)
-    fn("aichat_error_message", c_char_p, c_void_p)
-    fn("aichat_error_http_status", c_uint16, c_void_p)
-    fn("aichat_error_free", None, c_void_p)
     return lib
 
 
@@ -116,10 +93,13 @@ def lib() -> ctypes.CDLL:
                     tried.append(f"{path} (absent)")
                     continue
                 try:
-                    _lib = _declare(ctypes.CDLL(path))
-                    break
+                    found = ctypes.CDLL(path)
                 except OSError as e:
                     tried.append(f"{path} ({e})")
+                    continue
+                # A library that loads but differs from this binding is refused, not skipped.
+                _lib = _declare(found, path)
+                break
             else:
                 raise OSError(
                     "aichat: cannot load the native library; tried " + "; ".join(tried)
