@@ -24,11 +24,13 @@ SHLIB     := libaichat.so
 endif
 PREFIX    ?= /usr/local
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# aichat.pc's Description is the crate's.
+DESCRIPTION := $(shell sed -n 's/^description = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 GO        ?= go
 NPM       ?= npm
 
-.PHONY: all build generate generated-check demo test test-setup test-rust test-loom test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install dist lint header-check install bench soak fuzz clean
+.PHONY: all build generate generated-check demo test test-setup test-rust test-loom test-rust-asan test-c test-go test-go-consumer test-node test-python test-packages test-install test-readme test-quickstart dist lint header-check install bench soak fuzz clean
 
 all: build
 
@@ -52,7 +54,7 @@ install: build
 	    > $(DESTDIR)$(PREFIX)/lib/cmake/aichat/$$f.cmake; \
 	done
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' \
-	  aichat.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aichat.pc
+	  -e 's|@DESCRIPTION@|$(DESCRIPTION)|' aichat.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aichat.pc
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -79,7 +81,7 @@ demo: $(BUILD)/chat
 	    "What time is it?"'
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-setup lint header-check generated-check test-rust test-loom test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c
+test: test-setup lint header-check generated-check test-rust test-loom test-rust-asan test-go test-go-consumer test-node test-python test-packages test-install test-c test-readme test-quickstart
 
 # Installs what the tests need and is missing (Debian packages); npm packages come with test-node.
 test-setup:
@@ -179,6 +181,16 @@ bindings/node/node_modules: bindings/node/package-lock.json
 test-node: build bindings/node/node_modules
 	cd bindings/node && npx tsc -p test/types
 	cd bindings/node && node --test test/*.test.mjs
+
+# Every code example of the README, run as it is written against the local test server, with
+# what it prints checked (scripts/test-readme.sh; the fragments' templates in tests/readme/).
+test-readme: build $(BUILD)/chat bindings/node/node_modules
+	$(WITH_SERVER) scripts/test-readme.sh
+
+# The README's quick start, line by line, in a fresh copy of the repository (its files as git
+# knows them: no target/, no node_modules/), as a newcomer runs it (scripts/test-quickstart.sh).
+test-quickstart: build
+	scripts/test-quickstart.sh
 
 # The packages, each with the native library inside (scripts/dist.sh): dist/aichat-*.whl,
 # dist/aichat-*.tgz, dist/go/.

@@ -4,6 +4,7 @@
 #   dist/aichat-<v>-py3-none-<platform>.whl   the Python package, libaichat.so in aichat/_lib/
 #   dist/aichat-<v>.tgz                        the npm package, libaichat.so in prebuilds/<platform>-<arch>/
 #   dist/go/                                   the Go module, libaichat.a in lib/<goos>_<goarch>/ (static)
+# Each carries LICENSE-MIT, LICENSE-APACHE and its README (bindings/<language>/README.md).
 # The libraries are target/release's with their debug information stripped. Run through
 # `make dist` (which builds first). For another platform, build there (or cross-compile the Rust
 # library for it) and run `make dist` again: each package looks up its platform's directory.
@@ -29,11 +30,14 @@ strip --strip-debug "$stage/libaichat.so" "$stage/libaichat.a"
 # checks; it needs no library beyond libc and libgcc_s, both allowed by the manylinux policy).
 glibc=$(objdump -T "$stage/libaichat.so" | grep -o 'GLIBC_2\.[0-9]*' | sort -t. -k2 -n | tail -n 1 | cut -d. -f2)
 arch=$(uname -m)
+# The build tools come from PyPI (the README says so): setuptools 77 or newer writes the license
+# expression and files (metadata 2.4).
 venv=target/dist-venv
 [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q setuptools==75.8.0 wheel==0.45.1
+"$venv/bin/pip" install -q setuptools==80.9.0 wheel==0.45.1
 mkdir -p "$stage/python"
 cp -r bindings/python/pyproject.toml bindings/python/setup.py bindings/python/README.md bindings/python/src "$stage/python/"
+cp LICENSE-MIT LICENSE-APACHE "$stage/python/"
 find "$stage/python" -name __pycache__ -prune -exec rm -rf {} +
 mkdir -p "$stage/python/src/aichat/_lib"
 cp "$stage/libaichat.so" "$stage/python/src/aichat/_lib/"
@@ -42,14 +46,24 @@ AICHAT_WHEEL_PLATFORM="manylinux_2_${glibc}_${arch}" \
 
 # --- npm: a tarball -----------------------------------------------------------------------
 mkdir -p "$stage/node/prebuilds/$node_dir"
-cp -r bindings/node/package.json bindings/node/index.js bindings/node/index.cjs bindings/node/index.d.ts \
-  bindings/node/lib "$stage/node/"
+cp -r bindings/node/package.json bindings/node/README.md bindings/node/index.js bindings/node/index.cjs \
+  bindings/node/index.d.ts bindings/node/lib LICENSE-MIT LICENSE-APACHE "$stage/node/"
 cp "$stage/libaichat.so" "$stage/node/prebuilds/$node_dir/"
+# `os` and `cpu` from the prebuilds the package carries (linux-x64: os linux, cpu x64), so that
+# npm refuses to install it where it has no library.
+(cd "$stage/node" && node -e '
+const fs = require("fs");
+const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+const dirs = fs.readdirSync("prebuilds").sort();
+pkg.os = [...new Set(dirs.map((d) => d.split("-")[0]))];
+pkg.cpu = [...new Set(dirs.map((d) => d.split("-")[1]))];
+fs.writeFileSync("package.json", JSON.stringify(pkg, null, 2) + "\n");
+')
 (cd "$stage/node" && npm pack --silent --pack-destination "$repo/dist" >/dev/null)
 
 # --- Go: the module with the static library inside ----------------------------------------
 mkdir -p dist/go/include "dist/go/lib/$go_dir"
-cp bindings/go/*.go bindings/go/go.mod dist/go/
+cp bindings/go/*.go bindings/go/go.mod bindings/go/README.md LICENSE-MIT LICENSE-APACHE dist/go/
 rm -f dist/go/*_test.go dist/go/link_repo.go
 cp -r bindings/go/examples dist/go/
 cp include/aichat.h dist/go/include/

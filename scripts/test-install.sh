@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # What a C or C++ developer does with the library: install it, link it with pkg-config (shared
 # and fully static) and with CMake's find_package, and run the programs against the local test
-# server. Also checks the installed layout, the soname and the exported symbols.
+# server. Also checks the installed layout, the soname, the exported symbols and aichat.pc.
+# The programs find the library of the temporary prefix through the rpath they were linked with
+# (`-Wl,-rpath,$PREFIX/lib`, as the README shows), never through LD_LIBRARY_PATH.
 set -euo pipefail
+unset LD_LIBRARY_PATH
 # (No `grep -q` after a pipe: with pipefail, grep quitting early can fail the writer with SIGPIPE.)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
@@ -18,6 +21,13 @@ for f in lib/libaichat.so.0.1.0 lib/libaichat.so.0 lib/libaichat.so lib/libaicha
   [ -e "$tmp/stage/usr/$f" ] || fail "missing $f"
 done
 grep -qx 'prefix=/usr' "$tmp/stage/usr/lib/pkgconfig/aichat.pc" || fail "aichat.pc prefix"
+# aichat.pc describes the library as Cargo.toml does, naming each protocol it speaks.
+description=$(sed -n 's/^description = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n 1)
+grep -qxF "Description: $description" "$tmp/stage/usr/lib/pkgconfig/aichat.pc" ||
+  fail "aichat.pc's Description is not Cargo.toml's: $(grep Description "$tmp/stage/usr/lib/pkgconfig/aichat.pc")"
+for protocol in Aichat OpenAI Anthropic Ollama; do
+  case "$description" in *"$protocol"*) ;; *) fail "the description does not name the $protocol protocol: $description" ;; esac
+done
 
 prefix="$tmp/prefix"
 make -C "$repo" --no-print-directory install PREFIX="$prefix" >/dev/null
@@ -37,6 +47,7 @@ echo "== C with pkg-config (shared)"
 cc -std=c11 -Wall -Wextra -Werror "$repo/bindings/c/examples/chat.c" $(pkg-config --cflags --libs aichat) \
   -Wl,-rpath,"$prefix/lib" -o "$tmp/chat_shared"
 ldd "$tmp/chat_shared" | grep "$prefix/lib/libaichat.so.0" >/dev/null || fail "not linked to the installed library"
+readelf -d "$tmp/chat_shared" | grep -E "(RUNPATH|RPATH).*\[$prefix/lib\]" >/dev/null || fail "no rpath $prefix/lib recorded"
 check_chat "$tmp/chat_shared"
 echo "ok"
 echo "== C with pkg-config --static (fully static executable)"
