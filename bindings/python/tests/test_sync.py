@@ -96,6 +96,8 @@ def test_every_protocol_gives_the_same_text(client: aichat.Client, base_url: str
         client.complete(msgs, provider="openai", base_url=f"{base_url}/v1", stream=True),
         client.complete(msgs, provider="anthropic", model="m", base_url=f"{base_url}/v1", stream=True),
         client.complete(msgs, provider="ollama", model="m", base_url=base_url, stream=True),
+        client.complete(msgs, provider="responses", model="m", base_url=f"{base_url}/v1", stream=True),
+        client.complete(msgs, provider="groq", model="m", base_url=f"{base_url}/v1", stream=True),
     }
     assert texts == {"You said: same"}
 
