@@ -117,9 +117,11 @@ pub fn description() -> Value {
 }
 
 /// This library described as JSON: `version`, `protocols` (each `provider` value with its
-/// default base URL and environment variables: `api_key_envs` lists every key variable in the order consulted, `api_key_env` the first; the default protocol first), `settings` (each request field: `name`, `kind`, `scope`, `protocols` that take it,
-/// `default`, `doc`), and `layouts` (each public struct's `size`, `align` and fields' `offset`
-/// and `size` in this build). A static string (never freed); NULL only if it could not be made.
+/// default base URL and environment variables, the default first; `api_key_envs` lists every
+/// key variable in the order consulted, `api_key_env` the first), `settings` (each request
+/// field: `name`, `kind`, `scope`, `protocols` that take it, `default`, `doc`), and `layouts`
+/// (each public struct's `size`, `align` and fields' `offset` and `size` in this build). A
+/// static string (never freed); NULL only if it could not be made.
 #[unsafe(no_mangle)]
 pub extern "C" fn aichat_abi_json() -> *const c_char {
     static JSON: OnceLock<Option<CString>> = OnceLock::new();
