@@ -272,8 +272,11 @@ fn conversation(r: &Resolved) -> Result<(Vec<Value>, Vec<Value>), Error> {
                 }
             }
             "user" => {
+                // A turn with no part is left out: the API refuses empty `parts`.
                 let parts = parts_of(&raw, &at("content"))?;
-                contents.push(json!({"role": "user", "parts": parts}));
+                if !parts.is_empty() {
+                    contents.push(json!({"role": "user", "parts": parts}));
+                }
             }
             "assistant" => {
                 let mut parts = Vec::new();
@@ -566,7 +569,9 @@ impl Decoder for GeminiDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::Sink;
     use crate::env::Env;
+    use crate::event::Event;
     use crate::request::{Request, Settings, protocol_named};
     use std::time::Instant;
 
@@ -629,6 +634,78 @@ mod tests {
             assert_eq!(finish_reason(filtered, false), "content_filter");
         }
         assert_eq!(finish_reason("MALFORMED_FUNCTION_CALL", false), "MALFORMED_FUNCTION_CALL");
+    }
+
+    /// The events of a stream of these chunks, and whether the last one ended it.
+    fn stream(chunks: &[&str]) -> (Vec<Event<'static>>, bool) {
+        let mut events = Vec::new();
+        let mut sink = |e: &Event<'_>| {
+            events.push(e.clone().into_owned());
+            true
+        };
+        let mut out = Assembler::new(Sink::Events(&mut sink));
+        let mut decoder = GeminiDecoder::default();
+        let mut done = false;
+        for chunk in chunks {
+            done = decoder.frame("", chunk, &mut out).unwrap() == Flow::Done;
+        }
+        out.end().unwrap();
+        (events, done)
+    }
+
+    fn finish_of(events: &[Event<'_>]) -> (String, String) {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::Finish { reason, raw, .. } => Some((reason.to_string(), raw.to_string())),
+                _ => None,
+            })
+            .expect("a FINISH")
+    }
+
+    #[test]
+    fn a_call_then_a_trailing_stop_chunk_finishes_with_tool_calls() {
+        // Newer models send the call and the STOP in two chunks, the STOP with an empty text part
+        // (as envoyproxy/ai-gateway found with gemini-3.5-flash).
+        let (events, done) = stream(&[
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"a":1}},"thoughtSignature":"s1"}]}}],"usageMetadata":{}}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":""}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1}}"#,
+        ]);
+        assert!(done);
+        assert_eq!(finish_of(&events), ("tool_calls".to_string(), "STOP".to_string()));
+        let Some(Event::Message { json, .. }) = events.last() else { panic!("MESSAGE last") };
+        let message: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(message["tool_calls"][0]["extra_content"]["google"]["thought_signature"], "s1");
+        assert_eq!(message["tool_calls"][0]["function"]["arguments"], r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn a_last_chunk_without_parts_and_a_blocked_prompt_still_finish() {
+        let (events, done) = stream(&[
+            r#"{"candidates":[{"content":{"parts":[{"text":"Hi"}]}}]}"#,
+            r#"{"candidates":[{"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":2,"totalTokenCount":3}}"#,
+        ]);
+        assert!(done);
+        assert_eq!(finish_of(&events).0, "stop");
+        let (events, done) = stream(&[r#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{}}"#]);
+        assert!(done);
+        assert_eq!(finish_of(&events), ("content_filter".to_string(), "SAFETY".to_string()));
+    }
+
+    #[test]
+    fn an_empty_user_turn_is_left_out() {
+        let json = r#"{"provider":"gemini","messages":[{"role":"user","content":""},{"role":"user","content":"hi"}]}"#;
+        let protocol = protocol_named(Some("gemini"), super::super::REGISTRY, "request").unwrap();
+        let r = Resolved::with_env(
+            Request::from_json(json).unwrap(),
+            &Settings::default(),
+            &Env::default(),
+            protocol,
+            Instant::now(),
+        )
+        .unwrap();
+        let body = body(&r).unwrap();
+        assert_eq!(body["contents"], json!([{"role": "user", "parts": [{"text": "hi"}]}]));
     }
 
     #[test]
