@@ -76,6 +76,9 @@ demo: $(BUILD)/chat
 	  echo; echo "> chat --provider ollama  (Ollama native: NDJSON lines)"; \
 	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/interval=40" --provider ollama --model llama-test \
 	    "And once more, in the Ollama protocol"; \
+	  echo; echo "> chat --provider gemini  (Gemini native: streamGenerateContent, SSE)"; \
+	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/interval=40/v1beta" --provider gemini --model gemini-test \
+	    "And in the Gemini protocol"; \
 	  echo; echo "> chat --provider responses --tools  (OpenAI Responses: reasoning, a tool call, its result and the reasoning sent back)"; \
 	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/reasoning,interval=40/v1" --provider responses --tools \
 	    "What time is it?"; \

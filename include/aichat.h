@@ -227,9 +227,11 @@ extern "C" {
 #endif // __cplusplus
 
 // This library described as JSON: `version`, `protocols` (each `provider` value with its
-// default base URL and environment variables, the default first), `settings` (each request field: `name`, `kind`, `scope`, `protocols` that take it,
-// `default`, `doc`), and `layouts` (each public struct's `size`, `align` and fields' `offset`
-// and `size` in this build). A static string (never freed); NULL only if it could not be made.
+// default base URL and environment variables, the default first; `api_key_envs` lists every
+// key variable in the order consulted, `api_key_env` the first), `settings` (each request
+// field: `name`, `kind`, `scope`, `protocols` that take it, `default`, `doc`), and `layouts`
+// (each public struct's `size`, `align` and fields' `offset` and `size` in this build). A
+// static string (never freed); NULL only if it could not be made.
 const char *aichat_abi_json(void);
 
 // A new, untriggered token, released with `aichat_cancel_free`. NULL only if allocation fails.

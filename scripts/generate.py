@@ -423,7 +423,8 @@ def readme_settings(desc: dict) -> str:
                 parts.append(f"{p['name']}: {env}`{p['default_base_url']}`")
             default = "; ".join(parts) + "; a named service: its own (below)"
         elif s["name"] == "api_key":
-            default = "; ".join(f"{p['name']}: `${p['api_key_env']}`" for p in desc["protocols"]
+            keys = {p["name"]: ", else ".join(f"`${v}`" for v in p["api_key_envs"]) for p in desc["protocols"]}
+            default = "; ".join(f"{p['name']}: {keys[p['name']]}" for p in desc["protocols"]
                                 if p["api_key_env"] and p["speaks"] == p["name"]) + "; a named service: its own (below); else none"
         elif s["default"] is not None:
             default = f"`{json.dumps(s['default'])}`"

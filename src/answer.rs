@@ -431,6 +431,7 @@ impl<'s> Assembler<'s> {
                     id: id.unwrap_or("").to_string(),
                     name: name.unwrap_or("").to_string(),
                     arguments: Accumulated::default(),
+                    signature: String::new(),
                 });
                 choice_state.by_key.insert(fragment.key, p);
                 self.emit(&Event::ToolCall {
@@ -450,6 +451,22 @@ impl<'s> Assembler<'s> {
             }
             None => Ok(()),
         }
+    }
+
+    /// The signature of the tool call at the server's index `key` of `choice` (Gemini's
+    /// `thoughtSignature`), kept in MESSAGE only; a call that has one keeps it.
+    pub fn tool_call_signature(&mut self, choice: u32, key: u32, signature: &str) -> Result<(), Error> {
+        if signature.is_empty() || self.text_only() {
+            return Ok(());
+        }
+        let c = self.choice(choice)?;
+        let state = &mut self.choices[c];
+        if let Some(call) = state.by_key.get(&key).and_then(|&p| state.calls.get_mut(p)) {
+            if call.signature.is_empty() {
+                call.signature = signature.to_string();
+            }
+        }
+        Ok(())
     }
 
     /// Why `choice` ended (`reason` normalized, `raw` as sent); only the first one counts.

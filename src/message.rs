@@ -12,12 +12,15 @@ pub(crate) struct ToolCall {
     pub id: String,
     pub name: String,
     pub arguments: Accumulated,
+    /// Gemini's `thoughtSignature` for the call (empty: none), written as the call's
+    /// `extra_content.google.thought_signature`, the spelling of Gemini's OpenAI-compatible API.
+    pub signature: String,
 }
 
 /// The assembled assistant message, written in `out` (emptied first; its capacity is reused):
 /// `content` (null when empty), then each of `reasoning_content`, `reasoning_signature`, `refusal`,
 /// `reasoning_items` (JSON objects, comma-separated, written as they are) and `tool_calls` when
-/// not empty, in that order.
+/// not empty, in that order; a call with a signature has `extra_content` after `function`.
 pub(crate) fn message_json(
     mut out: String,
     content: &str,
@@ -32,7 +35,10 @@ pub(crate) fn message_json(
     // the bytes received).
     let strings = calls
         .iter()
-        .map(|c| escaped_len(&c.id) + escaped_len(&c.name) + escaped_len(c.arguments.as_str()) + CALL_WORDS.len())
+        .map(|c| {
+            let signature = if c.signature.is_empty() { 0 } else { SIGNATURE_WORDS.len() + escaped_len(&c.signature) };
+            escaped_len(&c.id) + escaped_len(&c.name) + escaped_len(c.arguments.as_str()) + CALL_WORDS.len() + signature
+        })
         .sum::<usize>();
     let texts = [("reasoning_content", reasoning), ("reasoning_signature", signature), ("refusal", refusal)]
         .iter()
@@ -78,7 +84,13 @@ pub(crate) fn message_json(
             string(&mut out, &call.name);
             out.push_str(r#","arguments":"#);
             string(&mut out, call.arguments.as_str());
-            out.push_str("}}");
+            out.push('}');
+            if !call.signature.is_empty() {
+                out.push_str(r#","extra_content":{"google":{"thought_signature":"#);
+                string(&mut out, &call.signature);
+                out.push_str("}}");
+            }
+            out.push('}');
         }
         out.push(']');
     }
@@ -91,6 +103,8 @@ pub(crate) fn message_json(
 const HEAD: &str = r#"{"role":"assistant","content":"#;
 /// What a tool call adds around its three strings.
 const CALL_WORDS: &str = r#"{"id":,"type":"function","function":{"name":,"arguments":}}"#;
+/// What a call's signature adds around its string.
+const SIGNATURE_WORDS: &str = r#","extra_content":{"google":{"thought_signature":}}"#;
 
 /// The length of `s` as [`string`] writes it, quotes included.
 fn escaped_len(s: &str) -> usize {
@@ -163,6 +177,8 @@ mod tests {
         #[serde(rename = "type")]
         kind: &'static str,
         function: Function<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        extra_content: Option<serde_json::Value>,
     }
 
     #[derive(Serialize)]
@@ -182,6 +198,7 @@ mod tests {
                 id: &c.id,
                 kind: "function",
                 function: Function { name: &c.name, arguments: c.arguments.as_str() },
+                extra_content: some(&c.signature).map(|s| serde_json::json!({"google": {"thought_signature": s}})),
             })
             .collect::<Vec<_>>();
         serde_json::to_string(&Message {
@@ -212,7 +229,10 @@ mod tests {
                 .map(String::from),
         );
         for s in &samples {
-            let calls = [ToolCall { id: s.clone(), name: s.clone(), arguments: s.as_str().into() }];
+            let calls = [
+                ToolCall { id: s.clone(), name: s.clone(), arguments: s.as_str().into(), signature: s.clone() },
+                ToolCall { id: s.clone(), name: s.clone(), arguments: s.as_str().into(), signature: String::new() },
+            ];
             for calls in [&calls[..], &[]] {
                 assert_eq!(exact(s, s, s, s, calls), reference(s, s, s, s, calls), "{s:?}");
                 assert_eq!(exact(s, "", "", "", calls), reference(s, "", "", "", calls), "{s:?}");
@@ -228,8 +248,8 @@ mod tests {
             assert_eq!(exact(&s, "", "", "", &[]), reference(&s, "", "", "", &[]));
         }
         let two_calls = [
-            ToolCall { id: "call_1".into(), name: "f".into(), arguments: r#"{"a":1}"#.into() },
-            ToolCall { id: String::new(), name: String::new(), arguments: "".into() },
+            ToolCall { id: "call_1".into(), name: "f".into(), arguments: r#"{"a":1}"#.into(), signature: "s".into() },
+            ToolCall { id: String::new(), name: String::new(), arguments: "".into(), signature: String::new() },
         ];
         assert_eq!(exact("", "", "", "", &two_calls), reference("", "", "", "", &two_calls));
     }

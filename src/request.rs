@@ -246,6 +246,15 @@ pub trait ProtocolDefaults: std::fmt::Debug + Sync + 'static {
     fn api_key_env(&self) -> Option<&'static str> {
         None
     }
+    /// Further variables consulted for `api_key`, in order, when `api_key_env` is unset (empty
+    /// or blank counts as unset): Gemini's `GEMINI_API_KEY` after `GOOGLE_API_KEY`.
+    fn api_key_env_fallbacks(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Every variable consulted for `api_key`, the first set one winning.
+    fn api_key_envs(&self) -> Vec<&'static str> {
+        self.api_key_env().into_iter().chain(self.api_key_env_fallbacks().iter().copied()).collect()
+    }
     /// The wire protocol it speaks: its own name, or the one it is a named service of
     /// (`"openai"` for the OpenAI-compatible services).
     fn speaks(&self) -> &'static str {
@@ -338,10 +347,15 @@ impl Resolved {
                 protocol.name()
             )));
         }
-        let api_key = match (s.api_key.take(), protocol.api_key_env()) {
-            (Some(key), _) => Some(key),
-            (None, Some(var)) => env_nonempty(var).map(Secret::new),
-            (None, None) => None,
+        // The first variable set, its surrounding whitespace stripped (as the official SDKs
+        // read keys); one that is empty or blank counts as unset.
+        let api_key = match s.api_key.take() {
+            Some(key) => Some(key),
+            None => protocol
+                .api_key_envs()
+                .into_iter()
+                .find_map(|var| env.get(var).map(str::trim).filter(|v| !v.is_empty()))
+                .map(|v| Secret::new(v.to_string())),
         };
         if let Some(key) = &api_key {
             if !is_header_safe_key(key.expose()) {
@@ -606,7 +620,7 @@ mod tests {
             ),
             "{m}"
         );
-        for name in ["responses", "groq", "azure"] {
+        for name in ["responses", "gemini", "groq", "azure"] {
             assert!(m.contains(name), "{m}");
         }
     }

@@ -482,11 +482,20 @@ fn random_fraction() -> f64 {
 /// The server's explanation in an error body: `error.message`, `error`, `message`, `detail`,
 /// or the text itself when it is not JSON.
 fn error_text(body: &[u8]) -> String {
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) {
+        // Google's APIs may answer a list of one error object.
+        if let Some(first) = v.as_array().and_then(|a| a.first()).filter(|f| f.get("error").is_some()) {
+            v = first.clone();
+        }
         let found =
             [&v["error"]["message"], &v["error"], &v["message"], &v["detail"]].into_iter().find_map(|f| f.as_str());
         if let Some(text) = found {
-            return server_text(text);
+            // Google's status word (`INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`) says what kind of
+            // error it is: it goes first.
+            return match v["error"]["status"].as_str().filter(|s| !s.is_empty() && v["error"]["message"].is_string()) {
+                Some(status) => server_text(&format!("{status}: {text}")),
+                None => server_text(text),
+            };
         }
     }
     server_text(&String::from_utf8_lossy(body))
@@ -508,6 +517,9 @@ mod tests {
         assert_eq!(error_text(br#"{"message":"busy"}"#), "busy");
         assert_eq!(error_text(b"plain\ntext"), "plain text");
         assert_eq!(error_text(b""), "");
+        let google = br#"{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}"#;
+        assert_eq!(error_text(google), "INVALID_ARGUMENT: API key not valid.");
+        assert_eq!(error_text(&[b"[", &google[..], b"]"].concat()), "INVALID_ARGUMENT: API key not valid.");
     }
 
     #[test]

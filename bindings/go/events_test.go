@@ -152,7 +152,7 @@ func TestEventsReportFailuresAsErrors(t *testing.T) {
 
 func TestEveryProtocolGivesTheSameResult(t *testing.T) {
 	c := newClient(t)
-	for _, p := range []struct{ provider, path string }{{"openai", "/v1"}, {"anthropic", "/v1"}, {"ollama", ""}, {"responses", "/v1"}, {"groq", "/v1"}} {
+	for _, p := range []struct{ provider, path string }{{"openai", "/v1"}, {"anthropic", "/v1"}, {"ollama", ""}, {"responses", "/v1"}, {"groq", "/v1"}, {"gemini", "/v1beta"}} {
 		req := Request{Messages: hi, Options: Options{Provider: p.provider, Model: "m", Stream: true, BaseURL: baseURL + p.path, MaxRetries: ptr(0)}}
 		r, err := c.Run(context.Background(), req)
 		if err != nil {

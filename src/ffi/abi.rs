@@ -109,6 +109,7 @@ pub fn description() -> Value {
             "default_base_url": p.default_base_url(),
             "base_url_env": p.base_url_env(),
             "api_key_env": p.api_key_env(),
+            "api_key_envs": p.api_key_envs(),
         })).collect::<Vec<_>>(),
         "settings": settings(),
         "layouts": layouts(),
@@ -116,9 +117,11 @@ pub fn description() -> Value {
 }
 
 /// This library described as JSON: `version`, `protocols` (each `provider` value with its
-/// default base URL and environment variables, the default first), `settings` (each request field: `name`, `kind`, `scope`, `protocols` that take it,
-/// `default`, `doc`), and `layouts` (each public struct's `size`, `align` and fields' `offset`
-/// and `size` in this build). A static string (never freed); NULL only if it could not be made.
+/// default base URL and environment variables, the default first; `api_key_envs` lists every
+/// key variable in the order consulted, `api_key_env` the first), `settings` (each request
+/// field: `name`, `kind`, `scope`, `protocols` that take it, `default`, `doc`), and `layouts`
+/// (each public struct's `size`, `align` and fields' `offset` and `size` in this build). A
+/// static string (never freed); NULL only if it could not be made.
 #[unsafe(no_mangle)]
 pub extern "C" fn aichat_abi_json() -> *const c_char {
     static JSON: OnceLock<Option<CString>> = OnceLock::new();
@@ -140,6 +143,9 @@ mod tests {
         assert_eq!(d["layouts"]["AichatEvent"]["fields"][3]["name"], "text");
         assert_eq!(d["protocols"][0]["name"], "aichat");
         assert_eq!(d["protocols"][1]["api_key_env"], "OPENAI_API_KEY");
+        assert_eq!(d["protocols"][1]["api_key_envs"], json!(["OPENAI_API_KEY"]));
+        let gemini = d["protocols"].as_array().unwrap().iter().find(|p| p["name"] == "gemini").unwrap();
+        assert_eq!(gemini["api_key_envs"], json!(["GOOGLE_API_KEY", "GEMINI_API_KEY"]));
         let user = d["settings"].as_array().unwrap().iter().find(|s| s["name"] == "user").unwrap();
         let takers = user["protocols"].as_array().unwrap();
         assert!(takers.contains(&json!("anthropic")) && takers.contains(&json!("groq")), "{takers:?}");

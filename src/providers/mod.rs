@@ -10,6 +10,7 @@ pub mod aichat;
 pub mod anthropic;
 pub mod compatible;
 pub mod driver;
+pub mod gemini;
 pub mod ollama;
 pub mod openai;
 pub mod responses;
@@ -32,6 +33,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &anthropic::Anthropic,
     &ollama::Ollama,
     &responses::Responses,
+    &gemini::Gemini,
     // The OpenAI-compatible services by name (compatible.rs: a row of data each).
     &compatible::OPENROUTER,
     &compatible::GROQ,
@@ -169,7 +171,7 @@ mod tests {
         };
         assert_eq!(body("openai").unwrap()["user"], "u-42");
         assert_eq!(body("anthropic").unwrap()["metadata"], serde_json::json!({"user_id": "u-42"}));
-        for refused in ["aichat", "ollama"] {
+        for refused in ["aichat", "ollama", "gemini"] {
             let e = body(refused).unwrap_err();
             assert_eq!(e.message(), format!("invalid request: `user` is not supported by the {refused} provider"));
         }

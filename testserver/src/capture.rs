@@ -15,6 +15,8 @@ const MAX_REQUEST_BODY: usize = 256 * 1024 * 1024;
 pub struct Captured {
     pub method: String,
     pub path: String,
+    /// The query string, when the request had one.
+    pub query: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
 }
@@ -23,6 +25,7 @@ impl Captured {
     pub async fn read(req: Request<Incoming>) -> Result<Captured, Response<Body>> {
         let method = req.method().to_string();
         let path = req.uri().path().to_string();
+        let query = req.uri().query().map(str::to_string);
         let headers = req
             .headers()
             .iter()
@@ -33,7 +36,7 @@ impl Captured {
             .await
             .map_err(|e| json_error(413, &format!("test server: request body: {e}")))?
             .to_bytes();
-        Ok(Captured { method, path, headers, body })
+        Ok(Captured { method, path, query, headers, body })
     }
 
     /// The body as JSON, or `None` when it is not JSON.
@@ -41,10 +44,15 @@ impl Captured {
         serde_json::from_slice(&self.body).ok()
     }
 
-    /// Method, path, headers (in order, as `[name, value]` pairs) and body (JSON when it parses).
+    /// Method, path, headers (in order, as `[name, value]` pairs) and body (JSON when it
+    /// parses); `query` too when the request had one.
     pub fn to_json(&self) -> Value {
         let body = self.json_body().unwrap_or_else(|| Value::String(String::from_utf8_lossy(&self.body).into_owned()));
         let headers: Vec<Value> = self.headers.iter().map(|(k, v)| json!([k, v])).collect();
-        json!({"method": self.method, "path": self.path, "headers": headers, "body": body})
+        let mut seen = json!({"method": self.method, "path": self.path, "headers": headers, "body": body});
+        if let Some(query) = &self.query {
+            seen["query"] = json!(query);
+        }
+        seen
     }
 }

@@ -21,8 +21,10 @@ use crate::respond::{Body, json_error, with_header};
 /// - `redirect`: a 302 to the same route without the fault prefix.
 /// - `gzip`: the answer body gzip-compressed, with `Content-Encoding: gzip`.
 /// - `bad-utf8`: the answer's text holds a byte that is not UTF-8 (0xFF).
-/// - `overload-first=N`: Anthropic streams, with `key`: the first N attempts get a 200 whose
-///   stream is `message_start` then an `overloaded_error` event.
+/// - `overload-first=N`: Anthropic, Responses and Gemini streams, with `key`: the first N
+///   attempts get a 200 whose stream reports an overload or failure before any content
+///   (Anthropic: `message_start` then an `overloaded_error` event; Gemini: an error chunk with
+///   code 503; a Gemini answer that is not streamed: HTTP 503).
 /// - `content-type=T`: a 200 answer says `Content-Type: T` (`none`: no such header), whatever
 ///   its body is.
 ///
@@ -31,7 +33,8 @@ use crate::respond::{Body, json_error, with_header};
 /// Streams (`"stream": true`) of every protocol:
 /// - `chunks=N`: N content chunks `tok0 `, `tok1 `, … instead of the word-by-word answer.
 ///
-/// OpenAI streams only:
+/// OpenAI streams only (Responses and Gemini streams too: `interval`, `keepalive`, `crlf`,
+/// `cr`, `split-utf8`, `error-event`, `cut`, `silence-after`):
 /// - `chunk-size=N`: with `chunks`, each chunk is N bytes of text instead.
 /// - `stamp`: each content chunk is the time it was written, in microseconds since the Unix
 ///   epoch (for latency measurements on one machine).
@@ -48,7 +51,8 @@ use crate::respond::{Body, json_error, with_header};
 /// - `reasoning`: reasoning before the answer in `reasoning_content` (`reasoning=field` in
 ///   OpenRouter's `reasoning`, `reasoning=both` in both with the same text).
 /// - `refusal`: a refusal instead of the content.
-/// - with `tools` in the request, how a stream sends the tool call: `parallel-tools` (two calls
+/// - with `tools` in the request, how a stream sends the tool call (Gemini: `parallel-tools`,
+///   a second call without a signature): `parallel-tools` (two calls
 ///   opened in one chunk in reverse order, their fragments interleaved), `whole-tool-call`
 ///   (each call in one chunk), `reused-index` (two calls both at index 0, each fragment
 ///   repeating its call's id and name).

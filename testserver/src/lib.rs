@@ -1,6 +1,7 @@
-//! The project's local test server: speaks the Aichat protocol (`POST /api/text`) and the
-//! OpenAI chat-completions protocol (`POST /v1/chat/completions`, JSON or SSE) on loopback,
-//! answers deterministically from the conversation, and injects faults on request.
+//! The project's local test server: speaks every protocol of the library (`ROUTES`: Aichat's
+//! `POST /api/text`, OpenAI's chat completions, Anthropic's messages, Ollama's chat, OpenAI's
+//! responses, Gemini's generateContent) on loopback, answers deterministically from the
+//! conversation, and injects faults on request.
 //!
 //! Faults and stream controls are chosen by a path prefix, so any client can ask for them
 //! through its base URL alone: `http://127.0.0.1:PORT/fault/<spec>` where `<spec>` is a
@@ -11,6 +12,7 @@ mod answer;
 mod anthropic;
 mod capture;
 mod faults;
+mod gemini;
 mod ollama;
 mod openai;
 mod raw;
@@ -104,7 +106,8 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
             None => json_error(404, &format!("test server: no route for GET {route}")),
         });
     }
-    let answer = ROUTES.iter().find(|(paths, _)| paths.contains(&route.as_str())).map(|(_, answer)| *answer);
+    let answer =
+        ROUTES.iter().find(|(paths, _)| paths.iter().any(|p| route_matches(p, &route))).map(|(_, answer)| *answer);
     let Some(answer) = answer.filter(|_| req.method() == Method::POST) else {
         return Ok(json_error(404, &format!("test server: no route for {} {route}", req.method())));
     };
@@ -124,7 +127,19 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
 /// How the server answers one protocol's request (the attempt number when the faults name a key).
 type Answer = fn(&capture::Captured, &Faults, Option<u64>) -> Response<Body>;
 
-/// Every protocol the server speaks: its paths and its answer, one line each.
+/// Whether `route` is `path`, or, where `path` has a `*`, what is around it with one path
+/// segment (no `/`, not empty) in its place.
+fn route_matches(path: &str, route: &str) -> bool {
+    match path.split_once('*') {
+        None => path == route,
+        Some((before, after)) => route
+            .strip_prefix(before)
+            .and_then(|rest| rest.strip_suffix(after))
+            .is_some_and(|segment| !segment.is_empty() && !segment.contains('/')),
+    }
+}
+
+/// Every protocol the server speaks: its paths (`*`: a path segment) and its answer, one line each.
 const ROUTES: &[(&[&str], Answer)] = &[
     (&["/api/text"], |req, faults, _| aichat::answer(req, faults)),
     // Azure OpenAI's v1 API is the same under /openai/v1.
@@ -134,6 +149,15 @@ const ROUTES: &[(&[&str], Answer)] = &[
     (&["/v1/messages", "/messages"], anthropic::answer),
     (&["/api/chat"], |req, faults, _| ollama::answer(req, faults)),
     (&["/v1/responses", "/responses"], responses::answer),
+    (
+        &[
+            "/v1beta/models/*:streamGenerateContent",
+            "/v1beta/models/*:generateContent",
+            "/models/*:streamGenerateContent",
+            "/models/*:generateContent",
+        ],
+        gemini::answer,
+    ),
 ];
 
 /// Answers `CONNECT host:port` as a forward proxy would, except that the tunnel leads back to

@@ -146,7 +146,8 @@ test('package-level events use the default client', async () => {
 });
 
 test('every protocol gives the same result', async () => {
-  for (const [provider, path] of [['openai', '/v1'], ['anthropic', '/v1'], ['ollama', ''], ['responses', '/v1'], ['groq', '/v1']]) {
+  for (const [provider, path] of [['openai', '/v1'], ['anthropic', '/v1'], ['ollama', ''], ['responses', '/v1'], ['groq', '/v1'],
+    ['gemini', '/v1beta']]) {
     const r = await client.run({ provider, model: 'm', stream: true, messages: hi, baseUrl: `${server.url}${path}` });
     assert.equal(r.text, 'You said: Hi', provider);
     assert.equal(r.finishReason, 'stop', provider);

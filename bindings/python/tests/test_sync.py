@@ -98,6 +98,7 @@ def test_every_protocol_gives_the_same_text(client: aichat.Client, base_url: str
         client.complete(msgs, provider="ollama", model="m", base_url=base_url, stream=True),
         client.complete(msgs, provider="responses", model="m", base_url=f"{base_url}/v1", stream=True),
         client.complete(msgs, provider="groq", model="m", base_url=f"{base_url}/v1", stream=True),
+        client.complete(msgs, provider="gemini", model="m", base_url=f"{base_url}/v1beta", stream=True),
     }
     assert texts == {"You said: same"}
 
@@ -109,3 +110,17 @@ def test_module_level_functions_use_a_default_client(base_url: str) -> None:
     assert aichat.run(msgs, base_url=base_url, proxy="").text == "You said: Hi"
     assert [e.type for e in aichat.events(msgs, base_url=base_url, proxy="")][0] == "response"
     assert aichat.version() == aichat.__version__
+
+
+def test_gemini_tool_round_trip_sends_the_thought_signature_back(client: aichat.Client, base_url: str) -> None:
+    gemini = {"provider": "gemini", "model": "m", "base_url": f"{base_url}/fault/reasoning/v1beta", "stream": True}
+    parameters = {"type": "object", "properties": {"tz": {"type": "string"}}}
+    tools = [{"type": "function", "function": {"name": "get_time", "parameters": parameters}}]
+    msgs = [{"role": "user", "content": "Hi"}]
+    first = client.run(msgs, tools=tools, **gemini)
+    assert first.reasoning.startswith("The user wrote something") and first.finish_reason == "tool_calls"
+    call = first.message["tool_calls"][0]
+    assert call["extra_content"] == {"google": {"thought_signature": "sig-call-aichat-test"}}
+    result = {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "12:00"}
+    second = client.run([*msgs, first.message, result], **gemini)
+    assert second.text == "The tool returned: 12:00" and second.message["reasoning_signature"] == "sig-text-aichat-test"
