@@ -483,13 +483,13 @@ mod fast {
     }
 
     /// What a learned chunk was: its candidate's index (compared as bytes) and where its used
-    /// values were (the k-th used string or number; absent: none).
+    /// values were (the k-th used string or number; absent: none). Its `responseId` and
+    /// `modelVersion` are compared as bytes, not given back: the learned chunk started the
+    /// answer, after which RESPONSE is not sent again.
     #[derive(Clone, Copy, Default)]
     pub(super) struct Shape {
         choice: u32,
         text: usize,
-        id: Option<usize>,
-        model: Option<usize>,
         /// prompt, candidates, thoughts, total, cached.
         usage: Option<[Option<usize>; 5]>,
     }
@@ -511,11 +511,7 @@ mod fast {
     }
 
     fn by_shape<'a>(shape: Shape, used: &mut Used<'a>) -> Option<Chunk<'a>> {
-        let mut string = |k: Option<usize>| match k {
-            Some(k) => used.take(k),
-            None => Some(JsonStr::default()),
-        };
-        let (text, id, model) = (string(Some(shape.text))?, string(shape.id)?, string(shape.model)?);
+        let text = used.take(shape.text)?;
         let usage = match shape.usage {
             None => None,
             Some(at) => {
@@ -528,20 +524,18 @@ mod fast {
                 Some(Counts { prompt: n[0], candidates: n[1], thoughts: n[2], total: n[3], cached: n[4] })
             }
         };
-        Some(Chunk { id, model, usage, choice: shape.choice, text })
+        Some(Chunk { id: JsonStr::default(), model: JsonStr::default(), usage, choice: shape.choice, text })
     }
 
     fn parse<'a>(s: &mut Scanner<'a>, shape: &mut Shape) -> Option<Chunk<'a>> {
         let (mut id, mut model, mut usage, mut candidate) = (None, None, None, None);
         s.object(|s, key| match key {
             "responseId" if id.is_none() => {
-                shape.id = Some(s.used_so_far());
-                id = Some(s.string()?);
+                id = Some(s.string_fixed()?);
                 Some(())
             }
             "modelVersion" if model.is_none() => {
-                shape.model = Some(s.used_so_far());
-                model = Some(s.string()?);
+                model = Some(s.string_fixed()?);
                 Some(())
             }
             "usageMetadata" if usage.is_none() => {
@@ -740,12 +734,12 @@ impl Decoder for GeminiDecoder {
     fn frame(&mut self, _event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
         if !self.plain {
             if let Some(chunk) = fast::text_chunk(data, &mut self.learner) {
-                // What `response` does with such a chunk.
+                // What `response` does with such a chunk (its choice's state, untouched by a text
+                // part, is the default until a call or a signature).
                 out.start(&chunk.id, &chunk.model)?;
                 if let Some(counts) = chunk.usage {
                     out.usage(counts.usage());
                 }
-                self.choices.entry(chunk.choice).or_default();
                 out.text(chunk.choice, &chunk.text)?;
                 return Ok(Flow::More);
             }
