@@ -84,10 +84,16 @@ STREAM_CHUNKS = 200_000
 # pass (a pass takes tens of milliseconds, which the scheduler of a shared machine easily cuts
 # into); the baseline is measured the same way.
 PASSES = 5
-# (protocol, its base URL under the nginx root, the file the library and the baseline ask for)
+# (protocol, its base URL under the nginx root, the URL under it the library and the baseline ask
+# for: nginx serves the file of its path, the query ignored)
 RECORDED = [("openai", "openai/v1", "openai/v1/chat/completions"),
             ("anthropic", "anthropic/v1", "anthropic/v1/messages"),
-            ("ollama", "ollama", "ollama/api/chat")]
+            ("ollama", "ollama", "ollama/api/chat"),
+            ("responses", "responses/v1", "responses/v1/responses"),
+            ("gemini", "gemini/v1beta", "gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")]
+# AICHAT_BENCH_ONLY=6-responses,6-gemini (comma-separated row prefixes): run only the rows 6 of
+# those protocols and write no BENCHMARKS.md (for measuring a few rows while working on them).
+ONLY = [p for p in os.environ.get("AICHAT_BENCH_ONLY", "").split(",") if p]
 
 
 def start_nginx():
@@ -132,17 +138,60 @@ def binding_concurrency(url, n):
     return results
 
 
+def recorded_rows(row, static, name, base, path, old, rev):
+    """Rows 6 of one protocol: its recorded stream from nginx through the text API against libcurl +
+    simdjson, the event API against the text API, pulled against pushed (and against the baseline
+    build of the library, if any)."""
+    aichat, simd = BIN / "bench_aichat", BIN / "bench_simdjson"
+    text, baseline, ratio = paired(
+        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES],
+        [simd, name, f"{static}/{path}", STREAM_CHUNKS, PASSES], "per_second", ROUNDS + 4)
+    row(f"6-{name}. {name} stream, real chunk shapes from nginx, text API to a C callback (chunks/s)",
+        f"{text:,.0f}", f"libcurl + simdjson On-Demand {baseline:,.0f}", f"{ratio:.2f}x baseline",
+        ">= 1.0x baseline", ratio >= 1.0)
+    events, text2, eratio = paired(
+        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "events", PASSES],
+        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES], "per_second",
+        ROUNDS + 4)
+    row(f"6-{name}'. the same through the event API (events/s)", f"{events:,.0f}", f"text API {text2:,.0f}",
+        f"{eratio:.2f}x text API", ">= 0.9x text API", eratio >= 0.9)
+    pulled, pushed, pratio = paired(
+        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "pull", PASSES],
+        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES], "per_second",
+        ROUNDS + 4)
+    row(f"6-{name}-pull. the same pulled with `aichat_stream_next` (chunks/s)", f"{pulled:,.0f}",
+        f"pushed to a callback {pushed:,.0f}", f"{pratio:.2f}x pushed", ">= 0.9x pushed", pratio >= 0.9)
+    if old:
+        now, before, bratio = paired(
+            [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES],
+            [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES], "per_second",
+            ROUNDS + 4, baseline_env={"LD_LIBRARY_PATH": old})
+        row(f"6-{name}''. the text API against the library at {rev} (chunks/s)", f"{now:,.0f}",
+            f"{rev}: {before:,.0f}", f"{bratio:.2f}x", ">= 0.95x (no slower)", bratio >= 0.95)
+
+
 def main():
     # Thousands of streams need thousands of descriptors, here and in the servers started below.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    server, url = start_server()
     rows = []  # (workload, figure, baseline, ratio, target, met)
 
     def row(workload, figure, baseline, ratio, target, met):
         rows.append((workload, figure, baseline, ratio, target, "yes" if met else "**no**"))
         print(f"{workload}: {figure} | {baseline} | {ratio} | target {target}: {'met' if met else 'MISSED'}", flush=True)
 
+    if ONLY:
+        nginx, static = start_nginx()
+        try:
+            for name, base, path in RECORDED:
+                if any(f"6-{name}".startswith(p) for p in ONLY):
+                    recorded_rows(row, static, name, base, path, baseline_lib(),
+                                  os.environ.get("AICHAT_BENCH_BASELINE_REV", "the baseline build"))
+        finally:
+            nginx.stdin.close()
+            nginx.wait()
+        return
+    server, url = start_server()
     aichat, curl = BIN / "bench_aichat", BIN / "bench_curl"
     try:
         # 1. Request overhead.
@@ -180,11 +229,14 @@ def main():
         pulled, pushed, pull_ratio = paired([aichat, "pull", url, n], [aichat, "stream", url, n], "per_second")
         row("2a-pull. the same stream pulled with `aichat_stream_next` (chunks/s)", f"{pulled:,.0f}",
             f"pushed to a callback {pushed:,.0f}", f"{pull_ratio:.2f}x pushed", "reported (what Go and Node pay)", True)
-        for name in ("anthropic", "ollama"):
-            theirs, openai_rate, proto_ratio = paired([aichat, "protocol", url, n, name], [aichat, "protocol", url, n, "openai"],
+        # Responses and Gemini end with an event that repeats the whole text, which must stay under
+        # the library's 1 MiB cap on a line or event: 50,000 chunks for those two.
+        for name, m in (("anthropic", n), ("ollama", n), ("responses", 50_000), ("gemini", 50_000)):
+            theirs, openai_rate, proto_ratio = paired([aichat, "protocol", url, m, name], [aichat, "protocol", url, m, "openai"],
                                                       "per_second")
-            row(f"2a-{name}. the same stream in the {name} protocol, to a C callback (chunks/s)", f"{theirs:,.0f}",
-                f"openai protocol {openai_rate:,.0f}", f"{proto_ratio:.2f}x openai", "reported", True)
+            row(f"2a-{name}. the same stream{'' if m == n else f' ({m:,} chunks)'} in the {name} protocol, to a C callback "
+                "(chunks/s)", f"{theirs:,.0f}", f"openai protocol {openai_rate:,.0f}", f"{proto_ratio:.2f}x openai",
+                "reported", True)
         old = baseline_lib()
         rev = os.environ.get("AICHAT_BENCH_BASELINE_REV", "the baseline build")
         if old:
@@ -220,33 +272,8 @@ def main():
         # 6. Real chunk shapes from a neutral server (nginx), against libcurl + simdjson On-Demand.
         nginx, static = start_nginx()
         try:
-            simd = BIN / "bench_simdjson"
             for name, base, path in RECORDED:
-                text, baseline, ratio = paired(
-                    [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES],
-                    [simd, name, f"{static}/{path}", STREAM_CHUNKS, PASSES], "per_second", ROUNDS + 4)
-                row(f"6-{name}. {name} stream, real chunk shapes from nginx, text API to a C callback (chunks/s)",
-                    f"{text:,.0f}", f"libcurl + simdjson On-Demand {baseline:,.0f}", f"{ratio:.2f}x baseline",
-                    ">= 1.0x baseline", ratio >= 1.0)
-                events, text2, eratio = paired(
-                    [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "events", PASSES],
-                    [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES], "per_second",
-                    ROUNDS + 4)
-                row(f"6-{name}'. the same through the event API (events/s)", f"{events:,.0f}", f"text API {text2:,.0f}",
-                    f"{eratio:.2f}x text API", ">= 0.9x text API", eratio >= 0.9)
-                pulled, pushed, pratio = paired(
-                    [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "pull", PASSES],
-                    [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES], "per_second",
-                    ROUNDS + 4)
-                row(f"6-{name}-pull. the same pulled with `aichat_stream_next` (chunks/s)", f"{pulled:,.0f}",
-                    f"pushed to a callback {pushed:,.0f}", f"{pratio:.2f}x pushed", ">= 0.9x pushed", pratio >= 0.9)
-                if old:
-                    now, before, bratio = paired(
-                        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES],
-                        [aichat, "recorded", name, f"{static}/{base}", STREAM_CHUNKS, "text", PASSES], "per_second",
-                        ROUNDS + 4, baseline_env={"LD_LIBRARY_PATH": old})
-                    row(f"6-{name}''. the text API against the library at {rev} (chunks/s)", f"{now:,.0f}",
-                        f"{rev}: {before:,.0f}", f"{bratio:.2f}x", ">= 0.95x (no slower)", bratio >= 0.95)
+                recorded_rows(row, static, name, base, path, old, rev)
             tools = median([aichat, "recorded", "openai", f"{static}/tools/v1", 0, "events", PASSES], "per_second")
             row("6-tools. openai stream of reasoning deltas, then two tool calls' argument fragments, event API (events/s)",
                 f"{tools:,.0f}", "-", "-", "reported", True)
@@ -361,7 +388,13 @@ def write_report(rows):
         "logprobs, finish_reason}]`, `usage` and `obfuscation`, then a usage chunk and `[DONE]`; Anthropic: "
         "`message_start`, `content_block_start`, `ping`, one `content_block_delta` per chunk, `message_delta`, "
         "`message_stop`; Ollama: one NDJSON line per chunk with `model`, `created_at`, `message` and `done`, then the "
-        "`done` line with its counts), 200,000 content chunks each, and `bench/serve_static.py` serves them with nginx "
+        "`done` line with its counts; Responses: `event:` + `data:` per event, `response.created`, `response.in_progress`, "
+        "`response.output_item.added`, `response.content_part.added`, one `response.output_text.delta` per chunk "
+        "(`sequence_number`, `item_id`, indexes, `delta`, `logprobs`, `obfuscation`), then the `.done` events with the "
+        "whole text and `response.completed` with `usage`; Gemini: `data:` lines each a whole `GenerateContentResponse` "
+        "(`candidates[{content{parts[{text}], role}, index}]`, `usageMetadata` so far, `modelVersion`, `responseId`) of "
+        "8 words, the last with `finishReason`, asked at `models/gemini-2.5-flash:streamGenerateContent?alt=sse`), "
+        "200,000 content chunks each, and `bench/serve_static.py` serves them with nginx "
         "on loopback. The baseline, `bench/cpp/bench_simdjson.cpp`, is what a careful C++ engineer would write "
         "instead: libcurl, lines split with `memchr`, each event parsed in place with simdjson's On-Demand API for its "
         "text only (built in the same run from Debian's `libcurl4-openssl-dev` and `libsimdjson-dev`). Each run of "

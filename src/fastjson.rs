@@ -25,14 +25,21 @@ pub(crate) struct Scanner<'a> {
     /// read as a value the caller uses (`string`) or stepped over (`skip`): what a decoder
     /// needs to learn a [`Template`] of its frames.
     pub(crate) spans: Option<Vec<Span>>,
+    /// Record the numbers stepped over (`skip`) as spans too, and the ones read with
+    /// [`Scanner::u32_used`]: for frames whose numbers change from one to the next (a sequence
+    /// number, token counts so far), which a [`Template`] then scans instead of comparing. The
+    /// numbers read with [`Scanner::u32`] are still compared as bytes.
+    pub(crate) numbers_as_holes: bool,
 }
 
-/// A string value's place in a frame: from its opening quote to just after its closing one.
+/// A string value's place in a frame: from its opening quote to just after its closing one (or
+/// a number's, from its first byte to just after its last).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Span {
     pub open: usize,
     pub close: usize,
     pub used: bool,
+    pub number: bool,
 }
 
 /// A string value: borrowed when it has no escapes.
@@ -41,7 +48,7 @@ pub(crate) type JsonStr<'a> = Cow<'a, str>;
 impl<'a> Scanner<'a> {
     /// For a plain path that skips unknown fields with `IgnoredAny`.
     pub(crate) fn new(text: &'a str) -> Scanner<'a> {
-        Scanner { text, bytes: text.as_bytes(), pos: 0, strings_as_values: false, spans: None }
+        Scanner { text, bytes: text.as_bytes(), pos: 0, strings_as_values: false, spans: None, numbers_as_holes: false }
     }
 
     /// For a plain path that parses the whole frame as a `serde_json::Value`.
@@ -181,7 +188,13 @@ impl<'a> Scanner<'a> {
 
     fn record(&mut self, open: usize, used: bool) {
         if let Some(spans) = &mut self.spans {
-            spans.push(Span { open, close: self.pos, used });
+            spans.push(Span { open, close: self.pos, used, number: false });
+        }
+    }
+
+    fn record_number(&mut self, open: usize, used: bool) {
+        if let Some(spans) = &mut self.spans {
+            spans.push(Span { open, close: self.pos, used, number: true });
         }
     }
 
@@ -219,15 +232,23 @@ impl<'a> Scanner<'a> {
         while let Some(b'0'..=b'9') = self.peek() {
             self.pos += 1;
         }
-        let digits = &self.text[start..self.pos];
-        if digits.is_empty() || digits.len() > 10 || (digits.len() > 1 && digits.starts_with('0')) {
-            return None;
-        }
         // Not followed by what would make it another number.
         if let Some(b'.' | b'e' | b'E') = self.peek() {
             return None;
         }
-        digits.parse().ok()
+        u32_of(&self.text[start..self.pos])
+    }
+
+    /// As [`Scanner::u32`], a number the caller uses and expects to change from frame to frame:
+    /// recorded (when numbers are holes) as a used value, which a [`Template`] gives back as its
+    /// digits (for [`u32_of`]).
+    pub(crate) fn u32_used(&mut self) -> Option<u32> {
+        let open = self.pos;
+        let value = self.u32()?;
+        if self.numbers_as_holes {
+            self.record_number(open, true);
+        }
+        Some(value)
     }
 
     /// Steps over any value.
@@ -240,7 +261,14 @@ impl<'a> Scanner<'a> {
             b'"' => self.skip_string(),
             b'{' if depth < MAX_DEPTH => self.object(|s, _| s.skip_at(depth + 1)),
             b'[' if depth < MAX_DEPTH => self.array(|s| s.skip_at(depth + 1)),
-            b'-' | b'0'..=b'9' => self.number(),
+            b'-' | b'0'..=b'9' => {
+                let open = self.pos;
+                self.number()?;
+                if self.numbers_as_holes {
+                    self.record_number(open, false);
+                }
+                Some(())
+            }
             b'n' => self.literal(b"null"),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -372,6 +400,18 @@ impl Template {
             }
             let open = at_new + between.len();
             s.pos = open;
+            if span.number {
+                s.number()?;
+                if span.used {
+                    used.spans[used.count] = (open as u32, s.pos as u32);
+                    used.count += 1;
+                } else if note && i < 64 && new[open..s.pos] == old[span.open..span.close] {
+                    same |= 1 << i;
+                }
+                at_new = s.pos;
+                at_old = span.close;
+                continue;
+            }
             let (start, end, escaped) = s.string_span()?;
             if span.used {
                 if escaped {
@@ -434,6 +474,24 @@ impl<'a> Used<'a> {
         let (start, end) = self.spans[k];
         Some(Cow::Borrowed(&self.frame[start as usize..end as usize]))
     }
+}
+
+/// The digits of a non-negative integer that fits u32, in plain digits (no sign, leading zero,
+/// fraction or exponent): what [`Scanner::u32`] accepts.
+#[inline]
+pub(crate) fn u32_of(digits: &str) -> Option<u32> {
+    let bytes = digits.as_bytes();
+    if bytes.is_empty() || bytes.len() > 10 || (bytes.len() > 1 && bytes[0] == b'0') {
+        return None;
+    }
+    let mut value = 0u64;
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u64::from(b - b'0');
+    }
+    u32::try_from(value).ok()
 }
 
 /// `a == b`, without a call to `memcmp` for the short runs between a frame's strings.

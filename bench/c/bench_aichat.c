@@ -6,7 +6,8 @@
  *                                                HTTPS with CA as ca_file when given)
  *   bench_aichat stream      BASE_URL N          one openai stream of N chunks, counted
  *   bench_aichat events      BASE_URL N          the same stream through the event API, TEXT events counted
- *   bench_aichat protocol    BASE_URL N NAME     the same stream in protocol NAME (openai, anthropic, ollama)
+ *   bench_aichat protocol    BASE_URL N NAME     the same stream in protocol NAME (openai, anthropic, ollama,
+ *                                                responses, gemini)
  *   bench_aichat latency     BASE_URL N          N chunks 1 ms apart, server-stamped: p50/p99
  *   bench_aichat concurrency BASE_URL THREADS N  THREADS threads share a client, N calls each
  *   bench_aichat memory      BASE_URL BYTES      stream BYTES of text, discard it: peak RSS
@@ -163,6 +164,7 @@ static void events(const char *base, long n) {
 /* The path each protocol's stream is asked at, after BASE_URL/fault/chunks=N. */
 static const char *protocol_path(const char *name) {
     if (strcmp(name, "ollama") == 0) return "";
+    if (strcmp(name, "gemini") == 0) return "/v1beta";
     return "/v1";
 }
 
@@ -216,7 +218,13 @@ static AichatStatus pull_all(AichatClient *client, const char *req, size_t *chun
 static void recorded(const char *name, const char *base, long n, const char *api, int passes) {
     AichatClient *client = client_for(base);
     char req[256];
-    snprintf(req, sizeof req, "{\"provider\":\"%s\",\"model\":\"m\",\"stream\":true,\"messages\":[]}", name);
+    /* Gemini names the model in the path: the recorded file is the real model's. The Gemini
+       stream (several words a chunk) is larger than the default max_response_bytes (64 MiB). */
+    const char *model = strcmp(name, "gemini") == 0 ? "gemini-2.5-flash" : "m";
+    snprintf(req, sizeof req,
+             "{\"provider\":\"%s\",\"model\":\"%s\",\"stream\":true,\"messages\":[],"
+             "\"max_response_bytes\":1073741824}",
+             name, model);
     double best = 0, best_cpu = 0;
     size_t chunks = 0;
     for (int pass = 0; pass < passes; pass++) {

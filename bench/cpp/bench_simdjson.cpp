@@ -3,7 +3,7 @@
 // simdjson's On-Demand API for the content text only. It counts the content chunks and sums their
 // bytes (so nothing is optimised away), like the library's text API to a C callback.
 //
-//   bench_simdjson PROTOCOL URL N [PASSES]     PROTOCOL: openai | anthropic | ollama
+//   bench_simdjson PROTOCOL URL N [PASSES]     PROTOCOL: openai | anthropic | ollama | responses | gemini
 //
 // Reads the stream PASSES times (default 1) and prints the fastest: "chunks=N passes=P
 // seconds=S per_second=R bytes=B".
@@ -26,7 +26,7 @@ static double cpu_seconds() {
     return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
 }
 
-enum class Protocol { OpenAI, Anthropic, Ollama };
+enum class Protocol { OpenAI, Anthropic, Ollama, Responses, Gemini };
 
 struct State {
     Protocol protocol;
@@ -35,7 +35,9 @@ struct State {
     // line can be parsed where it lies.
     std::vector<char> buf;
     size_t len = 0;
-    bool delta_event = false;  // anthropic: the last `event:` line named content_block_delta
+    // anthropic, responses: the last `event:` line named the text delta event
+    // (content_block_delta, response.output_text.delta)
+    bool delta_event = false;
     size_t chunks = 0, bytes = 0;
     bool failed = false;
 };
@@ -68,6 +70,18 @@ static void line(State &s, const char *p, size_t n, size_t capacity) {
         if (n == 0) return;
         json = std::string_view(p, n);
         break;
+    case Protocol::Responses:
+        if (n >= 7 && std::memcmp(p, "event: ", 7) == 0) {
+            s.delta_event = std::string_view(p + 7, n - 7) == "response.output_text.delta";
+            return;
+        }
+        if (!s.delta_event || n < 6 || std::memcmp(p, "data: ", 6) != 0) return;
+        json = std::string_view(p + 6, n - 6);
+        break;
+    case Protocol::Gemini:
+        if (n < 6 || std::memcmp(p, "data: ", 6) != 0) return;
+        json = std::string_view(p + 6, n - 6);
+        break;
     }
     size_t cap = capacity - static_cast<size_t>(json.data() - p);
     auto doc = s.parser.iterate(simdjson::padded_string_view(json.data(), json.size(), cap));
@@ -88,6 +102,16 @@ static void line(State &s, const char *p, size_t n, size_t capacity) {
     case Protocol::Ollama:
         err = doc["message"]["content"].get_string().get(text);
         break;
+    case Protocol::Responses:
+        err = doc["delta"].get_string().get(text);
+        break;
+    case Protocol::Gemini: {
+        // The first candidate's first part: one text part per chunk, as Gemini streams text.
+        auto first = doc["candidates"].at(0);
+        if (first.error()) return;  // a chunk without candidates (usage only, prompt feedback)
+        err = first["content"]["parts"].at(0)["text"].get_string().get(text);
+        break;
+    }
     }
     if (err == simdjson::NO_SUCH_FIELD) return;
     if (err) {
@@ -115,11 +139,15 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *user) {
 
 int main(int argc, char **argv) {
     if (argc != 4 && argc != 5) {
-        std::fprintf(stderr, "usage: bench_simdjson openai|anthropic|ollama URL N [PASSES]\n");
+        std::fprintf(stderr, "usage: bench_simdjson openai|anthropic|ollama|responses|gemini URL N [PASSES]\n");
         return 2;
     }
     std::string proto = argv[1];
-    Protocol protocol = proto == "anthropic" ? Protocol::Anthropic : proto == "ollama" ? Protocol::Ollama : Protocol::OpenAI;
+    Protocol protocol = proto == "anthropic"   ? Protocol::Anthropic
+                        : proto == "ollama"    ? Protocol::Ollama
+                        : proto == "responses" ? Protocol::Responses
+                        : proto == "gemini"    ? Protocol::Gemini
+                                               : Protocol::OpenAI;
     long expected = std::atol(argv[3]);
     int passes = argc == 5 ? std::atoi(argv[4]) : 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);

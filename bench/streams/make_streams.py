@@ -10,6 +10,16 @@ each, into the folder given:
                                   content_block_delta per chunk, content_block_stop, message_delta,
                                   message_stop
     ollama/api/chat               Ollama NDJSON: one line per chunk, then the done line
+    responses/v1/responses        OpenAI Responses SSE: `event:` + `data:` per event, response.created,
+                                  response.in_progress, output_item.added, content_part.added, one
+                                  response.output_text.delta per chunk (sequence_number, item_id,
+                                  indexes, delta, logprobs, obfuscation), output_text.done,
+                                  content_part.done, output_item.done, response.completed (usage)
+    gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent
+                                  Gemini SSE `data:` lines, each a whole GenerateContentResponse
+                                  (candidates[{content{parts[{text}], role}, index}],
+                                  usageMetadata, modelVersion, responseId) of GEMINI_WORDS words, the
+                                  last with finishReason STOP
     tools/v1/chat/completions     OpenAI SSE with N/4 reasoning_content deltas, then two tool
                                   calls whose arguments arrive in N/4 fragments (no baseline:
                                   reported)
@@ -123,10 +133,79 @@ def ollama(n: int) -> str:
     return "".join(out)
 
 
+RESP_ID = "resp_68af4030592c81938ec0a5fbab4a3e9f05438e46b5f69a3b"
+MSG_ID = "msg_68af40337e8c8193af9c3b4ad2bd5b0805438e46b5f69a3b"
+
+
+def responses_object(status: str, output: list, usage) -> dict:
+    return {"id": RESP_ID, "object": "response", "created_at": 1756315696, "status": status, "background": False,
+            "error": None, "incomplete_details": None, "instructions": None, "max_output_tokens": None,
+            "max_tool_calls": None, "model": "gpt-4.1-2025-04-14", "output": output, "parallel_tool_calls": True,
+            "previous_response_id": None, "prompt_cache_key": None, "reasoning": {"effort": None, "summary": None},
+            "safety_identifier": None, "service_tier": "auto", "store": True, "temperature": 1.0,
+            "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto", "tools": [],
+            "top_logprobs": 0, "top_p": 1.0, "truncation": "disabled", "usage": usage, "user": None, "metadata": {}}
+
+
+def responses(n: int) -> str:
+    seq = iter(range(1 << 40))
+
+    def ev(obj: dict) -> str:
+        return named(obj["type"], {"type": obj.pop("type"), "sequence_number": next(seq), **obj})
+
+    out = [ev({"type": "response.created", "response": responses_object("in_progress", [], None)}),
+           ev({"type": "response.in_progress", "response": responses_object("in_progress", [], None)}),
+           ev({"type": "response.output_item.added", "output_index": 0,
+               "item": {"id": MSG_ID, "type": "message", "status": "in_progress", "content": [], "role": "assistant"}}),
+           ev({"type": "response.content_part.added", "item_id": MSG_ID, "output_index": 0, "content_index": 0,
+               "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}})]
+    for i in range(n):
+        rnd = random.Random(i)
+        out.append(ev({"type": "response.output_text.delta", "item_id": MSG_ID, "output_index": 0,
+                       "content_index": 0, "delta": word(i), "logprobs": [],
+                       "obfuscation": "".join(rnd.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+                                              for _ in range(rnd.randint(2, 12)))}))
+    full = "".join(word(i) for i in range(n))
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": full}
+    item = {"id": MSG_ID, "type": "message", "status": "completed", "content": [part], "role": "assistant"}
+    out.append(ev({"type": "response.output_text.done", "item_id": MSG_ID, "output_index": 0, "content_index": 0,
+                   "text": full, "logprobs": []}))
+    out.append(ev({"type": "response.content_part.done", "item_id": MSG_ID, "output_index": 0, "content_index": 0,
+                   "part": part}))
+    out.append(ev({"type": "response.output_item.done", "output_index": 0, "item": item}))
+    out.append(ev({"type": "response.completed", "response": responses_object(
+        "completed", [item], {"input_tokens": 19, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": n,
+                              "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 19 + n})}))
+    return "".join(out)
+
+
+# Gemini streams several words per chunk (2.5 Flash: tens of characters to a few hundred each).
+GEMINI_WORDS = 8
+GEMINI_MODEL = "gemini-2.5-flash"
+
+
+def gemini(n: int) -> str:
+    out = []
+    for i in range(n):
+        text = "".join(word(i * GEMINI_WORDS + k) for k in range(GEMINI_WORDS))
+        candidate = {"content": {"parts": [{"text": text}], "role": "model"}}
+        if i == n - 1:
+            candidate["finishReason"] = "STOP"
+        candidate["index"] = 0
+        done = (i + 1) * GEMINI_WORDS
+        usage = {"promptTokenCount": 9, "candidatesTokenCount": done, "totalTokenCount": 9 + done,
+                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 9}]}
+        out.append(sse({"candidates": [candidate], "usageMetadata": usage, "modelVersion": GEMINI_MODEL,
+                        "responseId": "mHuvaKLkJqGQz7IPlOmR-Qo"}))
+    return "".join(out)
+
+
 def main() -> None:
     root, n = Path(sys.argv[1]), int(sys.argv[2])
     for path, text in [("openai/v1/chat/completions", openai(n)), ("anthropic/v1/messages", anthropic(n)),
-                       ("ollama/api/chat", ollama(n)), ("tools/v1/chat/completions", tools(n // 2))]:
+                       ("ollama/api/chat", ollama(n)), ("responses/v1/responses", responses(n)),
+                       (f"gemini/v1beta/models/{GEMINI_MODEL}:streamGenerateContent", gemini(n)),
+                       ("tools/v1/chat/completions", tools(n // 2))]:
         f = root / path
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(text)

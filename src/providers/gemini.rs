@@ -104,6 +104,10 @@ impl Protocol for Gemini {
     fn decoder(&self) -> Box<dyn Decoder> {
         Box::new(GeminiDecoder::default())
     }
+
+    fn plain_decoder(&self) -> Box<dyn Decoder> {
+        Box::new(GeminiDecoder { plain: true, ..GeminiDecoder::default() })
+    }
 }
 
 fn invalid(field: &str, why: &str) -> Error {
@@ -425,17 +429,211 @@ fn count(v: &Value, key: &str) -> Option<i64> {
 /// `usageMetadata` as USAGE: the thoughts' tokens are billed as output, so they count in the
 /// completion as OpenAI counts reasoning tokens.
 fn usage_of(usage: &Value) -> Usage {
-    let candidates = count(usage, "candidatesTokenCount");
-    let thoughts = count(usage, "thoughtsTokenCount");
-    Usage {
-        prompt_tokens: count(usage, "promptTokenCount"),
-        completion_tokens: match (candidates, thoughts) {
-            (None, None) => None,
-            (c, t) => Some(c.unwrap_or(0) + t.unwrap_or(0)),
-        },
-        total_tokens: count(usage, "totalTokenCount"),
-        cached_tokens: count(usage, "cachedContentTokenCount"),
-        reasoning_tokens: thoughts,
+    Counts {
+        prompt: count(usage, "promptTokenCount"),
+        candidates: count(usage, "candidatesTokenCount"),
+        thoughts: count(usage, "thoughtsTokenCount"),
+        total: count(usage, "totalTokenCount"),
+        cached: count(usage, "cachedContentTokenCount"),
+    }
+    .usage()
+}
+
+/// The counts of a `usageMetadata` that USAGE is made of.
+#[derive(Default, Clone, Copy, Debug, PartialEq)]
+struct Counts {
+    prompt: Option<i64>,
+    candidates: Option<i64>,
+    thoughts: Option<i64>,
+    total: Option<i64>,
+    cached: Option<i64>,
+}
+
+impl Counts {
+    fn usage(self) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt,
+            completion_tokens: match (self.candidates, self.thoughts) {
+                (None, None) => None,
+                (c, t) => Some(c.unwrap_or(0) + t.unwrap_or(0)),
+            },
+            total_tokens: self.total,
+            cached_tokens: self.cached,
+            reasoning_tokens: self.thoughts,
+        }
+    }
+}
+
+/// The fast path for the chunk that is nearly all of a stream: one candidate with one text part
+/// and no finish reason, with its usage so far. Read by the scanner of [`crate::fastjson`], and
+/// the next chunks by comparison with the last one it read whole, its numbers (the token counts
+/// so far, which change in every chunk) scanned like its strings; anything else (an error, a
+/// call, a thought, a signature, a finish reason, prompt feedback, a count that is not a plain
+/// integer, a repeated key) is left to the plain path, which reads it the same.
+mod fast {
+    use super::Counts;
+    use crate::fastjson::{JsonStr, Learner, Scanner, Used, u32_of};
+
+    pub(super) struct Chunk<'a> {
+        pub(super) id: JsonStr<'a>,
+        pub(super) model: JsonStr<'a>,
+        pub(super) usage: Option<Counts>,
+        pub(super) choice: u32,
+        pub(super) text: JsonStr<'a>,
+    }
+
+    /// What a learned chunk was: its candidate's index (compared as bytes) and where its used
+    /// values were (the k-th used string or number; absent: none). Its `responseId` and
+    /// `modelVersion` are compared as bytes, not given back: the learned chunk started the
+    /// answer, after which RESPONSE is not sent again.
+    #[derive(Clone, Copy, Default)]
+    pub(super) struct Shape {
+        choice: u32,
+        text: usize,
+        /// prompt, candidates, thoughts, total, cached.
+        usage: Option<[Option<usize>; 5]>,
+    }
+
+    pub(super) fn text_chunk<'a>(data: &'a str, learner: &mut Learner<Shape>) -> Option<Chunk<'a>> {
+        let mut used = Used::default();
+        if let Some(&shape) = learner.read(data, &mut used) {
+            if let Some(chunk) = by_shape(shape, &mut used) {
+                return Some(chunk);
+            }
+        }
+        let mut s = Scanner::for_value(data);
+        s.numbers_as_holes = true;
+        learner.watch(&mut s);
+        let mut shape = Shape::default();
+        let chunk = parse(&mut s, &mut shape)?;
+        learner.learn(&mut s, || shape);
+        Some(chunk)
+    }
+
+    fn by_shape<'a>(shape: Shape, used: &mut Used<'a>) -> Option<Chunk<'a>> {
+        let text = used.take(shape.text)?;
+        let usage = match shape.usage {
+            None => None,
+            Some(at) => {
+                let mut n = [None; 5];
+                for (slot, k) in n.iter_mut().zip(at) {
+                    if let Some(k) = k {
+                        *slot = Some(i64::from(u32_of(&used.take(k)?)?));
+                    }
+                }
+                Some(Counts { prompt: n[0], candidates: n[1], thoughts: n[2], total: n[3], cached: n[4] })
+            }
+        };
+        Some(Chunk { id: JsonStr::default(), model: JsonStr::default(), usage, choice: shape.choice, text })
+    }
+
+    fn parse<'a>(s: &mut Scanner<'a>, shape: &mut Shape) -> Option<Chunk<'a>> {
+        let (mut id, mut model, mut usage, mut candidate) = (None, None, None, None);
+        s.object(|s, key| match key {
+            "responseId" if id.is_none() => {
+                id = Some(s.string_fixed()?);
+                Some(())
+            }
+            "modelVersion" if model.is_none() => {
+                model = Some(s.string_fixed()?);
+                Some(())
+            }
+            "usageMetadata" if usage.is_none() => {
+                usage = Some(counts(s, shape)?);
+                Some(())
+            }
+            "candidates" if candidate.is_none() => {
+                let mut one = None;
+                s.array(|s| {
+                    if one.is_some() {
+                        return None;
+                    }
+                    one = Some(candidate_of(s, shape)?);
+                    Some(())
+                })?;
+                candidate = Some(one?);
+                Some(())
+            }
+            "responseId" | "modelVersion" | "usageMetadata" | "candidates" | "error" | "promptFeedback" => None,
+            _ => s.skip(),
+        })?;
+        if !s.at_end() {
+            return None;
+        }
+        let (choice, text) = candidate?;
+        shape.choice = choice;
+        Some(Chunk { id: id.unwrap_or_default(), model: model.unwrap_or_default(), usage, choice, text })
+    }
+
+    fn counts(s: &mut Scanner<'_>, shape: &mut Shape) -> Option<Counts> {
+        let mut c = [None; 5];
+        let mut at = [None; 5];
+        s.object(|s, key| {
+            let i = match key {
+                "promptTokenCount" => 0,
+                "candidatesTokenCount" => 1,
+                "thoughtsTokenCount" => 2,
+                "totalTokenCount" => 3,
+                "cachedContentTokenCount" => 4,
+                _ => return s.skip(),
+            };
+            if c[i].is_some() {
+                return None;
+            }
+            at[i] = Some(s.used_so_far());
+            c[i] = Some(i64::from(s.u32_used()?));
+            Some(())
+        })?;
+        shape.usage = Some(at);
+        Some(Counts { prompt: c[0], candidates: c[1], thoughts: c[2], total: c[3], cached: c[4] })
+    }
+
+    /// A candidate's index and the text of its one part.
+    fn candidate_of<'a>(s: &mut Scanner<'a>, shape: &mut Shape) -> Option<(u32, JsonStr<'a>)> {
+        let (mut index, mut text) = (None, None);
+        s.object(|s, key| match key {
+            "index" if index.is_none() => {
+                index = Some(s.u32()?);
+                Some(())
+            }
+            "content" if text.is_none() => {
+                text = Some(content(s, shape)?);
+                Some(())
+            }
+            "index" | "content" | "finishReason" => None,
+            _ => s.skip(),
+        })?;
+        Some((index.unwrap_or(0), text?))
+    }
+
+    fn content<'a>(s: &mut Scanner<'a>, shape: &mut Shape) -> Option<JsonStr<'a>> {
+        let mut text = None;
+        s.object(|s, key| match key {
+            "parts" if text.is_none() => {
+                let mut one = None;
+                s.array(|s| {
+                    if one.is_some() {
+                        return None;
+                    }
+                    let mut piece = None;
+                    s.object(|s, key| match key {
+                        "text" if piece.is_none() => {
+                            shape.text = s.used_so_far();
+                            piece = Some(s.string()?);
+                            Some(())
+                        }
+                        _ => None,
+                    })?;
+                    one = Some(piece?);
+                    Some(())
+                })?;
+                text = Some(one?);
+                Some(())
+            }
+            "parts" => None,
+            _ => s.skip(),
+        })?;
+        text
     }
 }
 
@@ -455,6 +653,10 @@ struct GeminiDecoder {
     choices: HashMap<u32, ChoiceState>,
     /// Whether the error it last returned stands for a 429 or 5xx (retried if nothing was delivered).
     failed: bool,
+    /// Without the fast path (for the differential fuzz target).
+    plain: bool,
+    /// The last text chunk the fast path read whole, to read the next ones by comparison.
+    learner: crate::fastjson::Learner<fast::Shape>,
 }
 
 #[derive(Default)]
@@ -530,6 +732,18 @@ impl GeminiDecoder {
 
 impl Decoder for GeminiDecoder {
     fn frame(&mut self, _event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
+        if !self.plain {
+            if let Some(chunk) = fast::text_chunk(data, &mut self.learner) {
+                // What `response` does with such a chunk (its choice's state, untouched by a text
+                // part, is the default until a call or a signature).
+                out.start(&chunk.id, &chunk.model)?;
+                if let Some(counts) = chunk.usage {
+                    out.usage(counts.usage());
+                }
+                out.text(chunk.choice, &chunk.text)?;
+                return Ok(Flow::More);
+            }
+        }
         let v: Value = serde_json::from_str(data).map_err(|e| {
             Error::protocol(format!("a stream chunk is not a Gemini response ({e}): {}", server_text(data)))
         })?;
@@ -712,5 +926,69 @@ mod tests {
     fn made_up_ids_differ() {
         assert_ne!(made_up_id(), made_up_id());
         assert!(made_up_id().starts_with(MADE_UP_ID));
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::fast;
+    use crate::fastjson::Learner;
+
+    const CHUNK: &str = r#"{"candidates":[{"content":{"parts":[{"text":" the quick"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":8,"totalTokenCount":17,"promptTokensDetails":[{"modality":"TEXT","tokenCount":9}]},"modelVersion":"gemini-2.5-flash","responseId":"mHuv"}"#;
+
+    #[test]
+    fn the_fast_path_takes_one_text_part_without_a_finish_reason_only() {
+        let chunk = fast::text_chunk(CHUNK, &mut Learner::default()).expect("a text chunk");
+        assert_eq!(
+            (&*chunk.text, &*chunk.id, &*chunk.model, chunk.choice),
+            (" the quick", "mHuv", "gemini-2.5-flash", 0)
+        );
+        let usage = chunk.usage.expect("usage");
+        assert_eq!((usage.prompt, usage.candidates, usage.total, usage.thoughts), (Some(9), Some(8), Some(17), None));
+        for other in [
+            CHUNK.replace(r#""index":0}"#, r#""index":0,"finishReason":"STOP"}"#),
+            CHUNK.replace(r#"{"text":" the quick"}"#, r#"{"text":"hm","thought":true}"#),
+            CHUNK.replace(r#"{"text":" the quick"}"#, r#"{"text":"a","thoughtSignature":"c2ln"}"#),
+            CHUNK.replace(r#"{"text":" the quick"}"#, r#"{"functionCall":{"name":"f","args":{}}}"#),
+            CHUNK.replace(r#"{"text":" the quick"}"#, r#"{"text":"a"},{"text":"b"}"#),
+            CHUNK.replace(r#""promptTokenCount":9"#, r#""promptTokenCount":9.5"#),
+            CHUNK.replace(r#""promptTokenCount":9"#, r#""promptTokenCount":-9"#),
+            CHUNK.replace(r#""index":0"#, r#""index":0,"index":1"#),
+            CHUNK.replace(r#""modelVersion""#, r#""promptFeedback":{"blockReason":"SAFETY"},"modelVersion""#),
+            CHUNK.replace(r#""modelVersion""#, r#""error":{"code":500},"modelVersion""#),
+            format!("{CHUNK} x"),
+        ] {
+            assert!(fast::text_chunk(&other, &mut Learner::default()).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn learned_chunks_read_their_new_numbers_and_strings() {
+        let mut learner = Learner::default();
+        assert!(fast::text_chunk(CHUNK, &mut learner).is_some());
+        for (n, text) in [(16, " brown fox"), (24, " jumps \\\"over\\\""), (4294967295, "x")] {
+            let next = CHUNK
+                .replace(r#""candidatesTokenCount":8"#, &format!(r#""candidatesTokenCount":{n}"#))
+                .replace(" the quick", text);
+            let chunk = fast::text_chunk(&next, &mut learner).expect("a text chunk");
+            let want: String = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            assert_eq!(chunk.text, want);
+            assert_eq!(chunk.usage.expect("usage").candidates, Some(n));
+        }
+        // A count the fast path does not take is left to the plain path even when the rest is
+        // the learned chunk; another candidate's index (compared as bytes) is read whole.
+        for other in [
+            CHUNK.replace(r#""candidatesTokenCount":8"#, r#""candidatesTokenCount":4294967296"#),
+            CHUNK.replace(r#""candidatesTokenCount":8"#, r#""candidatesTokenCount":08"#),
+            CHUNK.replace(r#""candidatesTokenCount":8"#, r#""candidatesTokenCount":8.0"#),
+            CHUNK.replace(r#""index":0"#, r#""index":1"#),
+        ] {
+            let read = fast::text_chunk(&other, &mut learner);
+            if other.contains("\"index\":1") {
+                assert_eq!(read.expect("a chunk of candidate 1").choice, 1);
+            } else {
+                assert!(read.is_none(), "{other}");
+            }
+        }
     }
 }

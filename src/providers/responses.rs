@@ -83,6 +83,10 @@ impl Protocol for Responses {
     fn decoder(&self) -> Box<dyn Decoder> {
         Box::new(ResponsesDecoder::default())
     }
+
+    fn plain_decoder(&self) -> Box<dyn Decoder> {
+        Box::new(ResponsesDecoder { plain: true, ..ResponsesDecoder::default() })
+    }
 }
 
 fn invalid(field: &str, why: &str) -> Error {
@@ -277,6 +281,58 @@ struct ResponsesDecoder {
     calls: HashMap<String, u32>,
     /// Whether the error it last returned stands for a 5xx (retried if nothing was delivered).
     failed: bool,
+    /// Without the fast path (for the differential fuzz target).
+    plain: bool,
+    /// The last delta event the fast path read whole, to read the next ones by comparison.
+    learner: crate::fastjson::Learner<fast::Shape>,
+}
+
+/// The fast path for the event that is nearly all of a stream: `response.output_text.delta`.
+/// Read by the scanner of [`crate::fastjson`], and the next ones by comparison with the last one
+/// it read whole, its numbers (the `sequence_number`, which changes in every event) scanned like
+/// its strings; anything else, or anything the scanner does not take, is left to the plain path,
+/// which reads it the same.
+mod fast {
+    use crate::fastjson::{JsonStr, Learner, Scanner, Used};
+
+    /// Where a learned delta event's `delta` was (the k-th used value).
+    #[derive(Clone, Copy)]
+    pub(super) struct Shape {
+        delta: usize,
+    }
+
+    /// The text of an `output_text` delta event; `None`: not one, or not read here.
+    pub(super) fn text_delta<'a>(data: &'a str, learner: &mut Learner<Shape>) -> Option<JsonStr<'a>> {
+        let mut used = Used::default();
+        if let Some(&shape) = learner.read(data, &mut used) {
+            if let Some(text) = used.take(shape.delta) {
+                return Some(text);
+            }
+        }
+        let mut s = Scanner::for_value(data);
+        s.numbers_as_holes = true;
+        learner.watch(&mut s);
+        let (mut kind, mut delta, mut at) = (None, None, 0);
+        s.object(|s, key| match key {
+            "type" if kind.is_none() => {
+                kind = Some(s.string_fixed()?);
+                Some(())
+            }
+            "delta" if delta.is_none() => {
+                at = s.used_so_far();
+                delta = Some(s.string()?);
+                Some(())
+            }
+            "type" | "delta" => None,
+            _ => s.skip(),
+        })?;
+        if !s.at_end() || kind? != "response.output_text.delta" {
+            return None;
+        }
+        let delta = delta?;
+        learner.learn(&mut s, || Shape { delta: at });
+        Some(delta)
+    }
 }
 
 fn count(v: &Value, pointer: &str) -> Option<i64> {
@@ -379,6 +435,12 @@ impl ResponsesDecoder {
 
 impl Decoder for ResponsesDecoder {
     fn frame(&mut self, event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
+        if !self.plain {
+            if let Some(text) = fast::text_delta(data, &mut self.learner) {
+                out.text(0, &text)?;
+                return Ok(Flow::More);
+            }
+        }
         let v: Value = serde_json::from_str(data).map_err(|e| {
             Error::protocol(format!("a stream event is not a Responses event ({e}): {}", server_text(data)))
         })?;
@@ -448,5 +510,59 @@ impl Decoder for ResponsesDecoder {
 
     fn retryable(&self) -> bool {
         self.failed
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::fast;
+
+    #[test]
+    fn the_fast_path_takes_output_text_deltas_only() {
+        let delta = r#"{"type":"response.output_text.delta","sequence_number":7,"item_id":"msg_1","output_index":0,"content_index":0,"delta":" Hello","logprobs":[],"obfuscation":"x9Tq"}"#;
+        assert!(matches!(fast::text_delta(delta, &mut Default::default()), Some(t) if t == " Hello"));
+        let escaped = r#"{"type":"response.output_text.delta","delta":"a\nb"}"#;
+        assert!(matches!(fast::text_delta(escaped, &mut Default::default()), Some(t) if t == "a\nb"));
+        for other in [
+            r#"{"type":"response.reasoning_summary_text.delta","delta":"hm"}"#,
+            r#"{"type":"response.function_call_arguments.delta","item_id":"fc_1","delta":"{"}"#,
+            r#"{"type":"response.output_text.delta","type":"response.output_text.delta","delta":"x"}"#,
+            r#"{"type":"response.output_text.delta","delta":"x","delta":"y"}"#,
+            r#"{"type":"response.output_text.delta","delta":null}"#,
+            r#"{"type":"response.output_text.delta"}"#,
+            r#"{"delta":"x"}"#,
+            r#"{"type":"response.output_text.delta","delta":"x"} x"#,
+            r#"{"type":"response.completed","response":{}}"#,
+        ] {
+            assert!(fast::text_delta(other, &mut Default::default()).is_none(), "{other}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod learned_tests {
+    use super::fast;
+    use crate::fastjson::Learner;
+
+    #[test]
+    fn learned_deltas_read_a_new_sequence_number_and_strings() {
+        let event = |n: u32, delta: &str, obfuscation: &str| {
+            format!(
+                r#"{{"type":"response.output_text.delta","sequence_number":{n},"item_id":"msg_1","output_index":0,"content_index":0,"delta":"{delta}","logprobs":[],"obfuscation":"{obfuscation}"}}"#
+            )
+        };
+        let mut learner = Learner::default();
+        for (n, delta) in [(4, " Hello"), (5, " world"), (6, "a\\nb"), (123456, "")] {
+            let e = event(n, delta, &"x".repeat(n as usize % 7 + 2));
+            let want: String = serde_json::from_str(&format!("\"{delta}\"")).unwrap();
+            assert_eq!(fast::text_delta(&e, &mut learner).expect("a delta"), want);
+        }
+        for other in [
+            event(7, "x", "y").replace("\"sequence_number\":7", "\"sequence_number\":7e0"),
+            event(7, "x", "y").replace("output_text.delta", "refusal.delta"),
+            event(7, "x", "y").replace("\"logprobs\":[]", "\"logprobs\":[],\"delta\":\"z\""),
+        ] {
+            assert!(fast::text_delta(&other, &mut learner).is_none(), "{other}");
+        }
     }
 }
