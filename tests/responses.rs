@@ -159,3 +159,15 @@ fn what_the_api_cannot_express_is_refused_by_name() {
         assert!(out.message.contains("is not supported by the responses provider"), "{}", out.message);
     }
 }
+
+#[test]
+fn an_answer_over_a_mebibyte_streams_whole() {
+    // The closing events (`response.output_text.done`, `response.completed`) repeat the whole
+    // text: a long answer must not fail on the per-event cap other protocols have.
+    let server = Server::start().unwrap();
+    let out = events(&responses(&server.fault_url("chunks=200000"), HI, r#""stream":true"#));
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    let text = out.joined(AICHAT_EVENT_TEXT);
+    assert!(text.len() > 1024 * 1024, "{}", text.len());
+    assert!(text.starts_with("tok0 tok1 ") && text.ends_with("tok199999 "));
+}

@@ -21,8 +21,9 @@ use crate::{ndjson, sse};
 
 use super::{Decoder, Flow, Framing, Provider};
 
-/// Largest SSE line or event, or NDJSON line; smaller when `max_response_bytes` is.
-const MAX_FRAME_BYTES: usize = 1024 * 1024;
+/// Largest SSE line or event, or NDJSON line, unless the protocol says otherwise
+/// (`Protocol::max_frame_bytes`); smaller when `max_response_bytes` is.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
 /// One call of a protocol, from the request to the end of the answer.
 pub struct Run {
@@ -214,7 +215,7 @@ impl Run {
             return State::Whole { response, body: Vec::new(), failed: true };
         }
         out.set_request_id(response.request_id());
-        let cap = MAX_FRAME_BYTES.min(usize::try_from(r.net.max_response_bytes).unwrap_or(usize::MAX));
+        let cap = self.protocol.max_frame_bytes().min(usize::try_from(r.net.max_response_bytes).unwrap_or(usize::MAX));
         match self.protocol.framing(response.content_type(), r.stream) {
             Framing::Json => State::Whole { response, body: Vec::new(), failed: false },
             Framing::Sse => State::Frames { response, framer: Framer::Sse(sse::Framer::new(cap)) },

@@ -89,6 +89,11 @@ pub trait Protocol: ProtocolDefaults {
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing;
     /// A decoder for one answer.
     fn decoder(&self) -> Box<dyn Decoder>;
+    /// The largest line or event of its stream (smaller when `max_response_bytes` is): the
+    /// driver's 1 MiB, unless the protocol's events repeat the whole answer.
+    fn max_frame_bytes(&self) -> usize {
+        driver::MAX_FRAME_BYTES
+    }
     /// The same decoder without its fast path, if it has one: what the fast path must match
     /// event for event (the `fast_paths` fuzz target compares them).
     #[doc(hidden)]

@@ -80,6 +80,13 @@ impl Protocol for Responses {
         sse_or_json(content_type, stream_asked)
     }
 
+    /// Its closing events (`response.output_text.done`, `.content_part.done`,
+    /// `.output_item.done`, `response.completed`) each repeat the whole answer: only
+    /// `max_response_bytes` bounds them.
+    fn max_frame_bytes(&self) -> usize {
+        usize::MAX
+    }
+
     fn decoder(&self) -> Box<dyn Decoder> {
         Box::new(ResponsesDecoder::default())
     }
