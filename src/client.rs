@@ -241,10 +241,12 @@ impl Call {
         result.inspect_err(|_| self.stop.abandon())
     }
 
-    /// Keeps the descriptor up to date after a pull: readable while decoded items wait, and for
-    /// good once the call ended.
+    /// Keeps the descriptor up to date after a pull: readable while decoded items wait, while
+    /// an end not yet returned waits (a failure decoded in the same pass as the items just
+    /// returned: the reactor, done with the exchange, will not raise it again), and for good once
+    /// the call ended.
     fn after_pull(&mut self, ended: bool) {
-        let held = ended || self.out.queued().is_some_and(|q| !q.is_empty());
+        let held = ended || self.ended.is_some() || self.out.queued().is_some_and(|q| !q.is_empty());
         self.notify.set_held(held);
     }
 

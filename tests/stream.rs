@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use std::ffi::CString;
 use std::ptr;
 use std::time::{Duration, Instant};
 
@@ -270,4 +271,32 @@ fn a_descriptor_of_nothing_is_an_error() {
     assert_eq!(unsafe { aichat_error_code(error) }, AichatStatus::AICHAT_ERROR_INVALID_ARGUMENT);
     unsafe { aichat_error_free(error) };
     assert_eq!(unsafe { aichat_stream_fd(ptr::null_mut(), ptr::null_mut()) }, -1);
+}
+
+/// A failure decoded in the same pass as the last items: after those items are returned, the
+/// descriptor must stay readable until the failure is (the reactor, done with the exchange,
+/// never raises it again). Before the fix a poll loop (Go's iterator) waited here for good.
+#[test]
+fn a_failure_decoded_with_the_last_items_keeps_the_descriptor_readable() {
+    let server = Server::start().unwrap();
+    let client = ClientHandle::new(None);
+    let request = CString::new(openai(&server.fault_url("error-event"), "")).unwrap();
+    for round in 0..200 {
+        let mut error: *mut AichatError = ptr::null_mut();
+        let stream =
+            Stream(unsafe { aichat_client_stream_open_events(client.0, request.as_ptr(), ptr::null(), &mut error) });
+        assert!(!stream.0.is_null());
+        let fd = fd_of(&stream);
+        let status = loop {
+            assert!(readable(fd, 10_000), "round {round}: the descriptor never turned readable");
+            let mut batch = AichatEvents { items: ptr::null(), count: 0, finished: false };
+            let status = unsafe { aichat_stream_next_events(stream.0, 0, &mut batch, &mut error) };
+            if status != AichatStatus::AICHAT_OK {
+                unsafe { aichat_error_free(error) };
+                break status;
+            }
+            assert!(!batch.finished, "round {round}: the stream ended without its failure");
+        };
+        assert_eq!(status, AichatStatus::AICHAT_ERROR_SERVER);
+    }
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 var weather = []Tool{{Type: "function", Function: FunctionTool{
@@ -240,5 +242,33 @@ func TestRunGivesEveryChoiceAsTheLibraryAssembledIt(t *testing.T) {
 		BaseURL: baseURL + "/v1", Stream: true, IncludeUsage: ptr(false), MaxRetries: ptr(0)}})
 	if err != nil || plain.Usage != nil || len(plain.Choices) != 1 || plain.Text != "You said: Hi" || len(plain.ToolCalls) != 0 {
 		t.Errorf("no usage: %+v %v", plain, err)
+	}
+}
+
+// A failure decoded in the same pass as the last events must still wake the iterator: before
+// the library kept the descriptor readable for it, this loop hung within a few hundred rounds.
+func TestAFailureAfterTheLastEventsIsNeverWaitedForInVain(t *testing.T) {
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < 300; i++ {
+			var last error
+			// A new client each round: a new connection, whose timing hit the lost wake-up.
+			for _, err := range newClient(t).Events(context.Background(), openai("error-event", hi)) {
+				last = err
+			}
+			if !errors.Is(last, ErrServer) {
+				done <- fmt.Errorf("round %d: error %v", i, last)
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("an iterator waited for a descriptor that never turned readable")
 	}
 }
