@@ -139,19 +139,23 @@ struct Choice {
 }
 
 /// A choice's text so far (its content, reasoning or refusal, a call's arguments), kept with a
-/// NUL after it: the piece just added is handed on where it lies, already as C wants it.
+/// NUL after it: the piece just added is handed on where it lies, already as C wants it. A
+/// `String` (a NUL is a character): every piece is a `&str`, so the whole is known to be UTF-8
+/// and MESSAGE reads it without validating megabytes again.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Accumulated(Vec<u8>);
+pub(crate) struct Accumulated(String);
 
 impl Accumulated {
     /// Appends `piece`; returns it as stored, followed by the NUL.
     #[inline]
     fn push(&mut self, piece: &str) -> &[u8] {
-        self.0.pop(); // the previous NUL
-        let start = self.0.len();
-        self.0.extend_from_slice(piece.as_bytes());
-        self.0.push(0);
-        &self.0[start..]
+        // Where the previous NUL is (a NUL is one byte, so this cuts no character).
+        let start = self.0.len().saturating_sub(1);
+        self.0.truncate(start);
+        self.0.reserve(piece.len() + 1);
+        self.0.push_str(piece);
+        self.0.push('\0');
+        &self.0.as_bytes()[start..]
     }
 
     /// Starts from a kept buffer, before the first piece.
@@ -159,23 +163,22 @@ impl Accumulated {
     fn seed(&mut self, spare: Option<&Spare>) {
         if self.0.capacity() == 0 {
             if let Some(spare) = spare {
-                self.0 = spare.take();
+                self.0 = spare.take_string();
             }
         }
     }
 
     pub(crate) fn as_str(&self) -> &str {
-        let text = &self.0[..self.0.len().saturating_sub(1)];
-        simdutf8::basic::from_utf8(text).expect("pieces of text, each cut at a character boundary")
+        self.0.strip_suffix('\0').unwrap_or(&self.0)
     }
 
     /// `as_str()` followed by a NUL, also when nothing was added.
     pub(crate) fn with_nul(&self) -> &[u8] {
-        if self.0.is_empty() { b"\0" } else { &self.0 }
+        if self.0.is_empty() { b"\0" } else { self.0.as_bytes() }
     }
 
     pub(crate) fn into_bytes(self) -> Vec<u8> {
-        self.0
+        self.0.into_bytes()
     }
 }
 
@@ -529,8 +532,8 @@ impl<'s> Assembler<'s> {
             }
             // This choice's texts go before the next MESSAGE is written.
             if let Some(spare) = &self.spare {
-                spare.give(c.content.0);
-                spare.give(c.reasoning.0);
+                spare.give(c.content.into_bytes());
+                spare.give(c.reasoning.into_bytes());
             }
         }
         Ok(())
@@ -538,7 +541,7 @@ impl<'s> Assembler<'s> {
 
     /// A choice's MESSAGE, followed by a NUL.
     fn message_of(&self, c: &Choice) -> String {
-        let buf = String::from_utf8(self.spare.as_deref().map(Spare::take).unwrap_or_default()).unwrap_or_default();
+        let buf = self.spare.as_deref().map(Spare::take_string).unwrap_or_default();
         let (content, reasoning, refusal) = (c.content.as_str(), c.reasoning.as_str(), c.refusal.as_str());
         let mut json = message_json(buf, content, reasoning, &c.reasoning_signature, &c.items, refusal, &c.calls);
         json.push('\0');
@@ -699,6 +702,18 @@ mod tests {
         // The content and the MESSAGE buffers are kept (two at most), the larger one first.
         assert!(spare.take().capacity() > long.len() && spare.take().capacity() > long.len());
         assert_eq!(spare.take().capacity(), 0);
+    }
+
+    #[test]
+    fn accumulated_text_keeps_each_piece_with_a_nul_after_it() {
+        let mut all = Accumulated::default();
+        assert_eq!((all.as_str(), all.with_nul()), ("", &b"\0"[..]));
+        assert_eq!(all.push("é"), "é\0".as_bytes());
+        // A piece may hold a NUL of its own, even at its end: only the added one is cut.
+        assert_eq!(all.push("a\0"), b"a\0\0");
+        assert_eq!(all.push("€"), "€\0".as_bytes());
+        assert_eq!(all.as_str(), "éa\0€");
+        assert_eq!(all.with_nul(), "éa\0€\0".as_bytes());
     }
 
     fn frag<'a>(key: u32, id: Option<&'a str>, name: Option<&'a str>, args: Option<&'a str>) -> ToolFragment<'a> {
