@@ -221,14 +221,14 @@ test-python: build $(PYVENV)/.installed
 
 # Benchmarks (not part of `make test`): installs the baselines' packages, then bench/run.py.
 bench: build
-	@{ command -v curl-config && command -v nginx && [ -f /usr/include/simdjson.h ]; } >/dev/null || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcurl4-openssl-dev libsimdjson-dev nginx-light; }
+	@{ command -v curl-config && command -v nginx && [ -f /usr/include/simdjson.h ] && [ -f /usr/include/zlib.h ]; } >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcurl4-openssl-dev libsimdjson-dev zlib1g-dev nginx-light; }
 	@[ -x target/bench/venv/bin/python ] || python3 -m venv target/bench/venv
 	target/bench/venv/bin/pip install --quiet requests openai
 	mkdir -p target/bench
 	$(CC) -O2 -Wall -Wextra -Werror -Iinclude -Itests/c bench/c/bench_aichat.c $(LINK_SHARED) -lpthread -o target/bench/bench_aichat
 	$(CC) -O2 -Wall -Wextra -Werror bench/c/bench_curl.c $$(curl-config --libs) -o target/bench/bench_curl
-	$(CXX) -O2 -std=c++17 -Wall -Wextra bench/cpp/bench_simdjson.cpp -lsimdjson $$(curl-config --libs) -o target/bench/bench_simdjson
+	$(CXX) -O2 -std=c++17 -Wall -Wextra bench/cpp/bench_simdjson.cpp -lsimdjson -lz $$(curl-config --libs) -o target/bench/bench_simdjson
 	$(CC) -O2 -Wall -Wextra -Werror -Iinclude bench/c/bench_concurrency_aichat.c $(LINK_SHARED) -o target/bench/bench_concurrency_aichat
 	$(CC) -O2 -Wall -Wextra -Werror bench/c/bench_concurrency_curl.c $$(curl-config --libs) -o target/bench/bench_concurrency_curl
 	$(MAKE) bindings/node/node_modules

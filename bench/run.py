@@ -56,6 +56,9 @@ def paired(cmd, baseline, key, rounds=ROUNDS, baseline_env=None):
         ours.append(a)
         theirs.append(b)
         ratios.append(a / b)
+    # The spread, on the console only (the table keeps the medians).
+    print(f"  {rounds} rounds of {Path(str(cmd[0])).name} {' '.join(str(c) for c in cmd[1:2])}: per-round ratios "
+          f"{min(ratios):.3f} to {max(ratios):.3f}, median {statistics.median(ratios):.3f}", flush=True)
     return statistics.median(ours), statistics.median(theirs), statistics.median(ratios)
 
 
@@ -90,7 +93,9 @@ RECORDED = [("openai", "openai/v1", "openai/v1/chat/completions"),
             ("anthropic", "anthropic/v1", "anthropic/v1/messages"),
             ("ollama", "ollama", "ollama/api/chat"),
             ("responses", "responses/v1", "responses/v1/responses"),
-            ("gemini", "gemini/v1beta", "gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")]
+            ("gemini", "gemini/v1beta", "gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
+            # Bedrock: the model id is a path segment, its `:` percent-encoded (nginx decodes it).
+            ("bedrock", "bedrock", "bedrock/model/anthropic.claude-sonnet-4-20250514-v1%3A0/converse-stream")]
 # AICHAT_BENCH_ONLY=6-responses,6-gemini (comma-separated row prefixes): run only the rows 6 of
 # those protocols and write no BENCHMARKS.md (for measuring a few rows while working on them).
 ONLY = [p for p in os.environ.get("AICHAT_BENCH_ONLY", "").split(",") if p]
@@ -393,11 +398,18 @@ def write_report(rows):
         "(`sequence_number`, `item_id`, indexes, `delta`, `logprobs`, `obfuscation`), then the `.done` events with the "
         "whole text and `response.completed` with `usage`; Gemini: `data:` lines each a whole `GenerateContentResponse` "
         "(`candidates[{content{parts[{text}], role}, index}]`, `usageMetadata` so far, `modelVersion`, `responseId`) of "
-        "8 words, the last with `finishReason`, asked at `models/gemini-2.5-flash:streamGenerateContent?alt=sse`), "
+        "8 words, the last with `finishReason`, asked at `models/gemini-2.5-flash:streamGenerateContent?alt=sse`; "
+        "Bedrock: ConverseStream's binary `application/vnd.amazon.eventstream` messages (prelude, CRC32s, "
+        "`:event-type`, `:content-type`, `:message-type` headers), `messageStart`, one `contentBlockDelta` of 3 words "
+        "per chunk, `contentBlockStop`, `messageStop`, `metadata` with usage and metrics, every payload with Bedrock's "
+        "random-length `p` padding, asked at `model/{model}/converse-stream`), "
         "200,000 content chunks each, and `bench/serve_static.py` serves them with nginx "
         "on loopback. The baseline, `bench/cpp/bench_simdjson.cpp`, is what a careful C++ engineer would write "
         "instead: libcurl, lines split with `memchr`, each event parsed in place with simdjson's On-Demand API for its "
-        "text only (built in the same run from Debian's `libcurl4-openssl-dev` and `libsimdjson-dev`). Each run of "
+        "text only (for Bedrock: messages cut by their prelude, both CRC32s checked with zlib's `crc32`, the headers "
+        "scanned for `:message-type` and `:event-type`, each `contentBlockDelta` payload parsed in place with "
+        "On-Demand; built in the same run from Debian's `libcurl4-openssl-dev`, `libsimdjson-dev` and `zlib1g-dev`). "
+        "Each run of "
         "either reads its stream 5 times on one connection and reports its fastest pass; rounds of the two alternate, "
         "and the ratio is the median of the per-round ratios.",
         "",

@@ -1,6 +1,6 @@
 """Serves a folder of pre-recorded streams with nginx on 127.0.0.1 (a neutral server, not ours):
 a POST to a file's path answers 200 with the file, as `Content-Type: text/event-stream`
-(`application/x-ndjson` under /ollama/). Prints the base URL, then runs until its stdin closes.
+(`application/x-ndjson` under /ollama/, `application/vnd.amazon.eventstream` under /bedrock/). Prints the base URL, then runs until its stdin closes.
 
     python serve_static.py ROOT WORKDIR
 """
@@ -35,6 +35,7 @@ http {{
         error_page 405 =200 $uri;
         location / {{ types {{ }} default_type text/event-stream; }}
         location /ollama/ {{ types {{ }} default_type application/x-ndjson; }}
+        location /bedrock/ {{ types {{ }} default_type application/vnd.amazon.eventstream; }}
     }}
 }}
 """

@@ -218,13 +218,18 @@ static AichatStatus pull_all(AichatClient *client, const char *req, size_t *chun
 static void recorded(const char *name, const char *base, long n, const char *api, int passes) {
     AichatClient *client = client_for(base);
     char req[256];
-    /* Gemini names the model in the path: the recorded file is the real model's. The Gemini
-       stream (several words a chunk) is larger than the default max_response_bytes (64 MiB). */
-    const char *model = strcmp(name, "gemini") == 0 ? "gemini-2.5-flash" : "m";
+    /* Gemini and Bedrock name the model in the path: the recorded file is the real model's.
+       Bedrock takes a bearer key (an Amazon Bedrock API key) instead of SigV4 credentials. The
+       Gemini stream (several words a chunk) is larger than the default max_response_bytes
+       (64 MiB). */
+    int bedrock = strcmp(name, "bedrock") == 0;
+    const char *model = strcmp(name, "gemini") == 0 ? "gemini-2.5-flash"
+                        : bedrock                   ? "anthropic.claude-sonnet-4-20250514-v1:0"
+                                                    : "m";
     snprintf(req, sizeof req,
-             "{\"provider\":\"%s\",\"model\":\"%s\",\"stream\":true,\"messages\":[],"
+             "{\"provider\":\"%s\",\"model\":\"%s\",%s\"stream\":true,\"messages\":[],"
              "\"max_response_bytes\":1073741824}",
-             name, model);
+             name, model, bedrock ? "\"api_key\":\"x\"," : "");
     double best = 0, best_cpu = 0;
     size_t chunks = 0;
     for (int pass = 0; pass < passes; pass++) {

@@ -20,6 +20,13 @@ each, into the folder given:
                                   (candidates[{content{parts[{text}], role}, index}],
                                   usageMetadata, modelVersion, responseId) of GEMINI_WORDS words, the
                                   last with finishReason STOP
+    bedrock/model/MODEL/converse-stream
+                                  Amazon Bedrock ConverseStream, binary
+                                  application/vnd.amazon.eventstream messages (prelude, CRC32s,
+                                  `:event-type`, `:content-type`, `:message-type` headers, JSON
+                                  payload): messageStart, one contentBlockDelta of BEDROCK_WORDS
+                                  words per chunk, contentBlockStop, messageStop, metadata (usage,
+                                  metrics), each payload with Bedrock's random-length `p` padding
     tools/v1/chat/completions     OpenAI SSE with N/4 reasoning_content deltas, then two tool
                                   calls whose arguments arrive in N/4 fragments (no baseline:
                                   reported)
@@ -29,7 +36,9 @@ each, into the folder given:
 
 import json
 import random
+import struct
 import sys
+import zlib
 from pathlib import Path
 
 WORDS = ("the quick brown fox jumps over a lazy dog while streaming tokens arrive one by one "
@@ -200,6 +209,49 @@ def gemini(n: int) -> str:
     return "".join(out)
 
 
+# Bedrock's Claude streams a few words per contentBlockDelta (captures show "Hi", "!", " ",
+# "👋 How", " are you doing today?"): three words a chunk here.
+BEDROCK_WORDS = 3
+BEDROCK_MODEL = "anthropic.claude-sonnet-4-20250514-v1:0"
+# Every payload carries `p`, padding against length side channels: a prefix, of random length,
+# of this alphabet (as in captures: "abcdefghijklmnopqr", "abcdefghijklmnopqrstuvwxyzABCDEFG").
+PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def eventstream_message(event_type: str, payload: dict) -> bytes:
+    """One AWS event-stream message: total length and headers length (4 bytes big-endian each),
+    the prelude's CRC32, headers (1-byte name length, name, type 7 = string, 2-byte big-endian
+    value length, value), the payload, the CRC32 of all before it. Headers in the order Bedrock
+    sends them."""
+    headers = b""
+    for name, value in ((":event-type", event_type), (":content-type", "application/json"),
+                        (":message-type", "event")):
+        n, v = name.encode(), value.encode()
+        headers += bytes([len(n)]) + n + b"\x07" + struct.pack(">H", len(v)) + v
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    prelude = struct.pack(">II", 12 + len(headers) + len(body) + 4, len(headers))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + headers + body
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def bedrock(n: int) -> bytes:
+    def padded(obj: dict, i: int) -> dict:
+        return {**obj, "p": PADDING[:random.Random(i).randint(1, len(PADDING))]}
+
+    out = [eventstream_message("messageStart", padded({"role": "assistant"}, -1))]
+    for i in range(n):
+        text = "".join(word(i * BEDROCK_WORDS + k) for k in range(BEDROCK_WORDS))
+        out.append(eventstream_message("contentBlockDelta",
+                                       padded({"contentBlockIndex": 0, "delta": {"text": text}}, i)))
+    out.append(eventstream_message("contentBlockStop", padded({"contentBlockIndex": 0}, n)))
+    out.append(eventstream_message("messageStop", padded({"stopReason": "end_turn"}, n + 1)))
+    tokens = n * BEDROCK_WORDS
+    out.append(eventstream_message("metadata", padded({
+        "usage": {"inputTokens": 19, "outputTokens": tokens, "totalTokens": 19 + tokens},
+        "metrics": {"latencyMs": 4213}}, n + 2)))
+    return b"".join(out)
+
+
 def main() -> None:
     root, n = Path(sys.argv[1]), int(sys.argv[2])
     for path, text in [("openai/v1/chat/completions", openai(n)), ("anthropic/v1/messages", anthropic(n)),
@@ -209,6 +261,9 @@ def main() -> None:
         f = root / path
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(text)
+    f = root / "bedrock" / "model" / BEDROCK_MODEL / "converse-stream"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_bytes(bedrock(n))
 
 
 if __name__ == "__main__":
