@@ -26,6 +26,7 @@ pub mod request;
 pub mod result;
 pub mod secret;
 pub mod settings;
+pub mod sigv4;
 mod spare;
 pub mod sse;
 pub mod stop;
