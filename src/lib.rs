@@ -8,6 +8,7 @@
 //! translates between that safe core and C.
 
 pub mod answer;
+pub mod aws;
 pub mod cancel;
 pub mod client;
 pub mod env;
