@@ -14,6 +14,7 @@ pub mod client;
 pub mod env;
 pub mod error;
 pub mod event;
+pub mod eventstream;
 mod fastjson;
 pub mod ffi;
 mod message;

@@ -43,6 +43,11 @@ fn ndjson_framer_corpus() {
 }
 
 #[test]
+fn eventstream_framer_corpus() {
+    assert!(replay("eventstream_framer", checks::eventstream_framer) >= 20);
+}
+
+#[test]
 fn aichat_answer_corpus() {
     assert!(replay("aichat_answer", checks::aichat_answer) >= 2);
 }
