@@ -66,6 +66,11 @@ impl Env {
         &self.aws
     }
 
+    /// The same, shared (a resolved call keeps it).
+    pub fn aws_shared(&self) -> Arc<AwsConfig> {
+        self.aws.clone()
+    }
+
     /// The proxy for a request to `url`, chosen as curl does: `http_proxy` (or `HTTP_PROXY`)
     /// for `http://`, `https_proxy` (or `HTTPS_PROXY`) for `https://`, else `all_proxy` (or
     /// `ALL_PROXY`); none when the host is on `no_proxy` (or `NO_PROXY`).

@@ -196,6 +196,18 @@ fn tls_roots(v: &String) -> Result<(), String> {
 
 const TLS_ROOTS: &[&str] = &["webpki", "system"];
 
+/// `region`: it becomes part of a host name and of the signature's scope, so only what AWS's
+/// region names are made of (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+#[allow(clippy::ptr_arg)] // a check takes its field's own type
+pub(crate) fn region(v: &String) -> Result<(), String> {
+    let ok = !v.is_empty()
+        && v.len() <= 32
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !v.starts_with('-')
+        && !v.ends_with('-');
+    if ok { Ok(()) } else { Err("must be an AWS region name such as us-east-1".into()) }
+}
+
 fn api_key(v: &Secret) -> Result<(), String> {
     if v.expose().is_empty() || !is_header_safe_key(v.expose()) {
         return Err("must be non-empty, without CR, LF or control characters".into());
@@ -323,7 +335,7 @@ settings! {
     /// The protocol: one of the registry's names.
     provider: String, Kind::String, Both, Every, Default::Note("aichat"), any;
     /// The model name.
-    model: String, Kind::String, Both, Every, Default::Str(DEFAULT_MODEL), any;
+    model: String, Kind::String, Both, Every, Default::Note("the protocol's (`default_model` in `aichat_abi_json`): gpt-3.5-turbo for aichat and openai"), any;
     /// Stream the answer as it is generated.
     stream: bool, Kind::Bool, Both, Every, Default::Bool(false), any;
     /// The server's base URL.
@@ -366,6 +378,8 @@ settings! {
     result: bool, Kind::Bool, Both, Every, Default::Bool(false), any;
     /// An id of the end user, for the provider's abuse monitoring.
     user: String, Kind::String, Both, Listed, Default::None, any;
+    /// The AWS region (Bedrock); its host and signature are for it.
+    region: String, Kind::String, Both, Listed, Default::Note("AWS_REGION, AWS_DEFAULT_REGION, or the AWS profile's"), region;
     /// Fields merged into the request body as written (they win).
     extra_body: Map<String, Value>, Kind::Object, Both, Listed, Default::None, any;
     /// Longest wait to connect (TCP and TLS), per attempt.

@@ -1062,7 +1062,7 @@ mod tests {
             ("post-sts-header-after", "https://example.amazonaws.com/", None),
         ] {
             let case = SUITE.iter().find(|c| c.name == name).unwrap();
-            let mut req = HttpRequest { url: url.into(), headers: Vec::new(), body: Vec::new() };
+            let mut req = HttpRequest { url: url.into(), headers: Vec::new(), body: Vec::new(), signer: None };
             sign(&mut req, &suite_credentials(token), "us-east-1", "service", suite_time()).unwrap();
             let signed = if token.is_some() { "host;x-amz-date;x-amz-security-token" } else { "host;x-amz-date" };
             let expected = format!(
@@ -1113,6 +1113,7 @@ mod tests {
             url: url.into(),
             headers: vec![(Cow::Borrowed("content-type"), Cow::Borrowed("application/json"))],
             body: BOTOCORE_BODY.as_bytes().to_vec(),
+            signer: None,
         }
     }
 

@@ -74,6 +74,7 @@ pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
         url: format!("{}/api/text", r.base_url),
         headers: with_extra_headers(headers, &r.headers),
         body: serde_json::to_vec(&body).expect("the body always serializes"),
+        signer: None,
     })
 }
 

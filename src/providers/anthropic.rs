@@ -46,6 +46,10 @@ impl ProtocolDefaults for Anthropic {
         Some("ANTHROPIC_API_KEY")
     }
 
+    fn default_model(&self) -> &'static str {
+        "claude-sonnet-4-5"
+    }
+
     fn takes(&self) -> &'static [Field] {
         // Not `presence_penalty`, `frequency_penalty`, `seed`, `n`, `response_format`,
         // `reasoning_effort`: the Messages API has no equivalent.
@@ -75,6 +79,7 @@ impl Protocol for Anthropic {
             url: format!("{}/messages", r.base_url),
             headers: with_extra_headers(own, &r.headers),
             body: serde_json::to_vec(&Value::Object(body(r)?)).expect("a JSON value always serializes"),
+            signer: None,
         })
     }
 

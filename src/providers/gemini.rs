@@ -63,6 +63,10 @@ impl ProtocolDefaults for Gemini {
         &["GEMINI_API_KEY"]
     }
 
+    fn default_model(&self) -> &'static str {
+        "gemini-2.5-flash"
+    }
+
     fn takes(&self) -> &'static [Field] {
         // Not `n`, `presence_penalty`, `frequency_penalty`, `parallel_tool_calls`, `user`: refused
         // by name rather than sent in a form the API may read otherwise.
@@ -94,6 +98,7 @@ impl Protocol for Gemini {
             url: format!("{}/models/{}:{method}", r.base_url, model_in_path(&r.model)?),
             headers: with_extra_headers(own, &r.headers),
             body: serde_json::to_vec(&Value::Object(body(r)?)).expect("a JSON value serializes"),
+            signer: None,
         })
     }
 

@@ -8,6 +8,7 @@
 
 pub mod aichat;
 pub mod anthropic;
+pub mod bedrock;
 pub mod compatible;
 pub mod driver;
 pub mod gemini;
@@ -34,6 +35,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &ollama::Ollama,
     &responses::Responses,
     &gemini::Gemini,
+    &bedrock::Bedrock,
     // The OpenAI-compatible services by name (compatible.rs: a row of data each).
     &compatible::OPENROUTER,
     &compatible::GROQ,
@@ -78,7 +80,17 @@ pub enum Framing {
     Sse,
     /// One JSON document a line.
     Ndjson,
+    /// AWS's binary event-stream (`application/vnd.amazon.eventstream`): each message is handed
+    /// to the decoder as a frame named by its `:event-type` (see [`EXCEPTION_PREFIX`]).
+    EventStream,
 }
+
+/// How an event-stream `exception` message is named to [`Decoder::frame`]: this prefix and its
+/// `:exception-type` (`exception:throttlingException`), with its payload as the data.
+pub const EXCEPTION_PREFIX: &str = "exception:";
+/// How an event-stream `error` message is named: this prefix and its `:error-code`, with its
+/// `:error-message` as the data.
+pub const ERROR_PREFIX: &str = "error:";
 
 /// What a protocol is: its defaults (`ProtocolDefaults`: name, base URL, environment, the
 /// fields it takes), the request it sends, and how its answer is read.
@@ -89,6 +101,12 @@ pub trait Protocol: ProtocolDefaults {
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing;
     /// A decoder for one answer.
     fn decoder(&self) -> Box<dyn Decoder>;
+    /// A decoder for the answer to `r` (for a protocol whose answer does not name what the
+    /// request did, such as the model).
+    fn decoder_for(&self, r: &Resolved) -> Box<dyn Decoder> {
+        let _ = r;
+        self.decoder()
+    }
     /// The largest line or event of its stream (smaller when `max_response_bytes` is): the
     /// driver's 1 MiB, unless the protocol's events repeat the whole answer.
     fn max_frame_bytes(&self) -> usize {
@@ -112,13 +130,20 @@ pub enum Flow {
 
 /// Turns one answer's frames into what the assembler makes events of.
 pub trait Decoder {
-    /// One frame of a stream: an SSE event (its name, "" when it has none, and its data) or an
-    /// NDJSON line (name "").
+    /// One frame of a stream: an SSE event (its name, "" when it has none, and its data), an
+    /// NDJSON line (name ""), or an event-stream message (its `:event-type`, or
+    /// [`EXCEPTION_PREFIX`] or [`ERROR_PREFIX`] and its type, and its payload as text).
     fn frame(&mut self, event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error>;
     /// A whole answer.
     fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error>;
     /// What the end marker of a stream is, for the message when a stream ends without it.
     fn end_marker(&self) -> &'static str;
+    /// Whether the stream may end now (its body close without a cut): for a protocol whose
+    /// end marker is followed by more frames (Converse's `metadata` after `messageStop`), so
+    /// its decoder returns [`Flow::More`] at the marker and reads on.
+    fn may_end(&self) -> bool {
+        false
+    }
     /// Whether the error it last returned says the server is overloaded or failed (a 529 or
     /// 5xx sent after a 200): the call is then retried as such an answer is, if nothing of the
     /// answer was delivered yet.

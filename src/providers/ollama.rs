@@ -52,6 +52,10 @@ impl ProtocolDefaults for Ollama {
         format!("http://{host}:{port}")
     }
 
+    fn default_model(&self) -> &'static str {
+        "llama3.2"
+    }
+
     fn takes(&self) -> &'static [Field] {
         // Not `tool_choice`, `parallel_tool_calls`, `n`, `user`: the native API has no equivalent.
         &[
@@ -85,6 +89,7 @@ impl Protocol for Ollama {
             url: format!("{}/api/chat", r.base_url),
             headers: with_extra_headers(own, &r.headers),
             body: serde_json::to_vec(&Value::Object(body(r)?)).expect("a JSON value always serializes"),
+            signer: None,
         })
     }
 

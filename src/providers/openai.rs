@@ -109,6 +109,7 @@ pub fn build_request_with(r: &Resolved, quirks: Quirks) -> Result<HttpRequest, E
         url: format!("{}/chat/completions", r.base_url),
         headers,
         body: serde_json::to_vec(&Body(r, quirks)).expect("the body always serializes"),
+        signer: None,
     })
 }
 

@@ -42,6 +42,10 @@ impl ProtocolDefaults for Responses {
         Some("OPENAI_API_KEY")
     }
 
+    fn default_model(&self) -> &'static str {
+        "gpt-4o-mini"
+    }
+
     fn takes(&self) -> &'static [Field] {
         // Not `presence_penalty`, `frequency_penalty`, `stop`, `seed`, `n`: the Responses API
         // has no equivalent.
@@ -73,6 +77,7 @@ impl Protocol for Responses {
             url: format!("{}/responses", r.base_url),
             headers: with_extra_headers(own, &r.headers),
             body: serde_json::to_vec(&body).expect("a JSON value serializes"),
+            signer: None,
         })
     }
 
