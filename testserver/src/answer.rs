@@ -54,6 +54,8 @@ pub struct Asked<'a> {
     pub tool: Option<(String, Option<&'a Value>)>,
     /// The output-token limit, where the protocol's answer obeys it (one word a token).
     pub max_tokens: Option<u64>,
+    /// Stop sequences, where the protocol's answer obeys them.
+    pub stop: Vec<String>,
 }
 
 /// The answer every route gives, before its wire format: the same conversation gets the same
@@ -62,13 +64,15 @@ pub struct Asked<'a> {
 pub struct Plan {
     /// `"You said: <last user text>"`, `"The tool returned: <result>"` when the conversation
     /// ends in a tool result, a greeting when there is no user text; the request as received
-    /// with `echo`.
+    /// with `echo`; cut before the first stop sequence it holds.
     pub text: String,
     /// The pieces of a stream: the text's words, or `tok0 `, `tok1 `, … with `chunks`; no
     /// more than `max_tokens` of them.
     pub words: Vec<String>,
     /// `max_tokens` cut the words short.
     pub cut_short: bool,
+    /// A stop sequence cut the text short.
+    pub stopped: bool,
     /// The tool call, when tools are offered and the conversation does not end in a result
     /// (never with `echo`): the first tool's name and its arguments (see [`tool_arguments`]).
     pub call: Option<(String, Value)>,
@@ -79,12 +83,20 @@ pub struct Plan {
 impl Plan {
     /// `attempt`: this request's count under the `key` fault.
     pub fn new(req: &Captured, faults: &Faults, attempt: Option<u64>, asked: Asked) -> Plan {
-        let text = if faults.echo {
+        let mut text = if faults.echo {
             req.to_json().to_string()
         } else if let Some(result) = &asked.tool_result {
             format!("The tool returned: {result}")
         } else {
             reply(asked.last_user.as_deref())
+        };
+        let stop_at = asked.stop.iter().filter(|s| !s.is_empty() && !faults.echo).filter_map(|s| text.find(s.as_str()));
+        let stopped = match stop_at.min() {
+            Some(at) => {
+                text.truncate(at);
+                true
+            }
+            None => false,
         };
         let call = asked.tool.filter(|_| asked.tool_result.is_none() && !faults.echo).map(|(name, parameters)| {
             let arguments = tool_arguments(parameters, asked.last_user.as_deref().unwrap_or(""));
@@ -98,7 +110,7 @@ impl Plan {
         let cut_short = limit.is_some_and(|n| n < words.len());
         words.truncate(limit.unwrap_or(usize::MAX));
         let failed = faults.overload_first.zip(attempt).is_some_and(|(n, a)| a <= n);
-        Plan { text, words, cut_short, call, failed }
+        Plan { text, words, cut_short, stopped, call, failed }
     }
 }
 
@@ -135,6 +147,12 @@ mod tests {
         assert_eq!((plan.text.as_str(), plan.call), ("The tool returned: 12:00", None));
         let plan = Plan::new(&captured(), &Faults::default(), None, Asked { max_tokens: Some(2), ..asked() });
         assert_eq!((plan.words.concat().as_str(), plan.cut_short), ("You said: ", true));
+        let stop = vec!["the".to_string(), "Hi".to_string()];
+        let plan = Plan::new(&captured(), &Faults::default(), None, Asked { stop, ..asked() });
+        assert_eq!(
+            (plan.text.as_str(), plan.words.concat().as_str(), plan.stopped),
+            ("You said: ", "You said: ", true)
+        );
         let faults = Faults::parse("key=k,overload-first=1,chunks=2").unwrap();
         assert!(Plan::new(&captured(), &faults, Some(1), asked()).failed);
         let plan = Plan::new(&captured(), &faults, Some(2), asked());

@@ -104,6 +104,7 @@ pub fn answer(req: &Captured, faults: &Faults, attempt: Option<u64>) -> Response
         }),
         tool,
         max_tokens: body.pointer("/generationConfig/maxOutputTokens").and_then(Value::as_u64),
+        ..Default::default()
     };
     let answer::Plan { words, call, cut_short, failed, .. } = answer::Plan::new(req, faults, attempt, asked);
     let mut calls = Vec::new();

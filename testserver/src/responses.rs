@@ -61,6 +61,7 @@ pub fn answer(req: &Captured, faults: &Faults, attempt: Option<u64>) -> Response
         tool_result: output.map(|o| o.get("output").and_then(Value::as_str).unwrap_or("").to_string()),
         tool,
         max_tokens: body.get("max_output_tokens").and_then(Value::as_u64),
+        ..Default::default()
     };
     let answer::Plan { words, call, cut_short: incomplete, failed, .. } =
         answer::Plan::new(req, faults, attempt, asked);
