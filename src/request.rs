@@ -326,6 +326,14 @@ impl Resolved {
         if let ProxySetting::Url(url) = &self.net.proxy {
             found.extend(secret::userinfo_secrets(url).into_iter().map(str::to_string));
         }
+        // A protocol that signs with the client's AWS keys (Bedrock): the secret key and the
+        // session token (a server may quote the token, as AWS quotes a canonical request).
+        if self.provider.takes().contains(&Field::region) {
+            if let Some(c) = self.aws.credentials() {
+                found.push(c.secret_access_key.expose().to_string());
+                found.extend(c.session_token.iter().map(|t| t.expose().to_string()));
+            }
+        }
         found
     }
 }
