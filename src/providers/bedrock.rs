@@ -36,7 +36,7 @@ use super::{Decoder, Field, Flow, Framing, Protocol, with_extra_headers};
 pub const DEFAULT_BASE_URL: &str = "https://bedrock-runtime.{region}.amazonaws.com";
 /// The service name SigV4 signs for.
 const SERVICE: &str = "bedrock";
-/// What `messageStop` says when the model stopped by itself (the end of a complete answer).
+/// The media type of the event stream (also what a streamed call accepts).
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
 /// `"provider": "bedrock"`.
