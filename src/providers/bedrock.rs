@@ -28,9 +28,9 @@ use crate::error::{Error, ErrorKind, server_text, undecodable};
 use crate::event::Usage;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::sigv4::{self, Credentials};
-use crate::transport::{Header, HttpRequest, Sign, Signer};
+use crate::transport::{HttpRequest, Sign, Signer};
 
-use super::{Decoder, Field, Flow, Framing, Protocol, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, JsonHead, Protocol};
 
 /// `{region}` is the resolved region (`region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's).
 pub const DEFAULT_BASE_URL: &str = "https://bedrock-runtime.{region}.amazonaws.com";
@@ -76,28 +76,17 @@ impl ProtocolDefaults for Bedrock {
 
 impl Protocol for Bedrock {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
-        let accept = if r.stream { EVENT_STREAM } else { "application/json" };
-        let mut own: Vec<Header> = vec![
-            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
-            (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
-        ];
-        let signer = match &r.api_key {
-            Some(key) => {
-                own.push((Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))));
-                None
-            }
-            None => Some(signer(r)?),
-        };
+        // An API key is sent as a bearer token; without one, each attempt is signed (SigV4).
+        const HEAD: JsonHead = JsonHead { stream_type: EVENT_STREAM, ..JsonHead::SSE };
+        let signer = if r.api_key.is_some() { None } else { Some(signer(r)?) };
         let action = if r.stream { "converse-stream" } else { "converse" };
         if r.model.is_empty() {
             return Err(invalid("model", "is empty"));
         }
-        Ok(HttpRequest {
-            url: format!("{}/model/{}/{action}", r.base_url, sigv4::encode_path_segment(&r.model)),
-            headers: with_extra_headers(own, &r.headers),
-            body: serde_json::to_vec(&Value::Object(body(r)?)).expect("a JSON value serializes"),
-            signer,
-        })
+        let url = format!("{}/model/{}/{action}", r.base_url, sigv4::encode_path_segment(&r.model));
+        let mut request = HEAD.request(r, url, &body(r)?);
+        request.signer = signer;
+        Ok(request)
     }
 
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {

@@ -18,12 +18,14 @@ pub mod responses;
 
 use std::borrow::Cow;
 
+use serde::Serialize;
+
 use crate::answer::Assembler;
 use crate::error::Error;
 use std::time::Instant;
 
 use crate::env::Env;
-use crate::request::{Headers, ProtocolDefaults, Request, Resolved, Settings, protocol_named};
+use crate::request::{Headers, ProtocolDefaults, Request, Resolved, Secret, Settings, protocol_named};
 pub use crate::settings::Field;
 use crate::transport::{Header, HttpRequest};
 
@@ -161,6 +163,74 @@ fn with_extra_headers(base: Vec<Header>, extra: &Headers) -> Vec<Header> {
     headers
 }
 
+/// The POST of `body` to `url` with the protocol's `own` headers and the caller's on top;
+/// unsigned (a protocol that signs sets its `signer`).
+fn post(r: &Resolved, url: String, own: Vec<Header>, body: &impl Serialize) -> HttpRequest {
+    HttpRequest {
+        url,
+        headers: with_extra_headers(own, &r.headers),
+        body: serde_json::to_vec(body).expect("a request body always serializes"),
+        signer: None,
+    }
+}
+
+/// How a service wants the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>` (OpenAI and nearly every compatible service, the Responses
+    /// API, a gateway in front of Ollama, a Bedrock API key).
+    Bearer,
+    /// `api-key: <key>` (Azure OpenAI).
+    ApiKey,
+    /// `x-api-key: <key>` (Anthropic).
+    XApiKey,
+    /// `x-goog-api-key: <key>` (Gemini).
+    XGoogApiKey,
+}
+
+impl KeyHeader {
+    /// The header carrying `key`. Its value is owned, so `HttpRequest`'s `Debug` masks it and
+    /// its drop wipes it.
+    fn header(self, key: &Secret) -> Header {
+        let key = key.expose();
+        match self {
+            KeyHeader::Bearer => (Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {key}"))),
+            KeyHeader::ApiKey => (Cow::Borrowed("api-key"), Cow::Owned(key.to_string())),
+            KeyHeader::XApiKey => (Cow::Borrowed("x-api-key"), Cow::Owned(key.to_string())),
+            KeyHeader::XGoogApiKey => (Cow::Borrowed("x-goog-api-key"), Cow::Owned(key.to_string())),
+        }
+    }
+}
+
+/// The head of a protocol's JSON request: `content-type: application/json`, `accept` (its
+/// stream's media type for a stream, else JSON), its own fixed headers, the key when the call
+/// has one, and the caller's headers on top.
+#[derive(Debug, Clone, Copy)]
+struct JsonHead {
+    /// The media type of its stream, accepted when the call streams.
+    stream_type: &'static str,
+    /// Its own fixed headers, after `accept`.
+    fixed: &'static [(&'static str, &'static str)],
+    key: KeyHeader,
+}
+
+impl JsonHead {
+    /// Server-sent events, a bearer key: what the others differ from.
+    const SSE: JsonHead = JsonHead { stream_type: "text/event-stream", fixed: &[], key: KeyHeader::Bearer };
+
+    /// The POST of `body` to `url` for the call `r`.
+    fn request(&self, r: &Resolved, url: String, body: &impl Serialize) -> HttpRequest {
+        let accept = if r.stream { self.stream_type } else { "application/json" };
+        let mut own: Vec<Header> = vec![
+            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
+            (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
+        ];
+        own.extend(self.fixed.iter().map(|&(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))));
+        own.extend(r.api_key.as_ref().map(|key| self.key.header(key)));
+        post(r, url, own, body)
+    }
+}
+
 /// Whether an answer is an SSE stream. Its media type decides when it names SSE or JSON: some
 /// servers ignore `stream`. Any other type (`text/plain` from a static server or a gateway that
 /// rewrote it, or none) is read as what was asked for, as the official SDKs do.
@@ -204,6 +274,25 @@ mod tests {
         for refused in ["aichat", "ollama", "gemini"] {
             let e = body(refused).unwrap_err();
             assert_eq!(e.message(), format!("invalid request: `user` is not supported by the {refused} provider"));
+        }
+    }
+
+    #[test]
+    fn every_protocol_sends_its_key_owned_so_debug_masks_it_and_shows_its_fixed_headers() {
+        for protocol in REGISTRY {
+            let name = protocol.name();
+            let json = format!(
+                r#"{{"provider":"{name}","messages":[{{"role":"user","content":"hi"}}],"base_url":"http://h","api_key":"sk-unit-secret"}}"#
+            );
+            let (p, r) =
+                resolve(Request::from_json(&json).unwrap(), &Settings::default(), &Env::default(), Instant::now())
+                    .unwrap();
+            let req = p.build_request(&r).unwrap();
+            let keyed: Vec<&Header> = req.headers.iter().filter(|(_, v)| v.contains("sk-unit-secret")).collect();
+            assert_eq!(keyed.len(), usize::from(name != "aichat"), "{name}: aichat alone sends no key");
+            assert!(keyed.iter().all(|(_, v)| matches!(v, Cow::Owned(_))), "{name}");
+            let shown = format!("{req:?}");
+            assert!(!shown.contains("sk-unit-secret") && shown.contains("application/json"), "{name}: {shown}");
         }
     }
 

@@ -7,7 +7,6 @@
 //! The stream is SSE of typed events with no `[DONE]`: it ends with `response.completed`,
 //! `response.incomplete` or `response.failed`.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
@@ -16,10 +15,10 @@ use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::event::Usage;
 use crate::request::{Content, ProtocolDefaults, Resolved};
-use crate::transport::{Header, HttpRequest};
+use crate::transport::HttpRequest;
 
 use super::openai::DEFAULT_BASE_URL;
-use super::{Decoder, Field, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, JsonHead, Protocol, sse_or_json};
 
 /// `"provider": "responses"`.
 #[derive(Debug)]
@@ -64,21 +63,7 @@ impl ProtocolDefaults for Responses {
 
 impl Protocol for Responses {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
-        let accept = if r.stream { "text/event-stream" } else { "application/json" };
-        let mut own: Vec<Header> = vec![
-            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
-            (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
-        ];
-        if let Some(key) = &r.api_key {
-            own.push((Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))));
-        }
-        let body = Value::Object(body(r)?);
-        Ok(HttpRequest {
-            url: format!("{}/responses", r.base_url),
-            headers: with_extra_headers(own, &r.headers),
-            body: serde_json::to_vec(&body).expect("a JSON value serializes"),
-            signer: None,
-        })
+        Ok(JsonHead::SSE.request(r, format!("{}/responses", r.base_url), &body(r)?))
     }
 
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {
