@@ -18,7 +18,8 @@ const SESSION_KEY_ID: &str = "ASIATESTBEDROCK";
 const SESSION_SECRET: &str = "test/session/KEY+2";
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEaichat/test+session=token";
 const REQUEST_ID: &str = "a1c4a7e5-7e57-4b3d-8ed2-00000000b3d0";
-const ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0";
+const ARN: &str =
+    "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0";
 
 const TOOLS: &str = r#""tools":[{"type":"function","function":{"name":"get_time","description":"The time","parameters":{"type":"object","properties":{"tz":{"type":"string"}}}}}]"#;
 
@@ -57,13 +58,16 @@ fn in_child(part: &str, env: &[(&str, &str)]) -> bool {
 }
 
 /// The keys in the environment, and a region.
-const KEYS: &[(&str, &str)] = &[("AWS_ACCESS_KEY_ID", KEY_ID), ("AWS_SECRET_ACCESS_KEY", SECRET), ("AWS_REGION", "us-east-1")];
+const KEYS: &[(&str, &str)] =
+    &[("AWS_ACCESS_KEY_ID", KEY_ID), ("AWS_SECRET_ACCESS_KEY", SECRET), ("AWS_REGION", "us-east-1")];
 
 /// A bedrock request (no retries unless `extra` sets `max_retries`).
 fn bedrock(base: &str, messages: &str, extra: &str) -> String {
     let retries = if extra.contains("max_retries") { "" } else { r#","max_retries":0"# };
     let extra = if extra.is_empty() { String::new() } else { format!(",{extra}") };
-    format!(r#"{{"provider":"bedrock","model":"{ARN}","messages":{messages},"base_url":"{base}","proxy":""{retries}{extra}}}"#)
+    format!(
+        r#"{{"provider":"bedrock","model":"{ARN}","messages":{messages},"base_url":"{base}","proxy":""{retries}{extra}}}"#
+    )
 }
 
 fn events(req: &str) -> EventOutcome {
@@ -77,7 +81,11 @@ fn ok(out: &EventOutcome) {
 fn tool_round_trip(stream: bool) {
     let server = Server::start().unwrap();
     let base = server.fault_url("key=trip");
-    let first = events(&bedrock(&base, r#"[{"role":"user","content":"What time is it in Paris?"}]"#, &format!(r#"{TOOLS},"stream":{stream}"#)));
+    let first = events(&bedrock(
+        &base,
+        r#"[{"role":"user","content":"What time is it in Paris?"}]"#,
+        &format!(r#"{TOOLS},"stream":{stream}"#),
+    ));
     ok(&first);
     let response = &first.of_kind(AICHAT_EVENT_RESPONSE)[0];
     assert_eq!((response.name.as_str(), response.text.as_str()), (ARN, REQUEST_ID));
@@ -102,7 +110,9 @@ fn tool_round_trip(stream: bool) {
     let action = if stream { "converse-stream" } else { "converse" };
     assert_eq!(
         path,
-        format!("/fault/key=trip/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-3-5-sonnet-20240620-v1%3A0/{action}")
+        format!(
+            "/fault/key=trip/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-3-5-sonnet-20240620-v1%3A0/{action}"
+        )
     );
 
     // MESSAGE and the tool's result go back; the server wants the toolUse answered.
@@ -191,19 +201,25 @@ fn a_session_token_is_sent_signed_and_a_wrong_one_is_refused_without_showing_sec
         assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,"), "{auth}");
     }
     // The same key without its token: refused, and the message shows neither secret.
-    let env = [("AWS_ACCESS_KEY_ID", SESSION_KEY_ID), ("AWS_SECRET_ACCESS_KEY", SESSION_SECRET), ("AWS_REGION", "eu-west-1")];
+    let env =
+        [("AWS_ACCESS_KEY_ID", SESSION_KEY_ID), ("AWS_SECRET_ACCESS_KEY", SESSION_SECRET), ("AWS_REGION", "eu-west-1")];
     if in_child("no-token", &env) {
         let server = Server::start().unwrap();
         let out = events(&bedrock(&server.base_url(), HI, ""));
         assert_eq!(out.status, AichatStatus::AICHAT_ERROR_HTTP_STATUS, "{}", out.message);
-        assert!(out.message.contains("HTTP 403") && out.message.contains("UnrecognizedClientException"), "{}", out.message);
+        assert!(
+            out.message.contains("HTTP 403") && out.message.contains("UnrecognizedClientException"),
+            "{}",
+            out.message
+        );
         assert!(!out.message.contains(SESSION_SECRET) && !out.message.contains("Signature="), "{}", out.message);
     }
 }
 
 #[test]
 fn a_bad_signature_is_refused_and_its_secrets_are_masked() {
-    let env = [("AWS_ACCESS_KEY_ID", KEY_ID), ("AWS_SECRET_ACCESS_KEY", "not/the/right/secret"), ("AWS_REGION", "us-east-1")];
+    let env =
+        [("AWS_ACCESS_KEY_ID", KEY_ID), ("AWS_SECRET_ACCESS_KEY", "not/the/right/secret"), ("AWS_REGION", "us-east-1")];
     if in_child("", &env) {
         let server = Server::start().unwrap();
         let out = events(&bedrock(&server.base_url(), HI, ""));
@@ -224,7 +240,11 @@ fn credentials_come_from_the_shared_files_profile() {
             format!("[default]\naws_access_key_id = WRONG\naws_secret_access_key = wrong\n\n# the one used\n[dev]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"),
         )
         .unwrap();
-        std::fs::write(format!("{home}/cfg"), "[default]\nregion = us-west-2\n[profile dev]\nregion = ap-northeast-1\n").unwrap();
+        std::fs::write(
+            format!("{home}/cfg"),
+            "[default]\nregion = us-west-2\n[profile dev]\nregion = ap-northeast-1\n",
+        )
+        .unwrap();
         // Files are read when the client is made: this one is made after they were written.
         let server = Server::start().unwrap();
         let out = events(&bedrock(&server.fault_url("key=files"), HI, ""));
@@ -263,7 +283,11 @@ fn without_credentials_or_region_the_call_is_refused_before_any_request() {
         let server = Server::start().unwrap();
         let out = events(&bedrock(&server.fault_url("key=none"), HI, ""));
         assert_eq!(out.status, AichatStatus::AICHAT_ERROR_INVALID_REQUEST, "{}", out.message);
-        assert!(out.message.contains("no credentials") && out.message.contains("AWS_BEARER_TOKEN_BEDROCK"), "{}", out.message);
+        assert!(
+            out.message.contains("no credentials") && out.message.contains("AWS_BEARER_TOKEN_BEDROCK"),
+            "{}",
+            out.message
+        );
         assert_eq!(server.attempts("none"), 0);
     }
     if in_child("no-region", &KEYS[..2]) {
@@ -285,7 +309,11 @@ fn without_credentials_or_region_the_call_is_refused_before_any_request() {
 fn a_retry_is_signed_anew() {
     if in_child("", KEYS) {
         let server = Server::start().unwrap();
-        let out = events(&bedrock(&server.fault_url("key=again,fail-first=1,status=503,retry-after=1"), HI, r#""max_retries":1,"stream":true"#));
+        let out = events(&bedrock(
+            &server.fault_url("key=again,fail-first=1,status=503,retry-after=1"),
+            HI,
+            r#""max_retries":1,"stream":true"#,
+        ));
         ok(&out);
         let dates = server.header_of_attempts("again", "x-amz-date");
         assert_eq!(dates.len(), 2, "{dates:?}");
@@ -297,18 +325,27 @@ fn a_retry_is_signed_anew() {
 fn exceptions_before_content_are_retried_and_after_content_are_server_errors() {
     if in_child("", KEYS) {
         let server = Server::start().unwrap();
-        let out = events(&bedrock(&server.fault_url("key=ov,overload-first=1"), HI, r#""max_retries":1,"stream":true"#));
+        let out =
+            events(&bedrock(&server.fault_url("key=ov,overload-first=1"), HI, r#""max_retries":1,"stream":true"#));
         ok(&out);
         assert_eq!(out.joined(AICHAT_EVENT_TEXT), "You said: Hi");
         assert_eq!(server.attempts("ov"), 2);
 
-        let out = events(&bedrock(&server.fault_url("key=late,exception=throttlingException@2"), HI, r#""max_retries":2,"stream":true"#));
+        let out = events(&bedrock(
+            &server.fault_url("key=late,exception=throttlingException@2"),
+            HI,
+            r#""max_retries":2,"stream":true"#,
+        ));
         assert_eq!(out.status, AichatStatus::AICHAT_ERROR_SERVER, "{}", out.message);
         assert!(out.message.contains("throttlingException"), "{}", out.message);
         assert!(!out.joined(AICHAT_EVENT_TEXT).is_empty(), "content came before the exception");
         assert_eq!(server.attempts("late"), 1, "not retried once content was delivered");
 
-        let out = events(&bedrock(&server.fault_url("key=val,exception=validationException"), HI, r#""max_retries":2,"stream":true"#));
+        let out = events(&bedrock(
+            &server.fault_url("key=val,exception=validationException"),
+            HI,
+            r#""max_retries":2,"stream":true"#,
+        ));
         assert_eq!(out.status, AichatStatus::AICHAT_ERROR_SERVER, "{}", out.message);
         assert_eq!(server.attempts("val"), 1, "a validation exception is not transient");
     }
@@ -330,7 +367,11 @@ fn crc_failures_and_cuts_are_protocol_errors() {
         for n in 0..7 {
             let out = events(&bedrock(&server.fault_url(&format!("cut-inside={n}")), HI, r#""stream":true"#));
             assert_eq!(out.status, AichatStatus::AICHAT_ERROR_PROTOCOL, "cut inside message {n}: {}", out.message);
-            assert!(out.message.contains("ended before `messageStop`") || out.message.contains("truncated"), "{}", out.message);
+            assert!(
+                out.message.contains("ended before `messageStop`") || out.message.contains("truncated"),
+                "{}",
+                out.message
+            );
         }
     }
 }

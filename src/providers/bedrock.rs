@@ -201,7 +201,12 @@ fn tool_config(r: &Resolved) -> Result<Option<Value>, Error> {
             "auto" => config["toolChoice"] = json!({"auto": {}}),
             "required" => config["toolChoice"] = json!({"any": {}}),
             // Converse has no way to offer tools and forbid their use.
-            other => return Err(invalid("tool_choice", &format!("is {other:?}, which Converse cannot express; use auto, required or a function"))),
+            other => {
+                return Err(invalid(
+                    "tool_choice",
+                    &format!("is {other:?}, which Converse cannot express; use auto, required or a function"),
+                ));
+            }
         },
         Some(object) => match object.pointer("/function/name").and_then(Value::as_str) {
             Some(name) => config["toolChoice"] = json!({"tool": {"name": name}}),
@@ -232,9 +237,10 @@ fn conversation(r: &Resolved) -> Result<(Vec<Value>, Vec<Value>), Error> {
             }
             "user" => push_turn(&mut out, "user", blocks_of(&raw, &at("content"))?),
             "tool" => {
-                let id = raw.get("tool_call_id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| {
-                    invalid(&at("tool_call_id"), "must be the id of the tool call this message answers")
-                })?;
+                let id =
+                    raw.get("tool_call_id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| {
+                        invalid(&at("tool_call_id"), "must be the id of the tool call this message answers")
+                    })?;
                 let text: String = blocks_of_all(&raw, &at("content"))?
                     .iter()
                     .filter_map(|b| b.get("text").and_then(Value::as_str))
@@ -564,7 +570,8 @@ impl Decoder for ConverseDecoder {
                 out.reasoning_signature(0, text("signature"))?;
             } else if let Some(tool) = block.get("toolUse") {
                 self.tool_start(index, tool, out)?;
-                let input = tool.get("input").filter(|i| !i.is_null()).map_or_else(|| "{}".to_string(), Value::to_string);
+                let input =
+                    tool.get("input").filter(|i| !i.is_null()).map_or_else(|| "{}".to_string(), Value::to_string);
                 self.arguments(index, &input, out)?;
             }
         }
@@ -631,7 +638,8 @@ mod tests {
 
     #[test]
     fn the_url_has_the_region_and_the_model_encoded_as_botocore_does() {
-        let arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0";
+        let arn =
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0";
         let r = request(&format!(r#"{HI},"model":"{arn}","stream":true}}"#));
         assert_eq!(
             r.url,
@@ -662,7 +670,9 @@ mod tests {
     #[test]
     fn credentials_are_the_api_key_first_then_sigv4_else_a_clear_error() {
         let bearer = Bedrock
-            .build_request(&resolve(&format!("{HI}}}"), &[("AWS_BEARER_TOKEN_BEDROCK", "bk"), KEYS[0], KEYS[1], KEYS[2]]).unwrap())
+            .build_request(
+                &resolve(&format!("{HI}}}"), &[("AWS_BEARER_TOKEN_BEDROCK", "bk"), KEYS[0], KEYS[1], KEYS[2]]).unwrap(),
+            )
             .unwrap();
         assert!(bearer.signer.is_none());
         assert!(bearer.headers.iter().any(|(n, v)| n == "authorization" && v == "Bearer bk"));
@@ -691,17 +701,26 @@ mod tests {
         assert_eq!(body["messages"][0]["content"][1], json!({"image": {"format": "png", "source": {"bytes": "iVBO"}}}));
         let assistant = &body["messages"][1];
         assert_eq!(assistant["role"], "assistant");
-        assert_eq!(assistant["content"][0], json!({"reasoningContent": {"reasoningText": {"text": "think", "signature": "sig"}}}));
+        assert_eq!(
+            assistant["content"][0],
+            json!({"reasoningContent": {"reasoningText": {"text": "think", "signature": "sig"}}})
+        );
         assert_eq!(assistant["content"][1], json!({"toolUse": {"toolUseId": "t1", "name": "f", "input": {"a": 1}}}));
         assert_eq!(assistant["content"][2]["toolUse"]["input"], json!({}));
         assert_eq!(assistant["content"].as_array().unwrap().len(), 3, "blank text left out");
         let results = &body["messages"][2];
         assert_eq!(results["role"], "user");
-        assert_eq!(results["content"][0], json!({"toolResult": {"toolUseId": "t1", "content": [{"json": {"ok": true}}]}}));
+        assert_eq!(
+            results["content"][0],
+            json!({"toolResult": {"toolUseId": "t1", "content": [{"json": {"ok": true}}]}})
+        );
         assert_eq!(results["content"][1], json!({"toolResult": {"toolUseId": "t2", "content": [{"text": "plain"}]}}));
         assert_eq!(results["content"][2], json!({"text": "and?"}), "a user turn after results joins them");
         assert_eq!(body["messages"].as_array().unwrap().len(), 3);
-        assert_eq!(body["inferenceConfig"], json!({"maxTokens": 50, "temperature": 0.5, "topP": 0.9, "stopSequences": ["END"]}));
+        assert_eq!(
+            body["inferenceConfig"],
+            json!({"maxTokens": 50, "temperature": 0.5, "topP": 0.9, "stopSequences": ["END"]})
+        );
         assert_eq!(
             body["toolConfig"],
             json!({"tools": [{"toolSpec": {"name": "f", "description": "d", "inputSchema": {"json": {"type": "object"}}}}],
@@ -714,16 +733,27 @@ mod tests {
     #[test]
     fn tool_choice_forms_and_what_converse_cannot_express_is_refused_by_name() {
         let tools = r#""tools":[{"type":"function","function":{"name":"f"}}]"#;
-        let choice = |c: &str| body_of(&format!(r#"{HI},{tools},"tool_choice":{c}}}"#))["toolConfig"]["toolChoice"].clone();
+        let choice =
+            |c: &str| body_of(&format!(r#"{HI},{tools},"tool_choice":{c}}}"#))["toolConfig"]["toolChoice"].clone();
         assert_eq!(choice(r#""auto""#), json!({"auto": {}}));
         assert_eq!(choice(r#"{"type":"function","function":{"name":"f"}}"#), json!({"tool": {"name": "f"}}));
         assert!(error_of(&format!(r#"{HI},{tools},"tool_choice":"none"}}"#), &KEYS).contains("tool_choice"));
-        for (field, value) in [("n", "2"), ("seed", "1"), ("user", r#""u""#), ("reasoning_effort", r#""low""#),
-            ("response_format", r#"{"type":"json_object"}"#), ("parallel_tool_calls", "false"), ("presence_penalty", "1")] {
+        for (field, value) in [
+            ("n", "2"),
+            ("seed", "1"),
+            ("user", r#""u""#),
+            ("reasoning_effort", r#""low""#),
+            ("response_format", r#"{"type":"json_object"}"#),
+            ("parallel_tool_calls", "false"),
+            ("presence_penalty", "1"),
+        ] {
             let e = error_of(&format!(r#"{HI},"{field}":{value}}}"#), &KEYS);
             assert!(e.contains(&format!("`{field}` is not supported by the bedrock provider")), "{e}");
         }
-        let e = error_of(r#"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}"#, &KEYS);
+        let e = error_of(
+            r#"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}"#,
+            &KEYS,
+        );
         assert!(e.contains("data: URL"), "{e}");
         let e = error_of(r#"{"messages":[{"role":"tool","content":"x"}]}"#, &KEYS);
         assert!(e.contains("tool_call_id"), "{e}");
@@ -780,7 +810,11 @@ mod tests {
             })
             .collect();
         assert_eq!(calls, [(0, "tooluse_1".into(), "f".into()), (1, "tooluse_2".into(), "g".into())]);
-        assert!(events.iter().any(|e| matches!(e, Event::Finish { reason, raw, .. } if reason == "tool_calls" && raw == "tool_use")));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Finish { reason, raw, .. } if reason == "tool_calls" && raw == "tool_use"))
+        );
         let usage = events.iter().find_map(|e| match e {
             Event::Usage(u) => Some(*u),
             _ => None,
@@ -800,15 +834,24 @@ mod tests {
 
     #[test]
     fn a_stream_may_end_only_after_message_stop() {
-        let (_, may_end) = stream(&[("messageStart", r#"{"role":"assistant"}"#), ("contentBlockDelta", r#"{"delta":{"text":"x"}}"#)]).unwrap();
+        let (_, may_end) =
+            stream(&[("messageStart", r#"{"role":"assistant"}"#), ("contentBlockDelta", r#"{"delta":{"text":"x"}}"#)])
+                .unwrap();
         assert!(!may_end);
     }
 
     #[test]
     fn stop_reasons_in_openai_words() {
-        for (raw, reason) in [("end_turn", "stop"), ("stop_sequence", "stop"), ("tool_use", "tool_calls"), ("max_tokens", "length"),
-            ("model_context_window_exceeded", "length"), ("guardrail_intervened", "content_filter"),
-            ("content_filtered", "content_filter"), ("something_new", "something_new")] {
+        for (raw, reason) in [
+            ("end_turn", "stop"),
+            ("stop_sequence", "stop"),
+            ("tool_use", "tool_calls"),
+            ("max_tokens", "length"),
+            ("model_context_window_exceeded", "length"),
+            ("guardrail_intervened", "content_filter"),
+            ("content_filtered", "content_filter"),
+            ("something_new", "something_new"),
+        ] {
             assert_eq!(finish_reason(raw), reason);
         }
     }
@@ -818,14 +861,20 @@ mod tests {
         let mut decoder = ConverseDecoder::default();
         let mut sink = |_: &Event<'_>| true;
         let mut out = Assembler::new(Sink::Events(&mut sink));
-        let e = decoder.frame("exception:throttlingException", r#"{"message":"Too many tokens"}"#, &mut out).unwrap_err();
+        let e =
+            decoder.frame("exception:throttlingException", r#"{"message":"Too many tokens"}"#, &mut out).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Server);
         assert!(e.message().contains("throttlingException: Too many tokens"), "{}", e.message());
         assert!(decoder.retryable());
         let e = decoder.frame("exception:validationException", r#"{"message":"bad"}"#, &mut out).unwrap_err();
         assert!(e.message().contains("validationException: bad"));
         assert!(!decoder.retryable());
-        for kind in ["serviceUnavailableException", "internalServerException", "modelStreamErrorException", "ThrottlingException"] {
+        for kind in [
+            "serviceUnavailableException",
+            "internalServerException",
+            "modelStreamErrorException",
+            "ThrottlingException",
+        ] {
             assert!(transient(kind), "{kind}");
         }
         let e = decoder.frame("error:InternalFailure", "it broke", &mut out).unwrap_err();
@@ -852,6 +901,10 @@ mod tests {
         assert_eq!((m["content"].as_str(), m["reasoning_signature"].as_str()), (Some("Hi"), Some("S")));
         assert_eq!(m["tool_calls"][0]["function"]["arguments"], r#"{"a":1}"#);
         assert!(events.iter().any(|e| matches!(e, Event::Finish { reason, .. } if reason == "tool_calls")));
-        assert!(events.iter().any(|e| matches!(e, Event::Usage(u) if u.cached_tokens.is_none() && u.total_tokens == Some(5))));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Usage(u) if u.cached_tokens.is_none() && u.total_tokens == Some(5)))
+        );
     }
 }

@@ -94,7 +94,14 @@ impl Run {
     ) -> Result<Run, Error> {
         let start = Start { engine, notify: notify.clone(), attempts_before: 0, not_before: None };
         let pending = transport.start(protocol.build_request(r)?, &r.net, stop, start)?;
-        Ok(Run { protocol, decoder: protocol.decoder_for(r), state: State::Sent(pending), buf: Vec::new(), notify, engine })
+        Ok(Run {
+            protocol,
+            decoder: protocol.decoder_for(r),
+            state: State::Sent(pending),
+            buf: Vec::new(),
+            notify,
+            engine,
+        })
     }
 
     /// Waits until the network brings something (or the call is cancelled, or `until` passes).
