@@ -296,6 +296,12 @@ pub fn anthropic_answer(body: &[u8]) {
     decoder_answer(&aichat::providers::anthropic::Anthropic, body);
 }
 
+/// The Bedrock Converse decoder (a line is `EVENT<TAB>DATA`: an event-stream message's
+/// `:event-type`, or `exception:TYPE`, and its payload).
+pub fn bedrock_answer(body: &[u8]) {
+    decoder_answer(&aichat::providers::bedrock::Bedrock, body);
+}
+
 /// The Ollama chat decoder (a line is one NDJSON object).
 pub fn ollama_answer(body: &[u8]) {
     decoder_answer(&aichat::providers::ollama::Ollama, body);

@@ -63,6 +63,11 @@ fn anthropic_answer_corpus() {
 }
 
 #[test]
+fn bedrock_answer_corpus() {
+    assert!(replay("bedrock_answer", checks::bedrock_answer) >= 6);
+}
+
+#[test]
 fn ollama_answer_corpus() {
     assert!(replay("ollama_answer", checks::ollama_answer) >= 4);
 }
