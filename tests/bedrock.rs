@@ -128,6 +128,12 @@ fn tool_round_trip(stream: bool) {
     assert_eq!(second.of_kind(AICHAT_EVENT_FINISH)[0].text, "stop");
     let body = &server.seen("trip")[1]["body"];
     assert_eq!(body["messages"][2]["content"][0]["toolResult"]["content"], json!([{"json": {"time": "10:00"}}]));
+
+    // The same conversation without `tools` (an agent's last turn): Converse wants a toolConfig
+    // for the tool blocks of the history, and gets one declaring the tools used.
+    let last = events(&bedrock(&base, &messages.to_string(), &format!(r#""stream":{stream}"#)));
+    ok(&last);
+    assert_eq!(last.joined(AICHAT_EVENT_TEXT), r#"The tool returned: {"time":"10:00"}"#);
 }
 
 #[test]

@@ -39,6 +39,9 @@ const SERVICE: &str = "bedrock";
 /// The media type of the event stream (also what a streamed call accepts).
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
+/// What a tool result with no text is sent as.
+const EMPTY_RESULT: &str = "(no output)";
+
 /// `"provider": "bedrock"`.
 #[derive(Debug)]
 pub struct Bedrock;
@@ -143,6 +146,7 @@ fn missing_credentials(problem: Option<&str>) -> Error {
 /// The request body: the conversation, tools, `inferenceConfig`, `extra_body` on top.
 fn body(r: &Resolved) -> Result<Map<String, Value>, Error> {
     let (system, messages) = conversation(r)?;
+    let tool_config = tool_config(r, &messages)?;
     let mut body = Map::new();
     body.insert("messages".into(), Value::Array(messages));
     if !system.is_empty() {
@@ -164,7 +168,7 @@ fn body(r: &Resolved) -> Result<Map<String, Value>, Error> {
     if !config.is_empty() {
         body.insert("inferenceConfig".into(), Value::Object(config));
     }
-    if let Some(tool_config) = tool_config(r)? {
+    if let Some(tool_config) = tool_config {
         body.insert("toolConfig".into(), tool_config);
     }
     for (name, value) in r.fields.extra_body.iter().flatten() {
@@ -174,12 +178,35 @@ fn body(r: &Resolved) -> Result<Map<String, Value>, Error> {
 }
 
 /// `tools` and `tool_choice` as `toolConfig`.
-fn tool_config(r: &Resolved) -> Result<Option<Value>, Error> {
+///
+/// Converse refuses a conversation that holds `toolUse` or `toolResult` blocks without a
+/// `toolConfig` ("The toolConfig field must be defined when using toolUse and toolResult content
+/// blocks"), which an agent's last turn without `tools` (to force a final answer) or a summary
+/// of a tool-using conversation meets. Such a request gets a `toolConfig` declaring the tools
+/// the conversation used, by name, with an open schema, as other clients do.
+fn tool_config(r: &Resolved, messages: &[Value]) -> Result<Option<Value>, Error> {
     let Some(tools) = r.fields.tools.as_ref().map(|t| t.value()) else {
         if r.fields.tool_choice.is_some() {
             return Err(invalid("tool_choice", "needs `tools`"));
         }
-        return Ok(None);
+        let mut used: Vec<&str> = Vec::new();
+        for block in messages.iter().filter_map(|m| m["content"].as_array()).flatten() {
+            if let Some(name) = block.pointer("/toolUse/name").and_then(Value::as_str) {
+                if !used.contains(&name) {
+                    used.push(name);
+                }
+            }
+        }
+        let has_results =
+            messages.iter().filter_map(|m| m["content"].as_array()).flatten().any(|b| b.get("toolResult").is_some());
+        if used.is_empty() && !has_results {
+            return Ok(None);
+        }
+        let specs: Vec<Value> = used
+            .iter()
+            .map(|name| json!({"toolSpec": {"name": name, "inputSchema": {"json": {"type": "object"}}}}))
+            .collect();
+        return Ok(Some(json!({"tools": specs})));
     };
     let mut specs = Vec::new();
     for (k, tool) in tools.as_array().into_iter().flatten().enumerate() {
@@ -245,9 +272,12 @@ fn conversation(r: &Resolved) -> Result<(Vec<Value>, Vec<Value>), Error> {
                     .iter()
                     .filter_map(|b| b.get("text").and_then(Value::as_str))
                     .collect();
-                // A JSON object goes as one (models read it as such), anything else as text.
+                // A JSON object goes as one (models read it as such), anything else as text
+                // (a `json` block must hold an object). A blank result is said in words:
+                // Converse refuses a blank text block, and a tool that returns nothing is common.
                 let content = match serde_json::from_str::<Value>(&text) {
                     Ok(object @ Value::Object(_)) => json!([{"json": object}]),
+                    _ if text.trim().is_empty() => json!([{"text": EMPTY_RESULT}]),
                     _ => json!([{"text": text}]),
                 };
                 push_turn(&mut out, "user", vec![json!({"toolResult": {"toolUseId": id, "content": content}})]);
@@ -598,31 +628,37 @@ impl Decoder for ConverseDecoder {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
-    use crate::answer::Sink;
     use crate::env::Env;
-    use crate::error::ErrorKind;
-    use crate::event::Event;
     use crate::request::{Request, Settings, protocol_named};
     use std::time::Instant;
 
-    fn resolve(json: &str, env: &[(&'static str, &str)]) -> Result<Resolved, Error> {
+    pub(super) fn resolve(json: &str, env: &[(&'static str, &str)]) -> Result<Resolved, Error> {
         let env = Env::from_pairs(env.iter().map(|(k, v)| (*k, v.to_string())));
         let protocol = protocol_named(Some("bedrock"), super::super::REGISTRY, "request").unwrap();
         Resolved::with_env(Request::from_json(json)?, &Settings::default(), &env, protocol, Instant::now())
     }
 
-    const KEYS: [(&str, &str); 3] =
+    pub(super) const KEYS: [(&str, &str); 3] =
         [("AWS_ACCESS_KEY_ID", "AKIDTEST"), ("AWS_SECRET_ACCESS_KEY", "secret/KEY"), ("AWS_REGION", "eu-west-3")];
 
-    fn request(json: &str) -> HttpRequest {
+    pub(super) fn request(json: &str) -> HttpRequest {
         Bedrock.build_request(&resolve(json, &KEYS).unwrap()).unwrap()
     }
 
-    fn body_of(json: &str) -> Value {
+    pub(super) fn body_of(json: &str) -> Value {
         serde_json::from_slice(&request(json).body).unwrap()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::answer::Sink;
+    use crate::error::ErrorKind;
+    use crate::event::Event;
 
     fn error_of(json: &str, env: &[(&'static str, &str)]) -> String {
         match resolve(json, env).and_then(|r| Bedrock.build_request(&r)) {
@@ -906,5 +942,49 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, Event::Usage(u) if u.cached_tokens.is_none() && u.total_tokens == Some(5)))
         );
+    }
+}
+
+#[cfg(test)]
+mod what_broke_for_others {
+    use super::tests_support::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_conversation_with_tool_blocks_and_no_tools_declares_the_tools_it_used() {
+        // Converse answers 400 "The toolConfig field must be defined when using toolUse and
+        // toolResult content blocks" (dify, pentagi, zot, timothy met it).
+        let body = body_of(
+            r#"{"messages":[{"role":"user","content":"time?"},
+                {"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"get_time","arguments":"{}"}},
+                                                  {"id":"t2","type":"function","function":{"name":"get_time","arguments":"{}"}}]},
+                {"role":"tool","tool_call_id":"t1","content":"10:00"},{"role":"tool","tool_call_id":"t2","content":"10:01"},
+                {"role":"user","content":"Now answer."}]}"#,
+        );
+        assert_eq!(
+            body["toolConfig"],
+            json!({"tools": [{"toolSpec": {"name": "get_time", "inputSchema": {"json": {"type": "object"}}}}]})
+        );
+        assert!(body_of(r#"{"messages":[{"role":"user","content":"hi"}]}"#).get("toolConfig").is_none());
+    }
+
+    #[test]
+    fn a_blank_tool_result_is_said_in_words() {
+        // Converse refuses a blank text block (hermes-agent #55092, bifrost #3537).
+        let body = body_of(
+            r#"{"messages":[{"role":"user","content":"run"},
+                {"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"run","arguments":"{}"}}]},
+                {"role":"tool","tool_call_id":"t1","content":""}],
+              "tools":[{"type":"function","function":{"name":"run"}}]}"#,
+        );
+        assert_eq!(body["messages"][2]["content"][0]["toolResult"]["content"], json!([{"text": "(no output)"}]));
+        // A result that is JSON but not an object goes as text (a `json` block must be an object).
+        let body = body_of(
+            r#"{"messages":[{"role":"user","content":"run"},
+                {"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"run","arguments":"{}"}}]},
+                {"role":"tool","tool_call_id":"t1","content":"[1,2]"}],
+              "tools":[{"type":"function","function":{"name":"run"}}]}"#,
+        );
+        assert_eq!(body["messages"][2]["content"][0]["toolResult"]["content"], json!([{"text": "[1,2]"}]));
     }
 }
