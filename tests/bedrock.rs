@@ -178,8 +178,13 @@ fn reasoning_comes_with_its_signature_and_goes_back_with_it() {
         let second = events(&bedrock(&base, &messages.to_string(), r#""stream":true"#));
         ok(&second);
         // Without the signature the server refuses the reasoning, as Bedrock does.
+        assert_eq!(
+            message["reasoning_items"][0]["reasoningContent"]["reasoningText"]["signature"], "sig-bedrock-aichat-test",
+            "the block kept whole"
+        );
         let mut unsigned = messages.clone();
         unsigned[1].as_object_mut().unwrap().remove("reasoning_signature");
+        unsigned[1].as_object_mut().unwrap().remove("reasoning_items");
         let refused = events(&bedrock(&base, &unsigned.to_string(), r#""stream":true"#));
         assert_eq!(refused.status, AichatStatus::AICHAT_ERROR_HTTP_STATUS, "{}", refused.message);
         assert!(refused.message.contains("ValidationException"), "{}", refused.message);

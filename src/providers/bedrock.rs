@@ -284,8 +284,19 @@ fn conversation(r: &Resolved) -> Result<(Vec<Value>, Vec<Value>), Error> {
             }
             "assistant" => {
                 let mut blocks = Vec::new();
+                // The reasoning blocks a bedrock MESSAGE kept go back as received, each with its
+                // signature or its encrypted bytes; else the reasoning text and its signature.
+                let kept: Vec<&Value> = raw
+                    .get("reasoning_items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|item| item.get("reasoningContent").is_some_and(Value::is_object))
+                    .collect();
                 let reasoning = raw.get("reasoning_content").and_then(Value::as_str).unwrap_or("");
-                if !reasoning.is_empty() {
+                if !kept.is_empty() {
+                    blocks.extend(kept.into_iter().cloned());
+                } else if !reasoning.is_empty() {
                     let mut text = json!({"text": reasoning});
                     if let Some(signature) = raw.get("reasoning_signature").and_then(Value::as_str) {
                         text["signature"] = json!(signature);
@@ -457,6 +468,9 @@ struct ReasoningDelta<'a> {
     text: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     signature: Option<Cow<'a, str>>,
+    /// Encrypted reasoning (base64 in JSON), sent back as it came.
+    #[serde(rename = "redactedContent", borrow, default)]
+    redacted: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -476,6 +490,31 @@ struct ConverseDecoder {
     stopped: bool,
     /// The last error was a transient exception (retried if nothing was delivered).
     transient: bool,
+    /// The reasoning blocks not yet closed, by content block index: MESSAGE keeps each one
+    /// whole (`reasoning_items`) to send it back as it came.
+    reasoning: std::collections::BTreeMap<u32, ReasoningBlock>,
+}
+
+/// One reasoning block as it arrives: its text and signature, or its encrypted bytes.
+#[derive(Default)]
+struct ReasoningBlock {
+    text: String,
+    signature: String,
+    redacted: Vec<u8>,
+}
+
+impl ReasoningBlock {
+    /// The block as Converse takes it back.
+    fn to_json(&self) -> String {
+        use base64::Engine as _;
+        let block = if self.redacted.is_empty() {
+            json!({"reasoningContent": {"reasoningText": {"text": self.text, "signature": self.signature}}})
+        } else {
+            let bytes = base64::engine::general_purpose::STANDARD.encode(&self.redacted);
+            json!({"reasoningContent": {"redactedContent": bytes}})
+        };
+        block.to_string()
+    }
 }
 
 impl ConverseDecoder {
@@ -500,10 +539,22 @@ impl ConverseDecoder {
         out.tool_call(0, ToolFragment { key: index, arguments: Some(text), ..ToolFragment::default() })
     }
 
-    /// A tool call that got no argument text takes no arguments: `{}`, as OpenAI sends it.
+    /// A tool call that got no argument text takes no arguments: `{}`, as OpenAI sends it. A
+    /// reasoning block is kept whole for MESSAGE.
     fn block_stop(&mut self, index: u32, out: &mut Assembler<'_>) -> Result<(), Error> {
         if self.tool_blocks.get(&index) == Some(&false) {
             self.arguments(index, "{}", out)?;
+        }
+        if let Some(block) = self.reasoning.remove(&index) {
+            out.message_item(0, &block.to_json())?;
+        }
+        Ok(())
+    }
+
+    /// The reasoning blocks whose stop did not come, kept in their order.
+    fn close_reasoning(&mut self, out: &mut Assembler<'_>) -> Result<(), Error> {
+        for block in std::mem::take(&mut self.reasoning).into_values() {
+            out.message_item(0, &block.to_json())?;
         }
         Ok(())
     }
@@ -516,8 +567,20 @@ impl ConverseDecoder {
             out.text(0, text)?;
         }
         if let Some(reasoning) = &delta.reasoning {
-            out.reasoning(0, reasoning.text.as_deref().unwrap_or(""))?;
-            out.reasoning_signature(0, reasoning.signature.as_deref().unwrap_or(""))?;
+            let text = reasoning.text.as_deref().unwrap_or("");
+            let signature = reasoning.signature.as_deref().unwrap_or("");
+            out.reasoning(0, text)?;
+            out.reasoning_signature(0, signature)?;
+            let block = self.reasoning.entry(d.index).or_default();
+            block.text.push_str(text);
+            block.signature.push_str(signature);
+            if let Some(redacted) = reasoning.redacted.as_deref() {
+                use base64::Engine as _;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(redacted)
+                    .map_err(|_| Error::protocol("a reasoning block's `redactedContent` is not base64"))?;
+                block.redacted.extend_from_slice(&bytes);
+            }
         }
         if let Some(input) = delta.tool_use.as_ref().and_then(|t| t.input.as_deref()) {
             self.arguments(d.index, input, out)?;
@@ -568,6 +631,7 @@ impl Decoder for ConverseDecoder {
             "contentBlockStop" => self.block_stop(index, out)?,
             "messageStop" => {
                 self.start(out)?;
+                self.close_reasoning(out)?;
                 self.stopped = true;
                 if let Some(raw) = v.get("stopReason").and_then(Value::as_str) {
                     out.finish(0, finish_reason(raw), raw)?;
@@ -594,10 +658,11 @@ impl Decoder for ConverseDecoder {
             let index = index as u32;
             if let Some(text) = block.get("text").and_then(Value::as_str) {
                 out.text(0, text)?;
-            } else if let Some(reasoning) = block.pointer("/reasoningContent/reasoningText") {
-                let text = |k: &str| reasoning.get(k).and_then(Value::as_str).unwrap_or("");
-                out.reasoning(0, text("text"))?;
-                out.reasoning_signature(0, text("signature"))?;
+            } else if let Some(reasoning) = block.get("reasoningContent").filter(|r| r.is_object()) {
+                let text = |k: &str| reasoning.pointer(k).and_then(Value::as_str).unwrap_or("");
+                out.reasoning(0, text("/reasoningText/text"))?;
+                out.reasoning_signature(0, text("/reasoningText/signature"))?;
+                out.message_item(0, &block.to_string())?;
             } else if let Some(tool) = block.get("toolUse") {
                 self.tool_start(index, tool, out)?;
                 let input =
@@ -986,5 +1051,105 @@ mod what_broke_for_others {
               "tools":[{"type":"function","function":{"name":"run"}}]}"#,
         );
         assert_eq!(body["messages"][2]["content"][0]["toolResult"]["content"], json!([{"text": "[1,2]"}]));
+    }
+}
+
+#[cfg(test)]
+mod reasoning_blocks {
+    //! Each reasoning block goes back as it came (pi #8314, inspect_ai #5217, opencode #38623,
+    //! Roo-Code #11238): encrypted `redactedContent` (OpenAI's models on Bedrock give only that,
+    //! and refuse `reasoningText` sent back), and each of several blocks with its own signature
+    //! (interleaved thinking between tool calls).
+    use super::tests_support::*;
+    use super::*;
+    use crate::answer::Sink;
+    use crate::event::Event;
+
+    fn message_of(frames: &[(&str, &str)]) -> Value {
+        let mut events = Vec::new();
+        let mut sink = |e: &Event<'_>| {
+            events.push(e.clone().into_owned());
+            true
+        };
+        let mut out = Assembler::new(Sink::Events(&mut sink));
+        let mut decoder = ConverseDecoder::default();
+        for (name, data) in frames {
+            decoder.frame(name, data, &mut out).unwrap();
+        }
+        out.end().unwrap();
+        drop(out);
+        let Some(Event::Message { json, .. }) = events.last() else { panic!("MESSAGE last") };
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn redacted_and_interleaved_reasoning_blocks_are_kept_and_sent_back_as_received() {
+        let message = message_of(&[
+            ("messageStart", r#"{"role":"assistant"}"#),
+            ("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"redactedContent":"AAEC"}}}"#),
+            ("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"redactedContent":"AwQ="}}}"#),
+            ("contentBlockStop", r#"{"contentBlockIndex":0}"#),
+            ("contentBlockDelta", r#"{"contentBlockIndex":1,"delta":{"reasoningContent":{"text":"first"}}}"#),
+            ("contentBlockDelta", r#"{"contentBlockIndex":1,"delta":{"reasoningContent":{"signature":"S1"}}}"#),
+            ("contentBlockStop", r#"{"contentBlockIndex":1}"#),
+            ("contentBlockStart", r#"{"contentBlockIndex":2,"start":{"toolUse":{"toolUseId":"t1","name":"f"}}}"#),
+            ("contentBlockStop", r#"{"contentBlockIndex":2}"#),
+            ("contentBlockDelta", r#"{"contentBlockIndex":3,"delta":{"reasoningContent":{"text":"second"}}}"#),
+            ("contentBlockDelta", r#"{"contentBlockIndex":3,"delta":{"reasoningContent":{"signature":"S2"}}}"#),
+            ("messageStop", r#"{"stopReason":"tool_use"}"#),
+        ]);
+        assert_eq!(
+            message["reasoning_items"],
+            json!([
+                {"reasoningContent": {"redactedContent": "AAECAwQ="}},
+                {"reasoningContent": {"reasoningText": {"text": "first", "signature": "S1"}}},
+                {"reasoningContent": {"reasoningText": {"text": "second", "signature": "S2"}}}
+            ]),
+            "one item per block, in order; a block without its stop is closed by messageStop"
+        );
+        // Sent back: the blocks as received, before the text and the calls; not reasoning_content.
+        let messages = json!([{"role": "user", "content": "go"}, message,
+            {"role": "tool", "tool_call_id": "t1", "content": "ok"}]);
+        let body =
+            body_of(&format!(r#"{{"messages":{messages},"tools":[{{"type":"function","function":{{"name":"f"}}}}]}}"#));
+        let content = body["messages"][1]["content"].as_array().unwrap();
+        assert_eq!(content[0], json!({"reasoningContent": {"redactedContent": "AAECAwQ="}}));
+        assert_eq!(content[2], json!({"reasoningContent": {"reasoningText": {"text": "second", "signature": "S2"}}}));
+        assert_eq!(content[3]["toolUse"]["toolUseId"], "t1");
+        assert_eq!(content.len(), 4);
+    }
+
+    #[test]
+    fn a_whole_answer_keeps_its_reasoning_blocks_too() {
+        let mut events = Vec::new();
+        let mut sink = |e: &Event<'_>| {
+            events.push(e.clone().into_owned());
+            true
+        };
+        let mut out = Assembler::new(Sink::Events(&mut sink));
+        let body = br#"{"output":{"message":{"role":"assistant","content":[
+            {"reasoningContent":{"redactedContent":"AAEC"}},{"reasoningContent":{"reasoningText":{"text":"hm","signature":"S"}}},{"text":"Hi"}]}},
+            "stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2}}"#;
+        ConverseDecoder::default().body(body, &mut out).unwrap();
+        out.end().unwrap();
+        drop(out);
+        let Some(Event::Message { json, .. }) = events.last() else { panic!("MESSAGE last") };
+        let message: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(message["reasoning_items"][0], json!({"reasoningContent": {"redactedContent": "AAEC"}}));
+        assert_eq!(message["reasoning_items"][1]["reasoningContent"]["reasoningText"]["signature"], "S");
+    }
+
+    #[test]
+    fn items_of_another_protocol_are_not_sent_as_converse_blocks() {
+        let body = body_of(
+            r#"{"messages":[{"role":"user","content":"a"},
+                {"role":"assistant","content":"b","reasoning_content":"r","reasoning_signature":"s",
+                 "reasoning_items":[{"type":"reasoning","id":"rs_1","encrypted_content":"x"}]},
+                {"role":"user","content":"c"}]}"#,
+        );
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([{"reasoningContent": {"reasoningText": {"text": "r", "signature": "s"}}}, {"text": "b"}])
+        );
     }
 }
