@@ -154,8 +154,12 @@ fn input(r: &Resolved) -> Result<Vec<Value>, Error> {
                 items.push(json!({"type": "function_call_output", "call_id": call_id, "output": output}));
             }
             "assistant" => {
+                // Responses' own items (each has a `type`); a bedrock MESSAGE's Converse
+                // blocks in the same field are not sent here.
                 if let Some(reasoning) = raw.get("reasoning_items").and_then(Value::as_array) {
-                    items.extend(reasoning.iter().cloned());
+                    items.extend(
+                        reasoning.iter().filter(|item| item.get("type").is_some_and(Value::is_string)).cloned(),
+                    );
                 }
                 let text = match m.content() {
                     Content::Text => m.text().unwrap_or_default(),
@@ -561,5 +565,36 @@ mod learned_tests {
         ] {
             assert!(fast::text_delta(&other, &mut learner).is_none(), "{other}");
         }
+    }
+}
+
+#[cfg(test)]
+mod item_tests {
+    use super::*;
+    use crate::env::Env;
+    use crate::request::{Request, Settings, protocol_named};
+    use std::time::Instant;
+
+    #[test]
+    fn only_responses_items_go_back_into_input() {
+        // A bedrock MESSAGE keeps Converse reasoning blocks in the same field: not for this API.
+        let json = r#"{"provider":"responses","messages":[{"role":"user","content":"a"},
+            {"role":"assistant","content":"b","reasoning_items":[
+                {"type":"reasoning","id":"rs_1","encrypted_content":"x","summary":[]},
+                {"reasoningContent":{"redactedContent":"AAEC"}}]},
+            {"role":"user","content":"c"}]}"#;
+        let protocol = protocol_named(Some("responses"), super::super::REGISTRY, "request").unwrap();
+        let r = Resolved::with_env(
+            Request::from_json(json).unwrap(),
+            &Settings::default(),
+            &Env::default(),
+            protocol,
+            Instant::now(),
+        )
+        .unwrap();
+        let body: Value = serde_json::from_slice(&Responses.build_request(&r).unwrap().body).unwrap();
+        let input = body["input"].as_array().unwrap();
+        assert!(input.iter().any(|i| i["id"] == "rs_1"));
+        assert!(!body.to_string().contains("redactedContent"), "{body}");
     }
 }
