@@ -412,3 +412,54 @@ fn the_text_api_and_refused_fields() {
         assert!(out.message.contains("`n` is not supported by the bedrock provider"), "{}", out.message);
     }
 }
+
+#[test]
+fn the_conversation_and_settings_are_translated_and_the_server_takes_them() {
+    if in_child("", KEYS) {
+        let server = Server::start().unwrap();
+        let messages = r#"[{"role":"system","content":"Be brief."},
+            {"role":"user","content":[{"type":"text","text":"Look"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]},
+            {"role":"assistant","content":"Let me see.","tool_calls":[
+                {"id":"call_1","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"UTC\"}"}},
+                {"id":"call_2","type":"function","function":{"name":"get_time","arguments":""}}]},
+            {"role":"tool","tool_call_id":"call_1","content":"{\"time\":\"10:00\"}"},
+            {"role":"tool","tool_call_id":"call_2","content":""},
+            {"role":"user","content":"Thanks"}]"#;
+        let extra = format!(
+            r#"{TOOLS},"tool_choice":"auto","max_tokens":50,"temperature":0.5,"top_p":0.9,"stop":["END"],"stream":true,
+            "extra_body":{{"additionalModelRequestFields":{{"top_k":5}}}}"#
+        );
+        let out = events(&bedrock(&server.fault_url("key=tr"), messages, &extra));
+        ok(&out);
+        // The last user turn holds the tool results (and the text after them): the server answers them.
+        assert!(out.joined(AICHAT_EVENT_TEXT).starts_with("The tool returned: "), "{}", out.joined(AICHAT_EVENT_TEXT));
+        let body = &server.seen("tr")[0]["body"];
+        assert_eq!(body["system"], json!([{"text": "Be brief."}]));
+        assert_eq!(
+            body["messages"],
+            json!([
+                {"role": "user", "content": [{"text": "Look"}, {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}]},
+                {"role": "assistant", "content": [
+                    {"text": "Let me see."},
+                    {"toolUse": {"toolUseId": "call_1", "name": "get_time", "input": {"tz": "UTC"}}},
+                    {"toolUse": {"toolUseId": "call_2", "name": "get_time", "input": {}}}]},
+                {"role": "user", "content": [
+                    {"toolResult": {"toolUseId": "call_1", "content": [{"json": {"time": "10:00"}}]}},
+                    {"toolResult": {"toolUseId": "call_2", "content": [{"text": "(no output)"}]}},
+                    {"text": "Thanks"}]}
+            ])
+        );
+        assert_eq!(
+            body["inferenceConfig"],
+            json!({"maxTokens": 50, "temperature": 0.5, "topP": 0.9, "stopSequences": ["END"]})
+        );
+        assert_eq!(body["toolConfig"]["toolChoice"], json!({"auto": {}}));
+        assert_eq!(
+            body["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]["properties"]["tz"]["type"],
+            "string"
+        );
+        assert_eq!(body["additionalModelRequestFields"], json!({"top_k": 5}));
+        let headers = server.seen("tr")[0]["headers"].to_string();
+        assert!(headers.contains(r#"["accept","application/vnd.amazon.eventstream"]"#), "{headers}");
+    }
+}
