@@ -82,6 +82,10 @@ demo: $(BUILD)/chat
 	  echo; echo "> chat --provider responses --tools  (OpenAI Responses: reasoning, a tool call, its result and the reasoning sent back)"; \
 	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/reasoning,interval=40/v1" --provider responses --tools \
 	    "What time is it?"; \
+	  echo; echo "> chat --provider bedrock --tools  (Amazon Bedrock Converse: AWS binary event stream, SigV4-signed with demo keys the test server knows)"; \
+	  AWS_ACCESS_KEY_ID=AKIDTESTBEDROCK AWS_SECRET_ACCESS_KEY=test/secret/KEY+1 AWS_REGION=us-east-1 \
+	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/reasoning,interval=40" --provider bedrock --tools \
+	    "What time is it?"; \
 	  echo; echo "> chat --provider openai --tools  (reasoning, a tool call, the tool run here, its result sent back, the answer)"; \
 	  $(BUILD)/chat --base-url "$$AICHAT_TEST_BASE_URL/fault/reasoning,interval=40/v1" --provider openai --tools \
 	    "What time is it?"'

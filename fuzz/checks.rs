@@ -3,6 +3,7 @@
 //! the committed corpus in `make test` (tests/fuzz_corpus.rs).
 
 use aichat::answer::{Assembler, Sink};
+use aichat::eventstream::{FrameError, HeaderValue};
 use std::time::Instant;
 
 use aichat::request::{Request, Settings};
@@ -160,6 +161,65 @@ pub fn ndjson_framer(data: &[u8]) {
     }
 }
 
+const EVENTSTREAM_CAP: usize = 4096;
+
+/// What the event-stream framer gives for a stream fed in these pieces: each message encoded
+/// again from its parsed headers and payload, then the error, or whether the stream ends inside
+/// a message.
+fn eventstream_messages(pieces: &[&[u8]]) -> (Vec<Vec<u8>>, Result<bool, FrameError>) {
+    let mut framer = aichat::eventstream::Framer::new(EVENTSTREAM_CAP);
+    let mut messages = Vec::new();
+    for piece in pieces {
+        let fed = framer.feed(piece, &mut |m| {
+            let headers: Vec<_> = m.headers().collect();
+            // The lookups agree with the list: the first header of a name counts, and only a
+            // string is a string header.
+            // (The first 64 headers: a fuzzed message may have 2,000, and each lookup walks them.)
+            for (i, &(name, value)) in headers.iter().enumerate().take(64) {
+                if headers[..i].iter().any(|&(n, _)| n == name) {
+                    continue;
+                }
+                assert_eq!(m.header(name), Some(value), "header {name:?}");
+                let text = match value {
+                    HeaderValue::String(text) => Some(text),
+                    _ => None,
+                };
+                assert_eq!(m.string_header(name), text, "string header {name:?}");
+            }
+            assert_eq!(m.message_type(), m.string_header(":message-type"));
+            assert_eq!(m.event_type(), m.string_header(":event-type"));
+            assert_eq!(m.exception_type(), m.string_header(":exception-type"));
+            messages.push(aichat::eventstream::encode(&headers, m.payload()));
+            true
+        });
+        if let Err(e) = fed {
+            // A framing error is final.
+            assert_eq!(framer.feed(b"", &mut |_| panic!("a message after an error")), Err(e));
+            assert!(!framer.in_message());
+            return (messages, Err(e));
+        }
+    }
+    (messages, Ok(framer.in_message()))
+}
+
+/// The AWS event-stream framer: no panic on any bytes; the messages and the error do not depend
+/// on how the stream is split into reads (the first byte says how many of the next are cuts);
+/// and the messages, encoded again, are the stream's bytes: nothing skipped, nothing changed.
+pub fn eventstream_framer(data: &[u8]) {
+    let (stream, pieces) = split_by_header(data);
+    let whole = eventstream_messages(&[stream]);
+    let split = eventstream_messages(&pieces);
+    assert_eq!(whole, split, "the messages or the error depend on the split");
+    let (messages, end) = whole;
+    let framed = messages.concat();
+    assert!(stream.starts_with(&framed), "a message differs from the bytes it came from");
+    match end {
+        Ok(false) => assert_eq!(framed.len(), stream.len(), "bytes left over outside a message"),
+        Ok(true) => assert!(framed.len() < stream.len(), "inside a message with no bytes held"),
+        Err(_) => assert!(framed.len() < stream.len(), "an error with every byte framed"),
+    }
+}
+
 /// `data` as a stream and the pieces it is cut into: the first byte says how many of the next
 /// bytes are cut positions.
 fn split_by_header(data: &[u8]) -> (&[u8], Vec<&[u8]>) {
@@ -234,6 +294,12 @@ fn decoder_answer(protocol: aichat::providers::Provider, body: &[u8]) {
 /// The Anthropic Messages decoder (a line is `EVENT<TAB>DATA`, or DATA alone).
 pub fn anthropic_answer(body: &[u8]) {
     decoder_answer(&aichat::providers::anthropic::Anthropic, body);
+}
+
+/// The Bedrock Converse decoder (a line is `EVENT<TAB>DATA`: an event-stream message's
+/// `:event-type`, or `exception:TYPE`, and its payload).
+pub fn bedrock_answer(body: &[u8]) {
+    decoder_answer(&aichat::providers::bedrock::Bedrock, body);
 }
 
 /// The Ollama chat decoder (a line is one NDJSON object).

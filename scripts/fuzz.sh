@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-request_json sse_framer ndjson_framer aichat_answer openai_answer anthropic_answer ollama_answer fast_paths}
+targets=${FUZZ_TARGETS:-request_json sse_framer ndjson_framer eventstream_framer aichat_answer openai_answer anthropic_answer bedrock_answer ollama_answer fast_paths}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for target in $targets; do

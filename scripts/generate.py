@@ -426,6 +426,9 @@ def readme_settings(desc: dict) -> str:
             keys = {p["name"]: ", else ".join(f"`${v}`" for v in p["api_key_envs"]) for p in desc["protocols"]}
             default = "; ".join(f"{p['name']}: {keys[p['name']]}" for p in desc["protocols"]
                                 if p["api_key_env"] and p["speaks"] == p["name"]) + "; a named service: its own (below); else none"
+        elif s["name"] == "model":
+            default = "; ".join(f"{p['name']}: `{p['default_model']}`" for p in desc["protocols"]
+                                if p["speaks"] == p["name"]) + "; a named service: openai's"
         elif s["default"] is not None:
             default = f"`{json.dumps(s['default'])}`"
         elif "default_note" in s:

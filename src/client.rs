@@ -51,7 +51,9 @@ impl Default for Client {
 impl Client {
     /// A client with these defaults; the environment variables it will use are read now.
     pub fn new(defaults: Settings) -> Client {
-        let variables = providers::REGISTRY.iter().flat_map(|p| p.base_url_env().into_iter().chain(p.api_key_envs()));
+        let variables = providers::REGISTRY
+            .iter()
+            .flat_map(|p| p.base_url_env().into_iter().chain(p.api_key_envs()).chain(p.env_vars().iter().copied()));
         Client::with_env(defaults, Env::capture(variables))
     }
 

@@ -4,6 +4,9 @@
 //! behaviour in C, and calls run on many threads at once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::aws::{self, AwsConfig};
 
 /// The proxy variables, as curl reads them. `HTTP_PROXY` in upper case is left out of a CGI
 /// program's capture (`REQUEST_METHOD` set), where a client's `Proxy:` header arrives as
@@ -11,38 +14,61 @@ use std::collections::HashMap;
 const PROXY_VARIABLES: [&str; 8] =
     ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"];
 
-/// `Debug` shows the names only: the values hold keys and proxy passwords.
+/// `Debug` shows the variables' names only: the values hold keys and proxy passwords.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Env(HashMap<String, String>);
+pub struct Env {
+    vars: HashMap<String, String>,
+    /// What the AWS variables and the shared files they name said, read with the variables.
+    aws: Arc<AwsConfig>,
+}
 
 impl std::fmt::Debug for Env {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut names: Vec<&String> = self.0.keys().collect();
+        let mut names: Vec<&String> = self.vars.keys().collect();
         names.sort();
         f.debug_tuple("Env").field(&names).finish()
     }
 }
 
 impl Env {
-    /// The process's proxy variables and the `protocol_variables` (the protocols' base URLs
+    /// The process's proxy variables, the AWS ones (`aws::VARIABLES`, with the shared config
+    /// and credentials files they name) and the `protocol_variables` (the protocols' base URLs
     /// and keys).
     pub fn capture<'a>(protocol_variables: impl IntoIterator<Item = &'a str>) -> Env {
-        let names = protocol_variables.into_iter().chain(PROXY_VARIABLES).chain(["REQUEST_METHOD"]);
+        let names = protocol_variables
+            .into_iter()
+            .chain(PROXY_VARIABLES)
+            .chain(["REQUEST_METHOD"])
+            .chain(aws::VARIABLES.iter().copied());
         Env::from_pairs(names.filter_map(|name| std::env::var(name).ok().map(|value| (name, value))))
     }
 
-    /// An environment made of these pairs (tests, and callers that want none).
+    /// An environment made of these pairs (tests, and callers that want none). The AWS
+    /// configuration is read from them too, and from the files they name (none without `HOME`
+    /// or `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Env {
         let mut vars: HashMap<String, String> = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         if vars.contains_key("REQUEST_METHOD") {
             vars.remove("HTTP_PROXY");
         }
-        Env(vars)
+        let aws = Arc::new(AwsConfig::capture(&|name| vars.get(name).cloned()));
+        Env { vars, aws }
     }
 
     /// A variable's value; an empty one counts as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// The AWS region and credentials, as the variables and shared files said when this
+    /// environment was captured.
+    pub fn aws(&self) -> &AwsConfig {
+        &self.aws
+    }
+
+    /// The same, shared (a resolved call keeps it).
+    pub fn aws_shared(&self) -> Arc<AwsConfig> {
+        self.aws.clone()
     }
 
     /// The proxy for a request to `url`, chosen as curl does: `http_proxy` (or `HTTP_PROXY`)
@@ -110,6 +136,29 @@ mod tests {
         assert_eq!(cgi.proxy_for("http://api.example"), None);
         let cgi_lower = env(&[("http_proxy", "http://ok:1"), ("REQUEST_METHOD", "GET")]);
         assert_eq!(cgi_lower.proxy_for("http://api.example"), Some("http://ok:1"));
+    }
+
+    #[test]
+    fn the_aws_configuration_is_read_with_the_variables() {
+        let dir = std::env::temp_dir().join(format!("aichat-env-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(".aws")).unwrap();
+        std::fs::write(dir.join(".aws/config"), "[profile dev]\nregion = eu-north-1\n").unwrap();
+        let home = dir.to_str().unwrap();
+        let e = env(&[
+            ("HOME", home),
+            ("AWS_PROFILE", "dev"),
+            ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+            ("AWS_SECRET_ACCESS_KEY", "sk"),
+        ]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(e.aws().region(), Some("eu-north-1"), "read when the environment was made, not later");
+        assert_eq!(e.aws().credentials().map(|c| c.access_key_id.as_str()), Some("AKIDENV"));
+        assert_eq!(e.aws().credentials_source(), Some("environment"));
+        let shown = format!("{e:?}");
+        assert!(!shown.contains("sk\"") && !shown.contains("AKIDENV") && !shown.contains("eu-north-1"), "{shown}");
+        assert_eq!(e.clone(), e);
+        assert_ne!(env(&[("AWS_REGION", "a")]), env(&[("AWS_REGION", "b")]));
+        assert_eq!(Env::default().aws().region(), None);
     }
 
     #[test]

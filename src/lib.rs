@@ -8,11 +8,13 @@
 //! translates between that safe core and C.
 
 pub mod answer;
+pub mod aws;
 pub mod cancel;
 pub mod client;
 pub mod env;
 pub mod error;
 pub mod event;
+pub mod eventstream;
 mod fastjson;
 pub mod ffi;
 mod message;
@@ -26,6 +28,7 @@ pub mod request;
 pub mod result;
 pub mod secret;
 pub mod settings;
+pub mod sigv4;
 mod spare;
 pub mod sse;
 pub mod stop;

@@ -4,12 +4,14 @@
 //! overrides the client's, which overrides the library default.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::aws::AwsConfig;
 use crate::env::Env;
 use crate::error::Error;
 pub use crate::secret::Secret;
@@ -18,6 +20,17 @@ pub use crate::transport::{NetSettings, ProxySetting, TlsRoots};
 
 /// Largest request or options JSON accepted, so a runaway caller gets an error instead of a
 /// multi-gigabyte allocation.
+/// Where a protocol's default base URL takes the region (Bedrock's).
+const REGION_SLOT: &str = "{region}";
+
+/// The error for a call that needs an AWS region and found none.
+pub fn no_region(provider: &str) -> Error {
+    Error::invalid_request(format!(
+        "invalid request: the {provider} provider needs a region: set `region`, AWS_REGION or \
+         AWS_DEFAULT_REGION, or `region` in the profile of the AWS config file"
+    ))
+}
+
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
 pub use crate::settings::*;
@@ -224,8 +237,11 @@ pub struct Resolved {
     /// Whether the event API ends with one RESULT event. Defaults to false.
     pub result: bool,
     /// The settings protocols send as written (temperature, tools, stop, ...): the request's
-    /// over the client's. The fields resolved above are taken out of it.
+    /// over the client's. The fields resolved above are taken out of it; `region`, for a
+    /// protocol that takes it, is filled from the AWS environment when unset.
     pub fields: Settings,
+    /// The AWS credentials and region the client found when it was made (for `bedrock`).
+    pub aws: Arc<AwsConfig>,
 }
 
 /// What resolving a call needs to know of its protocol. Every protocol implements it
@@ -264,6 +280,15 @@ pub trait ProtocolDefaults: std::fmt::Debug + Sync + 'static {
     fn takes(&self) -> &'static [Field] {
         &[]
     }
+    /// Further environment variables it reads (captured when a client is made): Bedrock's
+    /// AWS region, profile, credentials and shared-file locations.
+    fn env_vars(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The model a request that names none asks for.
+    fn default_model(&self) -> &'static str {
+        DEFAULT_MODEL
+    }
 }
 
 /// The protocol `name` names (the default when `None`), or the error that lists the others.
@@ -300,6 +325,14 @@ impl Resolved {
         }
         if let ProxySetting::Url(url) = &self.net.proxy {
             found.extend(secret::userinfo_secrets(url).into_iter().map(str::to_string));
+        }
+        // A protocol that signs with the client's AWS keys (Bedrock): the secret key and the
+        // session token (a server may quote the token, as AWS quotes a canonical request).
+        if self.provider.takes().contains(&Field::region) {
+            if let Some(c) = self.aws.credentials() {
+                found.push(c.secret_access_key.expose().to_string());
+                found.extend(c.session_token.iter().map(|t| t.expose().to_string()));
+            }
         }
         found
     }
@@ -339,6 +372,25 @@ impl Resolved {
                 None => protocol.default_base_url().to_string(),
             },
             (None, None) => protocol.default_base_url().to_string(),
+        };
+        // A protocol that takes `region` (Bedrock) finds it in the AWS environment when unset;
+        // its default base URL is made with it.
+        if protocol.takes().contains(&Field::region) && s.region.is_none() {
+            if let Some(region) = env.aws().region() {
+                // It becomes part of a host name: checked as the setting is.
+                if crate::settings::region(&region.to_string()).is_err() {
+                    return Err(Error::invalid_request(
+                        "invalid request: the AWS region (from AWS_REGION, AWS_DEFAULT_REGION or the AWS config \
+                         file) must be a region name such as us-east-1",
+                    ));
+                }
+                s.region = Some(region.to_string());
+            }
+        }
+        let base_url = match (base_url.contains(REGION_SLOT), &s.region) {
+            (false, _) => base_url,
+            (true, Some(region)) => base_url.replace(REGION_SLOT, region),
+            (true, None) => return Err(no_region(protocol.name())),
         };
         if base_url.is_empty() {
             let var = protocol.base_url_env().map(|v| format!(" or {v}")).unwrap_or_default();
@@ -386,7 +438,7 @@ impl Resolved {
         Ok(Resolved {
             messages: request.messages,
             provider: protocol,
-            model: s.model.take().unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            model: s.model.take().unwrap_or_else(|| protocol.default_model().to_string()),
             stream: s.stream.take().unwrap_or(false),
             base_url: base_url.trim_end_matches('/').to_string(),
             headers: s.headers.take().unwrap_or_default(),
@@ -404,6 +456,7 @@ impl Resolved {
             include_usage: s.include_usage.take().unwrap_or(true),
             result: s.result.take().unwrap_or(false),
             fields: s,
+            aws: env.aws_shared(),
         })
     }
 }

@@ -196,6 +196,18 @@ fn tls_roots(v: &String) -> Result<(), String> {
 
 const TLS_ROOTS: &[&str] = &["webpki", "system"];
 
+/// `region`: it becomes part of a host name and of the signature's scope, so only what AWS's
+/// region names are made of (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+#[allow(clippy::ptr_arg)] // a check takes its field's own type
+pub(crate) fn region(v: &String) -> Result<(), String> {
+    let ok = !v.is_empty()
+        && v.len() <= 32
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !v.starts_with('-')
+        && !v.ends_with('-');
+    if ok { Ok(()) } else { Err("must be an AWS region name such as us-east-1".into()) }
+}
+
 fn api_key(v: &Secret) -> Result<(), String> {
     if v.expose().is_empty() || !is_header_safe_key(v.expose()) {
         return Err("must be non-empty, without CR, LF or control characters".into());
@@ -215,31 +227,31 @@ fn headers(h: &Headers) -> Result<(), String> {
     Ok(())
 }
 
-fn tools(v: &Json) -> Result<(), String> {
-    shallow(v)?;
-    let ok = v.value().as_array().is_some_and(|a| a.iter().all(Value::is_object));
-    if ok { Ok(()) } else { Err("must be an array of tool objects".into()) }
-}
-
-fn tool_choice(v: &Json) -> Result<(), String> {
-    shallow(v)?;
-    let v = v.value();
-    if v.is_string() || v.is_object() { Ok(()) } else { Err("must be a string or an object".into()) }
-}
-
-fn object(v: &Json) -> Result<(), String> {
-    shallow(v)?;
-    if v.get().starts_with('{') { Ok(()) } else { Err("must be an object".into()) }
-}
-
-fn stop(v: &Json) -> Result<(), String> {
-    shallow(v)?;
-    let v = v.value();
-    if v.is_string() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
-        Ok(())
-    } else {
-        Err("must be a string or an array of strings".into())
+/// The check of a JSON value kept as written: [`shallow`], then of the shape `is` says it has,
+/// else it `must` be.
+fn json(is: fn(&Json) -> bool, must: &'static str) -> impl Fn(&Json) -> Result<(), String> {
+    move |v| {
+        shallow(v)?;
+        if is(v) { Ok(()) } else { Err(must.into()) }
     }
+}
+
+fn tools(v: &Json) -> bool {
+    v.value().as_array().is_some_and(|a| a.iter().all(Value::is_object))
+}
+
+fn tool_choice(v: &Json) -> bool {
+    let v = v.value();
+    v.is_string() || v.is_object()
+}
+
+fn object(v: &Json) -> bool {
+    v.get().starts_with('{')
+}
+
+fn stop(v: &Json) -> bool {
+    let v = v.value();
+    v.is_string() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
 }
 
 /// Declares the table: for each row, its doc, JSON name, Rust type, kind, scope, the protocols
@@ -323,7 +335,7 @@ settings! {
     /// The protocol: one of the registry's names.
     provider: String, Kind::String, Both, Every, Default::Note("aichat"), any;
     /// The model name.
-    model: String, Kind::String, Both, Every, Default::Str(DEFAULT_MODEL), any;
+    model: String, Kind::String, Both, Every, Default::Note("the protocol's (`default_model` in `aichat_abi_json`): gpt-3.5-turbo for aichat and openai"), any;
     /// Stream the answer as it is generated.
     stream: bool, Kind::Bool, Both, Every, Default::Bool(false), any;
     /// The server's base URL.
@@ -345,15 +357,15 @@ settings! {
     /// Most tokens to generate.
     max_tokens: u64, Kind::Count, Both, Listed, Default::None, any;
     /// The functions the model may call (OpenAI's `tools`).
-    tools: Json, Kind::Tools, Both, Listed, Default::None, tools;
+    tools: Json, Kind::Tools, Both, Listed, Default::None, json(tools, "must be an array of tool objects");
     /// Whether and which tool the model must call.
-    tool_choice: Json, Kind::ToolChoice, Both, Listed, Default::None, tool_choice;
+    tool_choice: Json, Kind::ToolChoice, Both, Listed, Default::None, json(tool_choice, "must be a string or an object");
     /// Whether the model may call several tools at once.
     parallel_tool_calls: bool, Kind::Bool, Both, Listed, Default::None, any;
     /// The answer's format (JSON object, JSON schema).
-    response_format: Json, Kind::ResponseFormat, Both, Listed, Default::None, object;
+    response_format: Json, Kind::ResponseFormat, Both, Listed, Default::None, json(object, "must be an object");
     /// Where generation stops.
-    stop: Json, Kind::Stop, Both, Listed, Default::None, stop;
+    stop: Json, Kind::Stop, Both, Listed, Default::None, json(stop, "must be a string or an array of strings");
     /// Sampling seed.
     seed: i64, Kind::Integer, Both, Listed, Default::None, any;
     /// Reasoning effort for reasoning models ("low", "medium", "high", ...).
@@ -366,6 +378,8 @@ settings! {
     result: bool, Kind::Bool, Both, Every, Default::Bool(false), any;
     /// An id of the end user, for the provider's abuse monitoring.
     user: String, Kind::String, Both, Listed, Default::None, any;
+    /// The AWS region (Bedrock); its host and signature are for it.
+    region: String, Kind::String, Both, Listed, Default::Note("AWS_REGION, AWS_DEFAULT_REGION, or the AWS profile's"), region;
     /// Fields merged into the request body as written (they win).
     extra_body: Map<String, Value>, Kind::Object, Both, Listed, Default::None, any;
     /// Longest wait to connect (TCP and TLS), per attempt.

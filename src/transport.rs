@@ -36,6 +36,37 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<Header>,
     pub body: Vec<u8>,
+    /// Signs the request before each attempt is sent (AWS SigV4: a signature holds the time,
+    /// so a retry is signed anew); `None` for a request whose headers are final.
+    pub signer: Option<Signer>,
+}
+
+/// What signs a request, at the time an attempt is sent: it sets the request's signature
+/// headers, replacing those of an earlier attempt.
+pub trait Sign: Send + Sync {
+    fn sign(&self, request: &mut HttpRequest, now: SystemTime) -> Result<(), Error>;
+}
+
+/// A request's [`Sign`]er; two are equal when they are the same one.
+#[derive(Clone)]
+pub struct Signer(pub Arc<dyn Sign>);
+
+impl PartialEq for Signer {
+    fn eq(&self, other: &Signer) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Signer {}
+
+impl HttpRequest {
+    /// Has the signer, if any, sign the request for an attempt sent now.
+    pub(crate) fn sign_now(&mut self) -> Result<(), Error> {
+        match self.signer.clone() {
+            Some(signer) => signer.0.sign(self, SystemTime::now()),
+            None => Ok(()),
+        }
+    }
 }
 
 impl std::fmt::Debug for HttpRequest {
@@ -49,6 +80,7 @@ impl std::fmt::Debug for HttpRequest {
             .field("url", &self.url)
             .field("headers", &headers)
             .field("body", &format_args!("{} bytes", self.body.len()))
+            .field("signed", &self.signer.is_some())
             .finish()
     }
 }
@@ -311,6 +343,7 @@ impl Pending {
             status: head.status,
             content_type: head.content_type,
             request_id: head.request_id,
+            error_type: head.error_type,
             attempts: head.attempts,
             host: std::mem::take(&mut self.host),
             limit: self.limit,
@@ -344,6 +377,7 @@ pub struct HttpResponse {
     host: String,
     content_type: String,
     request_id: String,
+    error_type: String,
     attempts: u32,
     limit: u64,
     read: u64,
@@ -365,7 +399,7 @@ impl HttpResponse {
         &self.host
     }
 
-    /// The server's id for this request (`x-request-id`, `request-id` or `x-generation-id`),
+    /// The server's id for this request (`x-request-id`, `request-id`, `x-generation-id` or `x-amzn-requestid`),
     /// `""` when absent.
     pub fn request_id(&self) -> &str {
         &self.request_id
@@ -419,7 +453,15 @@ impl HttpResponse {
     pub(crate) fn status_error(&self, body: &[u8]) -> Error {
         let status = self.status;
         let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-        let detail = error_text(body);
+        let mut detail = error_text(body);
+        // An AWS service names the error's type in a header, and only its message in the body.
+        if !self.error_type.is_empty() {
+            detail = server_text(&if detail.is_empty() {
+                self.error_type.clone()
+            } else {
+                format!("{}: {detail}", self.error_type)
+            });
+        }
         let mut message = format!("HTTP {status} {reason} from {}", self.host).trim_end().to_string();
         if !detail.is_empty() {
             message = format!("{message}: {detail}");

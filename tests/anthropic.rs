@@ -11,26 +11,12 @@ const WEATHER: &str = r#"[{"type":"function","function":{"name":"get_weather","d
     "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]"#;
 
 fn anthropic(base: &str, messages: &str, extra: &str) -> String {
-    let extra = if extra.is_empty() { String::new() } else { format!(",{extra}") };
-    format!(
-        r#"{{"provider":"anthropic","model":"claude-test","messages":{messages},"base_url":"{base}/v1","proxy":"","max_retries":0{extra}}}"#
-    )
+    protocol_request("anthropic", "claude-test", &format!("{base}/v1"), messages, extra)
 }
 
-fn events(req: &str) -> EventOutcome {
-    let out = events_with(&ClientHandle::new(None), req, None);
-    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
-    out
-}
-
-/// What the server received (the `echo` fault answers with it).
+/// What the server received.
 fn echoed(server: &Server, messages: &str, extra: &str) -> Value {
-    let out = events(&anthropic(&server.fault_url("echo"), messages, extra));
-    serde_json::from_str(&out.joined(AICHAT_EVENT_TEXT)).unwrap()
-}
-
-fn header<'a>(seen: &'a Value, name: &str) -> Option<&'a str> {
-    seen["headers"].as_array().unwrap().iter().find(|h| h[0] == name).and_then(|h| h[1].as_str())
+    received(&anthropic(&server.fault_url("echo"), messages, extra))
 }
 
 #[test]
@@ -89,7 +75,7 @@ fn what_the_api_cannot_express_is_refused_by_name() {
     for (extra, field) in
         [(r#""seed":1"#, "seed"), (r#""n":2"#, "n"), (r#""presence_penalty":0.1"#, "presence_penalty")]
     {
-        let out = events_with(&ClientHandle::new(None), &anthropic("http://127.0.0.1:9", HI, extra), None);
+        let out = events(&anthropic("http://127.0.0.1:9", HI, extra));
         assert_eq!(out.status, AichatStatus::AICHAT_ERROR_INVALID_REQUEST, "{field}");
         assert!(
             out.message.contains(&format!("`{field}` is not supported by the anthropic provider")),
@@ -98,7 +84,7 @@ fn what_the_api_cannot_express_is_refused_by_name() {
         );
     }
     let audio = r#"[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]"#;
-    let out = events_with(&ClientHandle::new(None), &anthropic("http://127.0.0.1:9", audio, ""), None);
+    let out = events(&anthropic("http://127.0.0.1:9", audio, ""));
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_INVALID_REQUEST);
     assert!(out.message.contains("`messages[0].content[0]`"), "{}", out.message);
 }
@@ -106,7 +92,7 @@ fn what_the_api_cannot_express_is_refused_by_name() {
 #[test]
 fn a_text_stream_gives_the_same_events_as_every_protocol() {
     let server = Server::start().unwrap();
-    let out = events(&anthropic(&server.fault_url("keepalive"), HI, r#""stream":true"#));
+    let out = events_ok(&anthropic(&server.fault_url("keepalive"), HI, r#""stream":true"#));
     let kinds: Vec<_> = out.events.iter().map(|e| e.kind).collect();
     let mut distinct = kinds.clone();
     distinct.dedup();
@@ -140,7 +126,7 @@ fn a_text_stream_gives_the_same_events_as_every_protocol() {
 #[test]
 fn a_tool_use_block_gives_a_tool_call_and_its_argument_fragments() {
     let server = Server::start().unwrap();
-    let out = events(&anthropic(&server.base_url(), HI, &format!(r#""stream":true,"tools":{WEATHER}"#)));
+    let out = events_ok(&anthropic(&server.base_url(), HI, &format!(r#""stream":true,"tools":{WEATHER}"#)));
     let call = out.of_kind(AICHAT_EVENT_TOOL_CALL);
     assert_eq!((call[0].index, call[0].id.as_str(), call[0].name.as_str()), (0, "toolu_aichat_0", "get_weather"));
     assert_eq!(out.of_kind(AICHAT_EVENT_TOOL_ARGUMENTS).len(), 2);
@@ -157,7 +143,8 @@ fn a_tool_use_block_gives_a_tool_call_and_its_argument_fragments() {
 #[test]
 fn thinking_and_its_signature_go_into_message_and_back_for_the_next_turn() {
     let server = Server::start().unwrap();
-    let first = events(&anthropic(&server.fault_url("reasoning"), HI, &format!(r#""stream":true,"tools":{WEATHER}"#)));
+    let first =
+        events_ok(&anthropic(&server.fault_url("reasoning"), HI, &format!(r#""stream":true,"tools":{WEATHER}"#)));
     assert_eq!(first.joined(AICHAT_EVENT_REASONING), "The user wrote something; I will quote it back.");
     let message = first.message_json();
     assert_eq!(message["reasoning_signature"], "sig-aichat-test");
@@ -168,18 +155,18 @@ fn thinking_and_its_signature_go_into_message_and_back_for_the_next_turn() {
         seen["body"]["messages"][1]["content"][0],
         json!({"type":"thinking","thinking":"The user wrote something; I will quote it back.","signature":"sig-aichat-test"})
     );
-    let second = events(&anthropic(&server.base_url(), &messages.to_string(), &format!(r#""tools":{WEATHER}"#)));
+    let second = events_ok(&anthropic(&server.base_url(), &messages.to_string(), &format!(r#""tools":{WEATHER}"#)));
     assert_eq!(second.joined(AICHAT_EVENT_TEXT), "The tool returned: sunny");
 }
 
 #[test]
 fn a_one_shot_answer_gives_the_same_events() {
     let server = Server::start().unwrap();
-    let whole = events(&anthropic(&server.fault_url("reasoning"), HI, ""));
-    let streamed = events(&anthropic(&server.fault_url("reasoning"), HI, r#""stream":true"#));
+    let whole = events_ok(&anthropic(&server.fault_url("reasoning"), HI, ""));
+    let streamed = events_ok(&anthropic(&server.fault_url("reasoning"), HI, r#""stream":true"#));
     assert_eq!(whole.message_json(), streamed.message_json());
     assert_eq!(whole.of_kind(AICHAT_EVENT_USAGE)[0].usage, streamed.of_kind(AICHAT_EVENT_USAGE)[0].usage);
-    let tools = events(&anthropic(&server.base_url(), HI, &format!(r#""tools":{WEATHER}"#)));
+    let tools = events_ok(&anthropic(&server.base_url(), HI, &format!(r#""tools":{WEATHER}"#)));
     assert_eq!(tools.joined(AICHAT_EVENT_TOOL_ARGUMENTS), r#"{"city":"Hi"}"#);
 }
 

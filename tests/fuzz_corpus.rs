@@ -43,6 +43,11 @@ fn ndjson_framer_corpus() {
 }
 
 #[test]
+fn eventstream_framer_corpus() {
+    assert!(replay("eventstream_framer", checks::eventstream_framer) >= 20);
+}
+
+#[test]
 fn aichat_answer_corpus() {
     assert!(replay("aichat_answer", checks::aichat_answer) >= 2);
 }
@@ -55,6 +60,11 @@ fn openai_answer_corpus() {
 #[test]
 fn anthropic_answer_corpus() {
     assert!(replay("anthropic_answer", checks::anthropic_answer) >= 4);
+}
+
+#[test]
+fn bedrock_answer_corpus() {
+    assert!(replay("bedrock_answer", checks::bedrock_answer) >= 6);
 }
 
 #[test]

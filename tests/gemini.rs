@@ -9,21 +9,13 @@ use common::*;
 use serde_json::{Value, json};
 
 fn gemini(base: &str, messages: &str, extra: &str) -> String {
-    let extra = if extra.is_empty() { String::new() } else { format!(",{extra}") };
-    format!(
-        r#"{{"provider":"gemini","model":"gemini-test","messages":{messages},"base_url":"{base}/v1beta","api_key":"g-key-123","proxy":"","max_retries":0{extra}}}"#
-    )
+    let extra = format!(r#""api_key":"g-key-123"{}"#, and(extra));
+    protocol_request("gemini", "gemini-test", &format!("{base}/v1beta"), messages, &extra)
 }
 
-fn events(req: &str) -> EventOutcome {
-    events_with(&ClientHandle::new(None), req, None)
-}
-
-/// What the server received (the `echo` fault answers with the request).
+/// What the server received.
 fn seen(server: &Server, messages: &str, extra: &str) -> Value {
-    let out = events(&gemini(&server.fault_url("echo"), messages, extra));
-    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
-    serde_json::from_str(&out.joined(AICHAT_EVENT_TEXT)).unwrap()
+    received(&gemini(&server.fault_url("echo"), messages, extra))
 }
 
 const TOOLS: &str = r#""tools":[{"type":"function","function":{"name":"get_time","description":"The time","parameters":{"type":"object","properties":{"tz":{"type":"string"}}}}}]"#;

@@ -11,21 +11,12 @@ const WEATHER: &str = r#"[{"type":"function","function":{"name":"get_weather",
     "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]"#;
 
 fn ollama(base: &str, messages: &str, extra: &str) -> String {
-    let extra = if extra.is_empty() { String::new() } else { format!(",{extra}") };
-    format!(
-        r#"{{"provider":"ollama","model":"llama-test","messages":{messages},"base_url":"{base}","proxy":"","max_retries":0{extra}}}"#
-    )
+    protocol_request("ollama", "llama-test", base, messages, extra)
 }
 
-fn events(req: &str) -> EventOutcome {
-    let out = events_with(&ClientHandle::new(None), req, None);
-    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
-    out
-}
-
+/// What the server received for a stream.
 fn echoed(server: &Server, messages: &str, extra: &str) -> Value {
-    let out = events(&ollama(&server.fault_url("echo"), messages, &format!(r#""stream":true{extra}"#)));
-    serde_json::from_str(&out.joined(AICHAT_EVENT_TEXT)).unwrap()
+    received(&ollama(&server.fault_url("echo"), messages, &format!(r#""stream":true{extra}"#)))
 }
 
 #[test]
@@ -58,11 +49,11 @@ fn the_conversation_and_settings_take_ollamas_shape() {
 
 #[test]
 fn what_the_api_cannot_express_is_refused_by_name() {
-    let out = events_with(&ClientHandle::new(None), &ollama("http://127.0.0.1:9", HI, r#""tool_choice":"auto""#), None);
+    let out = events(&ollama("http://127.0.0.1:9", HI, r#""tool_choice":"auto""#));
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_INVALID_REQUEST);
     assert!(out.message.contains("`tool_choice` is not supported by the ollama provider"), "{}", out.message);
     let url = r#"[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]"#;
-    let out = events_with(&ClientHandle::new(None), &ollama("http://127.0.0.1:9", url, ""), None);
+    let out = events(&ollama("http://127.0.0.1:9", url, ""));
     assert_eq!(out.status, AichatStatus::AICHAT_ERROR_INVALID_REQUEST);
     assert!(
         out.message.contains("`messages[0].content[0].image_url.url` must be a base64 data: URL"),
@@ -74,7 +65,7 @@ fn what_the_api_cannot_express_is_refused_by_name() {
 #[test]
 fn an_ndjson_stream_gives_the_same_events_as_every_protocol() {
     let server = Server::start().unwrap();
-    let out = events(&ollama(&server.base_url(), HI, r#""stream":true"#));
+    let out = events_ok(&ollama(&server.base_url(), HI, r#""stream":true"#));
     let mut kinds: Vec<_> = out.events.iter().map(|e| e.kind).collect();
     kinds.dedup();
     assert_eq!(
@@ -93,7 +84,7 @@ fn an_ndjson_stream_gives_the_same_events_as_every_protocol() {
 #[test]
 fn a_whole_tool_call_gets_an_id_and_its_arguments_as_json_text() {
     let server = Server::start().unwrap();
-    let out = events(&ollama(&server.fault_url("reasoning"), HI, &format!(r#""stream":true,"tools":{WEATHER}"#)));
+    let out = events_ok(&ollama(&server.fault_url("reasoning"), HI, &format!(r#""stream":true,"tools":{WEATHER}"#)));
     assert_eq!(out.joined(AICHAT_EVENT_REASONING), "The user wrote something; I will quote it back.");
     let call = out.of_kind(AICHAT_EVENT_TOOL_CALL);
     assert_eq!(call.len(), 1);
@@ -106,15 +97,15 @@ fn a_whole_tool_call_gets_an_id_and_its_arguments_as_json_text() {
     // The round trip: the assistant message and the result go back; the tool is named.
     let messages = json!([{"role":"user","content":"Hi"}, out.message_json(),
         {"role":"tool","tool_call_id":call[0].id,"content":"sunny"}]);
-    let second = events(&ollama(&server.base_url(), &messages.to_string(), r#""stream":true"#));
+    let second = events_ok(&ollama(&server.base_url(), &messages.to_string(), r#""stream":true"#));
     assert_eq!(second.joined(AICHAT_EVENT_TEXT), "The tool returned: sunny");
 }
 
 #[test]
 fn a_one_shot_answer_gives_the_same_events() {
     let server = Server::start().unwrap();
-    let whole = events(&ollama(&server.fault_url("reasoning"), HI, r#""stream":false"#));
-    let streamed = events(&ollama(&server.fault_url("reasoning"), HI, r#""stream":true"#));
+    let whole = events_ok(&ollama(&server.fault_url("reasoning"), HI, r#""stream":false"#));
+    let streamed = events_ok(&ollama(&server.fault_url("reasoning"), HI, r#""stream":true"#));
     assert_eq!(whole.message_json(), streamed.message_json());
     assert_eq!(whole.of_kind(AICHAT_EVENT_TEXT).len(), 1);
 }

@@ -8,22 +8,12 @@ use common::*;
 use serde_json::{Value, json};
 
 fn responses(base: &str, messages: &str, extra: &str) -> String {
-    let extra = if extra.is_empty() { String::new() } else { format!(",{extra}") };
-    format!(
-        r#"{{"provider":"responses","model":"gpt-test","messages":{messages},"base_url":"{base}/v1","proxy":"","max_retries":0{extra}}}"#
-    )
+    protocol_request("responses", "gpt-test", &format!("{base}/v1"), messages, extra)
 }
 
-fn events(req: &str) -> EventOutcome {
-    events_with(&ClientHandle::new(None), req, None)
-}
-
-/// What the server received (the `echo` fault answers with the request).
+/// The body the server received.
 fn sent(server: &Server, messages: &str, extra: &str) -> Value {
-    let out = events(&responses(&server.fault_url("echo"), messages, extra));
-    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
-    let seen: Value = serde_json::from_str(&out.joined(AICHAT_EVENT_TEXT)).unwrap();
-    seen["body"].clone()
+    received(&responses(&server.fault_url("echo"), messages, extra))["body"].clone()
 }
 
 #[test]

@@ -10,7 +10,7 @@ import "time"
 type Options struct {
 	// Provider: The protocol: one of the registry's names.
 	Provider string
-	// Model: The model name. Library default: "gpt-3.5-turbo".
+	// Model: The model name.
 	Model string
 	// Stream: Stream the answer as it is generated. Library default: false.
 	Stream bool
@@ -56,6 +56,8 @@ type Options struct {
 	Result bool
 	// User: An id of the end user, for the provider's abuse monitoring.
 	User string
+	// Region: The AWS region (Bedrock); its host and signature are for it.
+	Region string
 	// ExtraBody: Fields merged into the request body as written (they win).
 	ExtraBody map[string]any
 	// ConnectTimeout: Longest wait to connect (TCP and TLS), per attempt. Sent in whole milliseconds, rounded up. Library default: 10000.
@@ -101,6 +103,7 @@ type wire struct {
 	IncludeUsage      *bool             `json:"include_usage,omitempty"`
 	Result            bool              `json:"result,omitempty"`
 	User              string            `json:"user,omitempty"`
+	Region            string            `json:"region,omitempty"`
 	ExtraBody         map[string]any    `json:"extra_body,omitempty"`
 	ConnectTimeoutMs  int64             `json:"connect_timeout_ms,omitempty"`
 	IdleTimeoutMs     int64             `json:"idle_timeout_ms,omitempty"`
@@ -136,6 +139,7 @@ func (o Options) wire() wire {
 		IncludeUsage:      o.IncludeUsage,
 		Result:            o.Result,
 		User:              o.User,
+		Region:            o.Region,
 		ExtraBody:         o.ExtraBody,
 		ConnectTimeoutMs:  millis(o.ConnectTimeout),
 		IdleTimeoutMs:     millis(o.IdleTimeout),

@@ -34,7 +34,7 @@ export interface Options {
   // <generated:options>
   /** The protocol: one of the registry's names. */
   provider?: string;
-  /** The model name. Library default: "gpt-3.5-turbo". */
+  /** The model name. */
   model?: string;
   /** Stream the answer as it is generated. Library default: false. */
   stream?: boolean;
@@ -78,6 +78,8 @@ export interface Options {
   result?: boolean;
   /** An id of the end user, for the provider's abuse monitoring. */
   user?: string;
+  /** The AWS region (Bedrock); its host and signature are for it. */
+  region?: string;
   /** Fields merged into the request body as written (they win). */
   extraBody?: Record<string, unknown>;
   /** Longest wait to connect (TCP and TLS), per attempt. Library default: 10000. */

@@ -110,6 +110,8 @@ pub fn description() -> Value {
             "base_url_env": p.base_url_env(),
             "api_key_env": p.api_key_env(),
             "api_key_envs": p.api_key_envs(),
+            "default_model": p.default_model(),
+            "env_vars": p.env_vars(),
         })).collect::<Vec<_>>(),
         "settings": settings(),
         "layouts": layouts(),

@@ -15,7 +15,7 @@ use crate::event::{Event, Usage};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AichatEventKind {
     /// First, once: `id` the response id, `name` the model, `text` the request id header
-    /// (`x-request-id`, `request-id` or `x-generation-id`); "" where absent.
+    /// (`x-request-id`, `request-id`, `x-generation-id` or `x-amzn-requestid`); "" where absent.
     AICHAT_EVENT_RESPONSE = 1,
     /// `text`: a piece of the content.
     AICHAT_EVENT_TEXT = 2,

@@ -12,7 +12,7 @@ use crate::prompt;
 use crate::request::{ProtocolDefaults, Resolved};
 use crate::transport::HttpRequest;
 
-use super::{Decoder, Field, Flow, Framing, Protocol, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, Protocol, post};
 
 pub const DEFAULT_BASE_URL: &str = "https://chat-gpt.org";
 
@@ -69,12 +69,9 @@ pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
         top_p: Number::or_default(r.fields.top_p, 1),
         frequency_penalty: Number::or_default(r.fields.frequency_penalty, 0),
     };
+    // Not a `JsonHead`: the original's headers, verbatim (`accept: */*`, no key).
     let headers = HEADERS.iter().map(|&(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))).collect();
-    Ok(HttpRequest {
-        url: format!("{}/api/text", r.base_url),
-        headers: with_extra_headers(headers, &r.headers),
-        body: serde_json::to_vec(&body).expect("the body always serializes"),
-    })
+    Ok(post(r, format!("{}/api/text", r.base_url), headers, &body))
 }
 
 /// The completion text of a 2xx answer: its string field `message`, unless `response` is false.

@@ -2,7 +2,6 @@
 //! OpenAI-shaped conversation translated to content blocks, and the answer's SSE events (each
 //! named by its `event` field) or JSON message turned into the same events as every protocol.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
@@ -11,9 +10,9 @@ use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text, undecodable};
 use crate::event::Usage;
 use crate::request::{ProtocolDefaults, Resolved};
-use crate::transport::{Header, HttpRequest};
+use crate::transport::HttpRequest;
 
-use super::{Decoder, Field, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, JsonHead, KeyHeader, Protocol, sse_or_json};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
 /// The API requires `max_tokens`; this is what a request that sets none asks for.
@@ -46,6 +45,10 @@ impl ProtocolDefaults for Anthropic {
         Some("ANTHROPIC_API_KEY")
     }
 
+    fn default_model(&self) -> &'static str {
+        "claude-sonnet-4-5"
+    }
+
     fn takes(&self) -> &'static [Field] {
         // Not `presence_penalty`, `frequency_penalty`, `seed`, `n`, `response_format`,
         // `reasoning_effort`: the Messages API has no equivalent.
@@ -63,19 +66,9 @@ impl ProtocolDefaults for Anthropic {
 
 impl Protocol for Anthropic {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
-        let mut own: Vec<Header> = vec![
-            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
-            (Cow::Borrowed("accept"), Cow::Borrowed(if r.stream { "text/event-stream" } else { "application/json" })),
-            (Cow::Borrowed("anthropic-version"), Cow::Borrowed(API_VERSION)),
-        ];
-        if let Some(key) = &r.api_key {
-            own.push((Cow::Borrowed("x-api-key"), Cow::Owned(key.expose().to_string())));
-        }
-        Ok(HttpRequest {
-            url: format!("{}/messages", r.base_url),
-            headers: with_extra_headers(own, &r.headers),
-            body: serde_json::to_vec(&Value::Object(body(r)?)).expect("a JSON value always serializes"),
-        })
+        const HEAD: JsonHead =
+            JsonHead { fixed: &[("anthropic-version", API_VERSION)], key: KeyHeader::XApiKey, ..JsonHead::SSE };
+        Ok(HEAD.request(r, format!("{}/messages", r.base_url), &body(r)?))
     }
 
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {

@@ -17,7 +17,7 @@ use crate::reactor::signal::Notify;
 use crate::request::Resolved;
 use crate::stop::Stop;
 use crate::transport::{self, Body, ERROR_BODY_LIMIT, HttpResponse, Pending, Start, Transport};
-use crate::{ndjson, sse};
+use crate::{eventstream, ndjson, sse};
 
 use super::{Decoder, Flow, Framing, Provider};
 
@@ -67,6 +67,18 @@ pub(crate) enum Advance {
 enum Framer {
     Sse(sse::Framer),
     Ndjson(ndjson::Framer),
+    EventStream(eventstream::Framer),
+}
+
+impl Framer {
+    /// Whether bytes of an unfinished frame are held: a body ending now is cut inside it.
+    fn in_message(&self) -> bool {
+        match self {
+            Framer::EventStream(f) => f.in_message(),
+            // Their decoders never let a stream end without their end marker.
+            Framer::Sse(_) | Framer::Ndjson(_) => false,
+        }
+    }
 }
 
 impl Run {
@@ -82,7 +94,14 @@ impl Run {
     ) -> Result<Run, Error> {
         let start = Start { engine, notify: notify.clone(), attempts_before: 0, not_before: None };
         let pending = transport.start(protocol.build_request(r)?, &r.net, stop, start)?;
-        Ok(Run { protocol, decoder: protocol.decoder(), state: State::Sent(pending), buf: Vec::new(), notify, engine })
+        Ok(Run {
+            protocol,
+            decoder: protocol.decoder_for(r),
+            state: State::Sent(pending),
+            buf: Vec::new(),
+            notify,
+            engine,
+        })
     }
 
     /// Waits until the network brings something (or the call is cancelled, or `until` passes).
@@ -145,6 +164,7 @@ impl Run {
                 },
                 State::Frames { response, framer } => match response.take(&mut self.buf) {
                     Ok(Body::Pending) => return Advance::Idle,
+                    Ok(Body::End) if self.decoder.may_end() && !framer.in_message() => Ok(()),
                     Ok(Body::End) => Err(with_status(
                         Error::protocol(format!(
                             "the stream from {} ended before {} (truncated)",
@@ -205,7 +225,7 @@ impl Run {
         // The old exchange goes first, so the descriptor follows the new one only.
         self.state = State::Ended;
         let pending = transport.start(self.protocol.build_request(r)?, &r.net, stop, start)?;
-        self.decoder = self.protocol.decoder();
+        self.decoder = self.protocol.decoder_for(r);
         self.state = State::Sent(pending);
         Ok(())
     }
@@ -220,6 +240,9 @@ impl Run {
             Framing::Json => State::Whole { response, body: Vec::new(), failed: false },
             Framing::Sse => State::Frames { response, framer: Framer::Sse(sse::Framer::new(cap)) },
             Framing::Ndjson => State::Frames { response, framer: Framer::Ndjson(ndjson::Framer::new(cap)) },
+            Framing::EventStream => {
+                State::Frames { response, framer: Framer::EventStream(eventstream::Framer::new(cap)) }
+            }
         }
     }
 }
@@ -242,11 +265,28 @@ fn feed(
         outcome = decoder.frame(event, data, out);
         matches!(outcome, Ok(Flow::More))
     };
-    let fed = match framer {
-        Framer::Sse(f) => f.feed(bytes, &mut on_frame),
-        Framer::Ndjson(f) => f.feed(bytes, &mut |line| on_frame("", line)),
+    let too_long = |e: sse::TooLong| Error::protocol(format!("a line or event from {host} is over {} bytes", e.cap));
+    match framer {
+        Framer::Sse(f) => f.feed(bytes, &mut on_frame).map_err(too_long)?,
+        Framer::Ndjson(f) => f.feed(bytes, &mut |line| on_frame("", line)).map_err(too_long)?,
+        Framer::EventStream(f) => f
+            .feed(bytes, &mut |message| {
+                let payload = sse::text_of(message.payload());
+                match message.message_type() {
+                    Some("exception") => {
+                        let kind = message.exception_type().unwrap_or("unknown");
+                        on_frame(&format!("{}{kind}", super::EXCEPTION_PREFIX), &payload)
+                    }
+                    Some("error") => {
+                        let code = message.string_header(":error-code").unwrap_or("unknown");
+                        let text = message.string_header(":error-message").unwrap_or("");
+                        on_frame(&format!("{}{code}", super::ERROR_PREFIX), text)
+                    }
+                    _ => on_frame(message.event_type().unwrap_or(""), &payload),
+                }
+            })
+            .map_err(|e| Error::protocol(format!("the event stream from {host} is broken: {e}")))?,
     };
-    fed.map_err(|too_long| Error::protocol(format!("a line or event from {host} is over {} bytes", too_long.cap)))?;
     outcome
 }
 

@@ -11,7 +11,6 @@
 //! them back on the same parts. The stream is SSE of whole `GenerateContentResponse` objects,
 //! with no `[DONE]`: the chunk with a `finishReason` is the last.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,9 +20,9 @@ use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::event::Usage;
 use crate::request::{ProtocolDefaults, Resolved};
-use crate::transport::{Header, HttpRequest};
+use crate::transport::HttpRequest;
 
-use super::{Decoder, Field, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, JsonHead, KeyHeader, Protocol, sse_or_json};
 
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
 /// The API version `GOOGLE_GEMINI_BASE_URL` (a host) is given.
@@ -63,6 +62,10 @@ impl ProtocolDefaults for Gemini {
         &["GEMINI_API_KEY"]
     }
 
+    fn default_model(&self) -> &'static str {
+        "gemini-2.5-flash"
+    }
+
     fn takes(&self) -> &'static [Field] {
         // Not `n`, `presence_penalty`, `frequency_penalty`, `parallel_tool_calls`, `user`: refused
         // by name rather than sent in a form the API may read otherwise.
@@ -81,20 +84,10 @@ impl ProtocolDefaults for Gemini {
 
 impl Protocol for Gemini {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
-        let accept = if r.stream { "text/event-stream" } else { "application/json" };
-        let mut own: Vec<Header> = vec![
-            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
-            (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
-        ];
-        if let Some(key) = &r.api_key {
-            own.push((Cow::Borrowed("x-goog-api-key"), Cow::Owned(key.expose().to_string())));
-        }
+        const HEAD: JsonHead = JsonHead { key: KeyHeader::XGoogApiKey, ..JsonHead::SSE };
         let method = if r.stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
-        Ok(HttpRequest {
-            url: format!("{}/models/{}:{method}", r.base_url, model_in_path(&r.model)?),
-            headers: with_extra_headers(own, &r.headers),
-            body: serde_json::to_vec(&Value::Object(body(r)?)).expect("a JSON value serializes"),
-        })
+        let url = format!("{}/models/{}:{method}", r.base_url, model_in_path(&r.model)?);
+        Ok(HEAD.request(r, url, &body(r)?))
     }
 
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {

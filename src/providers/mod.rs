@@ -8,6 +8,7 @@
 
 pub mod aichat;
 pub mod anthropic;
+pub mod bedrock;
 pub mod compatible;
 pub mod driver;
 pub mod gemini;
@@ -17,12 +18,14 @@ pub mod responses;
 
 use std::borrow::Cow;
 
+use serde::Serialize;
+
 use crate::answer::Assembler;
 use crate::error::Error;
 use std::time::Instant;
 
 use crate::env::Env;
-use crate::request::{Headers, ProtocolDefaults, Request, Resolved, Settings, protocol_named};
+use crate::request::{Headers, ProtocolDefaults, Request, Resolved, Secret, Settings, protocol_named};
 pub use crate::settings::Field;
 use crate::transport::{Header, HttpRequest};
 
@@ -34,6 +37,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &ollama::Ollama,
     &responses::Responses,
     &gemini::Gemini,
+    &bedrock::Bedrock,
     // The OpenAI-compatible services by name (compatible.rs: a row of data each).
     &compatible::OPENROUTER,
     &compatible::GROQ,
@@ -78,7 +82,17 @@ pub enum Framing {
     Sse,
     /// One JSON document a line.
     Ndjson,
+    /// AWS's binary event-stream (`application/vnd.amazon.eventstream`): each message is handed
+    /// to the decoder as a frame named by its `:event-type` (see [`EXCEPTION_PREFIX`]).
+    EventStream,
 }
+
+/// How an event-stream `exception` message is named to [`Decoder::frame`]: this prefix and its
+/// `:exception-type` (`exception:throttlingException`), with its payload as the data.
+pub const EXCEPTION_PREFIX: &str = "exception:";
+/// How an event-stream `error` message is named: this prefix and its `:error-code`, with its
+/// `:error-message` as the data.
+pub const ERROR_PREFIX: &str = "error:";
 
 /// What a protocol is: its defaults (`ProtocolDefaults`: name, base URL, environment, the
 /// fields it takes), the request it sends, and how its answer is read.
@@ -89,6 +103,12 @@ pub trait Protocol: ProtocolDefaults {
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing;
     /// A decoder for one answer.
     fn decoder(&self) -> Box<dyn Decoder>;
+    /// A decoder for the answer to `r` (for a protocol whose answer does not name what the
+    /// request did, such as the model).
+    fn decoder_for(&self, r: &Resolved) -> Box<dyn Decoder> {
+        let _ = r;
+        self.decoder()
+    }
     /// The largest line or event of its stream (smaller when `max_response_bytes` is): the
     /// driver's 1 MiB, unless the protocol's events repeat the whole answer.
     fn max_frame_bytes(&self) -> usize {
@@ -112,13 +132,20 @@ pub enum Flow {
 
 /// Turns one answer's frames into what the assembler makes events of.
 pub trait Decoder {
-    /// One frame of a stream: an SSE event (its name, "" when it has none, and its data) or an
-    /// NDJSON line (name "").
+    /// One frame of a stream: an SSE event (its name, "" when it has none, and its data), an
+    /// NDJSON line (name ""), or an event-stream message (its `:event-type`, or
+    /// [`EXCEPTION_PREFIX`] or [`ERROR_PREFIX`] and its type, and its payload as text).
     fn frame(&mut self, event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error>;
     /// A whole answer.
     fn body(&mut self, body: &[u8], out: &mut Assembler<'_>) -> Result<(), Error>;
     /// What the end marker of a stream is, for the message when a stream ends without it.
     fn end_marker(&self) -> &'static str;
+    /// Whether the stream may end now (its body close without a cut): for a protocol whose
+    /// end marker is followed by more frames (Converse's `metadata` after `messageStop`), so
+    /// its decoder returns [`Flow::More`] at the marker and reads on.
+    fn may_end(&self) -> bool {
+        false
+    }
     /// Whether the error it last returned says the server is overloaded or failed (a 529 or
     /// 5xx sent after a 200): the call is then retried as such an answer is, if nothing of the
     /// answer was delivered yet.
@@ -134,6 +161,74 @@ fn with_extra_headers(base: Vec<Header>, extra: &Headers) -> Vec<Header> {
         base.into_iter().filter(|(name, _)| !extra.0.keys().any(|e| e.eq_ignore_ascii_case(name))).collect();
     headers.extend(extra.0.iter().map(|(name, value)| (Cow::Owned(name.clone()), Cow::Owned(value.clone()))));
     headers
+}
+
+/// The POST of `body` to `url` with the protocol's `own` headers and the caller's on top;
+/// unsigned (a protocol that signs sets its `signer`).
+fn post(r: &Resolved, url: String, own: Vec<Header>, body: &impl Serialize) -> HttpRequest {
+    HttpRequest {
+        url,
+        headers: with_extra_headers(own, &r.headers),
+        body: serde_json::to_vec(body).expect("a request body always serializes"),
+        signer: None,
+    }
+}
+
+/// How a service wants the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>` (OpenAI and nearly every compatible service, the Responses
+    /// API, a gateway in front of Ollama, a Bedrock API key).
+    Bearer,
+    /// `api-key: <key>` (Azure OpenAI).
+    ApiKey,
+    /// `x-api-key: <key>` (Anthropic).
+    XApiKey,
+    /// `x-goog-api-key: <key>` (Gemini).
+    XGoogApiKey,
+}
+
+impl KeyHeader {
+    /// The header carrying `key`. Its value is owned, so `HttpRequest`'s `Debug` masks it and
+    /// its drop wipes it.
+    fn header(self, key: &Secret) -> Header {
+        let key = key.expose();
+        match self {
+            KeyHeader::Bearer => (Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {key}"))),
+            KeyHeader::ApiKey => (Cow::Borrowed("api-key"), Cow::Owned(key.to_string())),
+            KeyHeader::XApiKey => (Cow::Borrowed("x-api-key"), Cow::Owned(key.to_string())),
+            KeyHeader::XGoogApiKey => (Cow::Borrowed("x-goog-api-key"), Cow::Owned(key.to_string())),
+        }
+    }
+}
+
+/// The head of a protocol's JSON request: `content-type: application/json`, `accept` (its
+/// stream's media type for a stream, else JSON), its own fixed headers, the key when the call
+/// has one, and the caller's headers on top.
+#[derive(Debug, Clone, Copy)]
+struct JsonHead {
+    /// The media type of its stream, accepted when the call streams.
+    stream_type: &'static str,
+    /// Its own fixed headers, after `accept`.
+    fixed: &'static [(&'static str, &'static str)],
+    key: KeyHeader,
+}
+
+impl JsonHead {
+    /// Server-sent events, a bearer key: what the others differ from.
+    const SSE: JsonHead = JsonHead { stream_type: "text/event-stream", fixed: &[], key: KeyHeader::Bearer };
+
+    /// The POST of `body` to `url` for the call `r`.
+    fn request(&self, r: &Resolved, url: String, body: &impl Serialize) -> HttpRequest {
+        let accept = if r.stream { self.stream_type } else { "application/json" };
+        let mut own: Vec<Header> = vec![
+            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
+            (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
+        ];
+        own.extend(self.fixed.iter().map(|&(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))));
+        own.extend(r.api_key.as_ref().map(|key| self.key.header(key)));
+        post(r, url, own, body)
+    }
 }
 
 /// Whether an answer is an SSE stream. Its media type decides when it names SSE or JSON: some
@@ -179,6 +274,25 @@ mod tests {
         for refused in ["aichat", "ollama", "gemini"] {
             let e = body(refused).unwrap_err();
             assert_eq!(e.message(), format!("invalid request: `user` is not supported by the {refused} provider"));
+        }
+    }
+
+    #[test]
+    fn every_protocol_sends_its_key_owned_so_debug_masks_it_and_shows_its_fixed_headers() {
+        for protocol in REGISTRY {
+            let name = protocol.name();
+            let json = format!(
+                r#"{{"provider":"{name}","messages":[{{"role":"user","content":"hi"}}],"base_url":"http://h","api_key":"sk-unit-secret"}}"#
+            );
+            let (p, r) =
+                resolve(Request::from_json(&json).unwrap(), &Settings::default(), &Env::default(), Instant::now())
+                    .unwrap();
+            let req = p.build_request(&r).unwrap();
+            let keyed: Vec<&Header> = req.headers.iter().filter(|(_, v)| v.contains("sk-unit-secret")).collect();
+            assert_eq!(keyed.len(), usize::from(name != "aichat"), "{name}: aichat alone sends no key");
+            assert!(keyed.iter().all(|(_, v)| matches!(v, Cow::Owned(_))), "{name}");
+            let shown = format!("{req:?}");
+            assert!(!shown.contains("sk-unit-secret") && shown.contains("application/json"), "{name}: {shown}");
         }
     }
 

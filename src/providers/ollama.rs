@@ -3,7 +3,6 @@
 //! `options`), and its NDJSON answer (one JSON object a line, the last with `done: true`) turned
 //! into the same events as every protocol.
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
@@ -12,9 +11,9 @@ use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text, undecodable};
 use crate::event::Usage;
 use crate::request::{ProtocolDefaults, Resolved};
-use crate::transport::{Header, HttpRequest};
+use crate::transport::HttpRequest;
 
-use super::{Decoder, Field, Flow, Framing, Protocol, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, JsonHead, Protocol};
 
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434";
 const DEFAULT_PORT: &str = "11434";
@@ -52,6 +51,10 @@ impl ProtocolDefaults for Ollama {
         format!("http://{host}:{port}")
     }
 
+    fn default_model(&self) -> &'static str {
+        "llama3.2"
+    }
+
     fn takes(&self) -> &'static [Field] {
         // Not `tool_choice`, `parallel_tool_calls`, `n`, `user`: the native API has no equivalent.
         &[
@@ -70,22 +73,9 @@ impl ProtocolDefaults for Ollama {
 
 impl Protocol for Ollama {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
-        let mut own: Vec<Header> = vec![
-            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
-            (
-                Cow::Borrowed("accept"),
-                Cow::Borrowed(if r.stream { "application/x-ndjson" } else { "application/json" }),
-            ),
-        ];
-        // Ollama itself takes no key; a gateway in front of it may.
-        if let Some(key) = &r.api_key {
-            own.push((Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))));
-        }
-        Ok(HttpRequest {
-            url: format!("{}/api/chat", r.base_url),
-            headers: with_extra_headers(own, &r.headers),
-            body: serde_json::to_vec(&Value::Object(body(r)?)).expect("a JSON value always serializes"),
-        })
+        // Ollama itself takes no key; a gateway in front of it may, as a bearer token.
+        const HEAD: JsonHead = JsonHead { stream_type: "application/x-ndjson", ..JsonHead::SSE };
+        Ok(HEAD.request(r, format!("{}/api/chat", r.base_url), &body(r)?))
     }
 
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {

@@ -13,9 +13,10 @@ use crate::error::{Error, ErrorKind, server_text, undecodable};
 use crate::event::Usage;
 use crate::fastjson::{JsonStr, Used};
 use crate::request::{ProtocolDefaults, Resolved};
-use crate::transport::{Header, HttpRequest};
+use crate::transport::HttpRequest;
 
-use super::{Decoder, Field, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
+pub use super::KeyHeader;
+use super::{Decoder, Field, Flow, Framing, JsonHead, Protocol, sse_or_json};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -78,38 +79,14 @@ impl Quirks {
     pub const NONE: Quirks = Quirks { key_header: KeyHeader::Bearer, stream_options: true };
 }
 
-/// How a service wants the API key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyHeader {
-    /// `Authorization: Bearer <key>` (OpenAI and nearly every compatible service).
-    Bearer,
-    /// `api-key: <key>` (Azure OpenAI).
-    ApiKey,
-}
-
 pub fn build_request(r: &Resolved) -> Result<HttpRequest, Error> {
     build_request_with(r, Quirks::NONE)
 }
 
 /// The request, for a service with these quirks.
 pub fn build_request_with(r: &Resolved, quirks: Quirks) -> Result<HttpRequest, Error> {
-    let accept = if r.stream { "text/event-stream" } else { "application/json" };
-    let mut own: Vec<Header> = vec![
-        (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
-        (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
-    ];
-    if let Some(key) = &r.api_key {
-        own.push(match quirks.key_header {
-            KeyHeader::Bearer => (Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))),
-            KeyHeader::ApiKey => (Cow::Borrowed("api-key"), Cow::Owned(key.expose().to_string())),
-        });
-    }
-    let headers = with_extra_headers(own, &r.headers);
-    Ok(HttpRequest {
-        url: format!("{}/chat/completions", r.base_url),
-        headers,
-        body: serde_json::to_vec(&Body(r, quirks)).expect("the body always serializes"),
-    })
+    let head = JsonHead { key: quirks.key_header, ..JsonHead::SSE };
+    Ok(head.request(r, format!("{}/chat/completions", r.base_url), &Body(r, quirks)))
 }
 
 /// The optional settings it sends: every one, since the request schema is this API's.

@@ -7,7 +7,6 @@
 //! The stream is SSE of typed events with no `[DONE]`: it ends with `response.completed`,
 //! `response.incomplete` or `response.failed`.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
@@ -16,10 +15,10 @@ use crate::answer::{Assembler, ToolFragment};
 use crate::error::{Error, ErrorKind, server_text};
 use crate::event::Usage;
 use crate::request::{Content, ProtocolDefaults, Resolved};
-use crate::transport::{Header, HttpRequest};
+use crate::transport::HttpRequest;
 
 use super::openai::DEFAULT_BASE_URL;
-use super::{Decoder, Field, Flow, Framing, Protocol, sse_or_json, with_extra_headers};
+use super::{Decoder, Field, Flow, Framing, JsonHead, Protocol, sse_or_json};
 
 /// `"provider": "responses"`.
 #[derive(Debug)]
@@ -42,6 +41,10 @@ impl ProtocolDefaults for Responses {
         Some("OPENAI_API_KEY")
     }
 
+    fn default_model(&self) -> &'static str {
+        "gpt-4o-mini"
+    }
+
     fn takes(&self) -> &'static [Field] {
         // Not `presence_penalty`, `frequency_penalty`, `stop`, `seed`, `n`: the Responses API
         // has no equivalent.
@@ -60,20 +63,7 @@ impl ProtocolDefaults for Responses {
 
 impl Protocol for Responses {
     fn build_request(&self, r: &Resolved) -> Result<HttpRequest, Error> {
-        let accept = if r.stream { "text/event-stream" } else { "application/json" };
-        let mut own: Vec<Header> = vec![
-            (Cow::Borrowed("content-type"), Cow::Borrowed("application/json")),
-            (Cow::Borrowed("accept"), Cow::Borrowed(accept)),
-        ];
-        if let Some(key) = &r.api_key {
-            own.push((Cow::Borrowed("authorization"), Cow::Owned(format!("Bearer {}", key.expose()))));
-        }
-        let body = Value::Object(body(r)?);
-        Ok(HttpRequest {
-            url: format!("{}/responses", r.base_url),
-            headers: with_extra_headers(own, &r.headers),
-            body: serde_json::to_vec(&body).expect("a JSON value serializes"),
-        })
+        Ok(JsonHead::SSE.request(r, format!("{}/responses", r.base_url), &body(r)?))
     }
 
     fn framing(&self, content_type: &str, stream_asked: bool) -> Framing {
@@ -164,8 +154,12 @@ fn input(r: &Resolved) -> Result<Vec<Value>, Error> {
                 items.push(json!({"type": "function_call_output", "call_id": call_id, "output": output}));
             }
             "assistant" => {
+                // Responses' own items (each has a `type`); a bedrock MESSAGE's Converse
+                // blocks in the same field are not sent here.
                 if let Some(reasoning) = raw.get("reasoning_items").and_then(Value::as_array) {
-                    items.extend(reasoning.iter().cloned());
+                    items.extend(
+                        reasoning.iter().filter(|item| item.get("type").is_some_and(Value::is_string)).cloned(),
+                    );
                 }
                 let text = match m.content() {
                     Content::Text => m.text().unwrap_or_default(),
@@ -571,5 +565,36 @@ mod learned_tests {
         ] {
             assert!(fast::text_delta(&other, &mut learner).is_none(), "{other}");
         }
+    }
+}
+
+#[cfg(test)]
+mod item_tests {
+    use super::*;
+    use crate::env::Env;
+    use crate::request::{Request, Settings, protocol_named};
+    use std::time::Instant;
+
+    #[test]
+    fn only_responses_items_go_back_into_input() {
+        // A bedrock MESSAGE keeps Converse reasoning blocks in the same field: not for this API.
+        let json = r#"{"provider":"responses","messages":[{"role":"user","content":"a"},
+            {"role":"assistant","content":"b","reasoning_items":[
+                {"type":"reasoning","id":"rs_1","encrypted_content":"x","summary":[]},
+                {"reasoningContent":{"redactedContent":"AAEC"}}]},
+            {"role":"user","content":"c"}]}"#;
+        let protocol = protocol_named(Some("responses"), super::super::REGISTRY, "request").unwrap();
+        let r = Resolved::with_env(
+            Request::from_json(json).unwrap(),
+            &Settings::default(),
+            &Env::default(),
+            protocol,
+            Instant::now(),
+        )
+        .unwrap();
+        let body: Value = serde_json::from_slice(&Responses.build_request(&r).unwrap().body).unwrap();
+        let input = body["input"].as_array().unwrap();
+        assert!(input.iter().any(|i| i["id"] == "rs_1"));
+        assert!(!body.to_string().contains("redactedContent"), "{body}");
     }
 }

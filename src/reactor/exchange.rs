@@ -31,6 +31,9 @@ pub(crate) struct Head {
     pub content_type: String,
     /// The server's id for the request, `""` when absent.
     pub request_id: String,
+    /// The error's type an AWS service names in `x-amzn-errortype` (the part before any `:`),
+    /// `""` when absent.
+    pub error_type: String,
     /// Attempts the transport made for this answer (1 when the first one got it).
     pub attempts: u32,
 }

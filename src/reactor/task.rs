@@ -34,7 +34,7 @@ const DRAIN_BYTES: u64 = 64 * 1024;
 /// How long that may take.
 const DRAIN_TIME: Duration = Duration::from_millis(500);
 /// Where servers put the id of a request, most common first: OpenAI, Anthropic, OpenRouter.
-const REQUEST_ID_HEADERS: [&str; 3] = ["x-request-id", "request-id", "x-generation-id"];
+const REQUEST_ID_HEADERS: [&str; 4] = ["x-request-id", "request-id", "x-generation-id", "x-amzn-requestid"];
 
 /// Which way the socket is ready.
 #[derive(Debug, Clone, Copy)]
@@ -172,8 +172,12 @@ struct Failure {
 impl Task {
     pub(crate) fn new(ex: Arc<Exchange>, plan: Plan) -> Result<Task, Error> {
         let mut request_bytes = Vec::new();
-        let first_call = Some(drive_request(&plan.request, &mut request_bytes)?);
-        let head_len = request_bytes.len() - plan.request.body.len();
+        // A signed request is written when each attempt starts, with its signature of then.
+        let first_call = match plan.request.signer {
+            None => Some(drive_request(&plan.request, &mut request_bytes)?),
+            Some(_) => None,
+        };
+        let head_len = request_bytes.len().saturating_sub(plan.request.body.len());
         let now = Instant::now();
         Ok(Task {
             ex,
@@ -238,6 +242,11 @@ impl Task {
         self.attempt += 1;
         if std::mem::take(&mut self.out_is_request) {
             self.request_bytes = std::mem::take(&mut self.out);
+        }
+        if self.plan.request.signer.is_some() {
+            if let Err(error) = self.sign_request() {
+                return self.fail(cx, Failure { error, unsent: false });
+            }
         }
         let now = Instant::now();
         self.attempt_started = now;
@@ -396,6 +405,18 @@ impl Task {
             Ok(()) => self.pump(cx),
             Err(failure) => self.fail(cx, failure),
         }
+    }
+
+    /// Signs the request for this attempt and writes it anew (the old head, with the old
+    /// signature, wiped).
+    fn sign_request(&mut self) -> Result<(), Error> {
+        let head = self.head_len.min(self.request_bytes.len());
+        zeroize::Zeroize::zeroize(&mut self.request_bytes[..head]);
+        self.request_bytes.clear();
+        self.plan.request.sign_now()?;
+        self.first_call = Some(drive_request(&self.plan.request, &mut self.request_bytes)?);
+        self.head_len = self.request_bytes.len() - self.plan.request.body.len();
+        Ok(())
     }
 
     /// Puts the request in the output and waits for the answer's head.
@@ -767,6 +788,7 @@ impl Task {
             status,
             content_type: header("content-type").unwrap_or("").trim().to_ascii_lowercase(),
             request_id: REQUEST_ID_HEADERS.iter().find_map(|name| header(name)).unwrap_or("").to_string(),
+            error_type: header("x-amzn-errortype").map_or("", |t| t.split(':').next().unwrap_or("").trim()).to_string(),
             attempts: self.attempt,
         });
         let Phase::Head(call) = std::mem::replace(&mut self.phase, Phase::Done) else { unreachable!() };
@@ -1094,6 +1116,7 @@ mod tests {
             url: "http://127.0.0.1:9/v1/chat/completions?x=1".into(),
             headers: vec![(Cow::Borrowed("content-type"), Cow::Borrowed("application/json"))],
             body: body.as_bytes().to_vec(),
+            signer: None,
         }
     }
 

@@ -134,10 +134,23 @@ pub fn complete(client: &ClientHandle, request: &str) -> Outcome {
     complete_with(Some(client), request, None, None)
 }
 
+/// `extra` as the further fields of a JSON object: after a comma, or nothing.
+pub fn and(extra: &str) -> String {
+    if extra.is_empty() { String::new() } else { format!(",{extra}") }
+}
+
 /// A request object for `base_url` with the given messages JSON and extra fields.
 pub fn request(base_url: &str, messages: &str, extra: &str) -> String {
-    let extra = if extra.is_empty() { String::new() } else { format!(",{extra}") };
-    format!(r#"{{"messages":{messages},"base_url":"{base_url}","proxy":""{extra}}}"#)
+    format!(r#"{{"messages":{messages},"base_url":"{base_url}","proxy":""{}}}"#, and(extra))
+}
+
+/// A request for `provider`'s `model` at `base_url`, with no proxy and no retry, with the given
+/// messages JSON and extra fields.
+pub fn protocol_request(provider: &str, model: &str, base_url: &str, messages: &str, extra: &str) -> String {
+    format!(
+        r#"{{"provider":"{provider}","model":"{model}","messages":{messages},"base_url":"{base_url}","proxy":"","max_retries":0{}}}"#,
+        and(extra)
+    )
 }
 
 pub const HI: &str = r#"[{"role":"user","content":"Hi"}]"#;
@@ -293,6 +306,29 @@ pub fn events_with(client: &ClientHandle, request: &str, stop_after: Option<usiz
     };
     let out = outcome(status, Vec::new(), error);
     EventOutcome { status, events: collector.events, message: out.message }
+}
+
+/// Runs `request` through `aichat_client_create_completion_events` on a new client.
+pub fn events(request: &str) -> EventOutcome {
+    events_with(&ClientHandle::new(None), request, None)
+}
+
+/// [`events`], which must succeed.
+pub fn events_ok(request: &str) -> EventOutcome {
+    let out = events(request);
+    assert_eq!(out.status, AichatStatus::AICHAT_OK, "{}", out.message);
+    out
+}
+
+/// What the test server received for `request`, sent to its `echo` fault (which answers with
+/// the request: its `path`, `query`, `headers` and `body`).
+pub fn received(request: &str) -> serde_json::Value {
+    serde_json::from_str(&events_ok(request).joined(AichatEventKind::AICHAT_EVENT_TEXT)).unwrap()
+}
+
+/// The value of the header `name` in what the server received.
+pub fn header<'a>(seen: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    seen["headers"].as_array().unwrap().iter().find(|h| h[0] == name).and_then(|h| h[1].as_str())
 }
 
 /// Runs `request` through `aichat_client_stream_open_events` / `aichat_stream_next_events`,

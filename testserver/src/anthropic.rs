@@ -26,8 +26,7 @@ fn api_error(status: u16, kind: &str, message: &str) -> Response<Body> {
 
 /// `attempt`: this request's count under the `key` fault.
 pub fn answer(req: &Captured, faults: &Faults, attempt: Option<u64>) -> Response<Body> {
-    let overloaded = faults.overload_first.zip(attempt).is_some_and(|(n, a)| a <= n);
-    with_header(answer_body(req, faults, overloaded), "request-id", REQUEST_ID)
+    with_header(answer_body(req, faults, attempt), "request-id", REQUEST_ID)
 }
 
 /// The text of a message's content: a string, or its text blocks (and tool results) joined.
@@ -45,7 +44,7 @@ fn text_of(content: Option<&Value>) -> String {
     }
 }
 
-fn answer_body(req: &Captured, faults: &Faults, overloaded: bool) -> Response<Body> {
+fn answer_body(req: &Captured, faults: &Faults, attempt: Option<u64>) -> Response<Body> {
     if !req.headers.iter().any(|(name, _)| name == "anthropic-version") {
         return api_error(400, "invalid_request_error", "anthropic-version: header is required");
     }
@@ -68,28 +67,19 @@ fn answer_body(req: &Captured, faults: &Faults, overloaded: bool) -> Response<Bo
         .rev()
         .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
         .map(|m| text_of(m.get("content")));
-    let text = if faults.echo {
-        req.to_json().to_string()
-    } else if let Some(result) = &tool_result {
-        format!("The tool returned: {}", text_of(result.get("content")))
-    } else {
-        answer::reply(last_user.as_deref())
+    let tool = body.get("tools").and_then(Value::as_array).and_then(|t| t.first()).map(|tool| {
+        let name = tool.get("name").and_then(Value::as_str).unwrap_or("tool").to_string();
+        (name, tool.get("input_schema"))
+    });
+    let asked = answer::Asked {
+        last_user,
+        tool_result: tool_result.map(|result| text_of(result.get("content"))),
+        tool,
+        ..Default::default()
     };
-    let tool = body
-        .get("tools")
-        .and_then(Value::as_array)
-        .and_then(|t| t.first())
-        .filter(|_| tool_result.is_none() && !faults.echo)
-        .map(|tool| {
-            let name = tool.get("name").and_then(Value::as_str).unwrap_or("tool").to_string();
-            let input = answer::tool_arguments(tool.get("input_schema"), last_user.as_deref().unwrap_or(""));
-            (name, input)
-        });
+    let answer::Plan { text, words, call: tool, failed: overloaded, .. } =
+        answer::Plan::new(req, faults, attempt, asked);
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
-        let words = match faults.chunks {
-            Some(n) => (0..n).map(|i| format!("tok{i} ")).collect(),
-            None => answer::words(&text),
-        };
         return stream(Plan { model, words, tool, faults: faults.clone(), overloaded });
     }
     let mut content = Vec::new();

@@ -47,7 +47,16 @@ impl Captured {
     /// Method, path, headers (in order, as `[name, value]` pairs) and body (JSON when it
     /// parses); `query` too when the request had one.
     pub fn to_json(&self) -> Value {
-        let body = self.json_body().unwrap_or_else(|| Value::String(String::from_utf8_lossy(&self.body).into_owned()));
+        self.to_json_within(usize::MAX)
+    }
+
+    /// The same, with a body over `limit` bytes shown as `{"bytes": N}`.
+    pub fn to_json_within(&self, limit: usize) -> Value {
+        let body = if self.body.len() > limit {
+            json!({"bytes": self.body.len()})
+        } else {
+            self.json_body().unwrap_or_else(|| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+        };
         let headers: Vec<Value> = self.headers.iter().map(|(k, v)| json!([k, v])).collect();
         let mut seen = json!({"method": self.method, "path": self.path, "headers": headers, "body": body});
         if let Some(query) = &self.query {

@@ -21,14 +21,35 @@ use crate::respond::{Body, json_error, with_header};
 /// - `redirect`: a 302 to the same route without the fault prefix.
 /// - `gzip`: the answer body gzip-compressed, with `Content-Encoding: gzip`.
 /// - `bad-utf8`: the answer's text holds a byte that is not UTF-8 (0xFF).
-/// - `overload-first=N`: Anthropic, Responses and Gemini streams, with `key`: the first N
-///   attempts get a 200 whose stream reports an overload or failure before any content
+/// - `overload-first=N`: Anthropic, Responses, Gemini and Bedrock streams, with `key`: the first
+///   N attempts get a 200 whose stream reports an overload or failure before any content
 ///   (Anthropic: `message_start` then an `overloaded_error` event; Gemini: an error chunk with
-///   code 503; a Gemini answer that is not streamed: HTTP 503).
+///   code 503; Bedrock: an exception message, `serviceUnavailableException` unless `exception`
+///   names another, at the place `exception` says, else first; a Gemini or Bedrock answer that
+///   is not streamed: HTTP 503, Bedrock's `ServiceUnavailableException` or `exception`'s type).
 /// - `content-type=T`: a 200 answer says `Content-Type: T` (`none`: no such header), whatever
 ///   its body is.
 ///
 /// Aichat only: `no-message`, `response-false`.
+///
+/// Bedrock only (`/model/{id}/converse-stream`, binary AWS event-stream messages; `converse`):
+/// - `exception=TYPE`, `exception=TYPE@N`: an exception message (`:message-type: exception`,
+///   `:exception-type: TYPE`, e.g. `throttlingException`, payload `{"message": ...}`) ends the
+///   stream: without `@N` it is the stream's first message, before `messageStart`; with `@N`
+///   it follows `messageStart` and N `contentBlockDelta` messages (of any block; before
+///   `messageStop` when there are fewer). Every attempt gets it, unless `overload-first` limits
+///   it to the first attempts. `converse` answers the HTTP error of that type instead
+///   (`throttlingException`: 429 `ThrottlingException`, see `bedrock::http_status`).
+/// - `bad-prelude-crc=N`, `bad-message-crc=N`: the stream's message N (0: the first) goes out
+///   with its prelude CRC, or its message CRC, off by one bit.
+/// - `cut-inside=N`: the stream ends after the first half of message N's bytes.
+/// - `bearer=T`: only `Authorization: Bearer T` is accepted (else any token that is not empty).
+/// - `cut` ends the stream before `contentBlockStop`, `messageStop` and `metadata`; `error-event`
+///   is a `modelStreamErrorException` after the first text delta; `chunks`, `interval`,
+///   `split-utf8` (each message in two writes, cut inside a multi-byte character of its payload
+///   when it has one), `silence-after`, `reasoning` (without a field name) and `parallel-tools`
+///   (a second `toolUse` block, of the second tool when there is one) work as in the others;
+///   `keepalive`, `crlf` and `cr` have no meaning in a binary stream and change nothing.
 ///
 /// Streams (`"stream": true`) of every protocol:
 /// - `chunks=N`: N content chunks `tok0 `, `tok1 `, … instead of the word-by-word answer.
@@ -91,6 +112,12 @@ pub struct Faults {
     pub usage_every_chunk: bool,
     pub content_type: Option<String>,
     pub overload_first: Option<u64>,
+    /// Bedrock: the exception type, and after how many content deltas (`None`: first).
+    pub exception: Option<(String, Option<u64>)>,
+    pub bad_prelude_crc: Option<u64>,
+    pub bad_message_crc: Option<u64>,
+    pub cut_inside: Option<u64>,
+    pub bearer: Option<String>,
 }
 
 /// Where streamed reasoning goes.
@@ -169,6 +196,19 @@ impl Faults {
                 "usage-every-chunk" => f.usage_every_chunk = true,
                 "content-type" => f.content_type = Some(value.replace("%2F", "/")),
                 "overload-first" => f.overload_first = Some(number()?),
+                "exception" => {
+                    let (kind, at) = value.split_once('@').map_or((value, None), |(kind, at)| (kind, Some(at)));
+                    let at = at.map(str::parse::<u64>).transpose();
+                    let at = at.map_err(|_| format!("fault \"exception\" wants TYPE@N, got {value:?}"))?;
+                    if kind.is_empty() {
+                        return Err("fault \"exception\" needs a type, e.g. exception=throttlingException".to_string());
+                    }
+                    f.exception = Some((kind.to_string(), at));
+                }
+                "bad-prelude-crc" => f.bad_prelude_crc = Some(number()?),
+                "bad-message-crc" => f.bad_message_crc = Some(number()?),
+                "cut-inside" => f.cut_inside = Some(number()?),
+                "bearer" => f.bearer = Some(value.to_string()),
                 _ => return Err(format!("unknown fault {name:?}")),
             }
         }
@@ -201,8 +241,15 @@ impl Faults {
 
     /// The failing answer this request gets, if any: an injected status or a redirect.
     /// `attempt` is this request's count under `key`; with `echo`, the error message quotes
-    /// `request` (as a careless server quoting a credential would).
-    pub fn failure(&self, attempt: Option<u64>, route: &str, request: &str) -> Option<Response<Body>> {
+    /// `request` (as a careless server quoting a credential would). `error` shapes the answer
+    /// as the protocol's errors are shaped.
+    pub fn failure(
+        &self,
+        attempt: Option<u64>,
+        route: &str,
+        request: &str,
+        error: fn(u16, &str) -> Response<Body>,
+    ) -> Option<Response<Body>> {
         if self.redirect {
             return Some(with_header(json_error(302, "test server: moved"), "location", route));
         }
@@ -215,7 +262,7 @@ impl Faults {
         if self.echo {
             message = format!("{message}; request: {request}");
         }
-        let mut response = json_error(status, &message);
+        let mut response = error(status, &message);
         if let Some(v) = &self.retry_after {
             response = with_header(response, "retry-after", v);
         }
@@ -248,6 +295,22 @@ mod tests {
     }
 
     #[test]
+    fn bedrock_items_parse() {
+        let f =
+            Faults::parse("exception=throttlingException@2,bad-prelude-crc=1,bad-message-crc=3,cut-inside=4,bearer=t")
+                .unwrap();
+        assert_eq!(f.exception, Some(("throttlingException".to_string(), Some(2))));
+        assert_eq!((f.bad_prelude_crc, f.bad_message_crc, f.cut_inside), (Some(1), Some(3), Some(4)));
+        assert_eq!(f.bearer.as_deref(), Some("t"));
+        assert_eq!(
+            Faults::parse("exception=internalServerException").unwrap().exception,
+            Some(("internalServerException".into(), None))
+        );
+        assert!(Faults::parse("exception=x@y").is_err());
+        assert!(Faults::parse("exception=").is_err());
+    }
+
+    #[test]
     fn unknown_fault_is_refused() {
         assert!(Faults::parse("explode").is_err());
         assert!(Faults::parse("fail-first=2").is_err());
@@ -261,8 +324,8 @@ mod tests {
     #[test]
     fn fail_first_fails_only_the_first_attempts() {
         let f = Faults::parse("key=k,fail-first=2").unwrap();
-        assert_eq!(f.failure(Some(1), "/", "").map(|r| r.status().as_u16()), Some(500));
-        assert_eq!(f.failure(Some(2), "/", "").map(|r| r.status().as_u16()), Some(500));
-        assert!(f.failure(Some(3), "/", "").is_none());
+        assert_eq!(f.failure(Some(1), "/", "", json_error).map(|r| r.status().as_u16()), Some(500));
+        assert_eq!(f.failure(Some(2), "/", "", json_error).map(|r| r.status().as_u16()), Some(500));
+        assert!(f.failure(Some(3), "/", "", json_error).is_none());
     }
 }

@@ -91,35 +91,29 @@ pub fn answer(req: &Captured, faults: &Faults, attempt: Option<u64>) -> Response
         .rev()
         .find(|c| c.get("role").and_then(Value::as_str) == Some("user") && !text_of(c.get("parts")).is_empty())
         .map(|c| text_of(c.get("parts")));
-    let text = if faults.echo {
-        req.to_json().to_string()
-    } else if let Some(result) = result {
-        let shown = match result.get("result") {
+    let tool =
+        body.pointer("/tools/0/functionDeclarations").and_then(Value::as_array).and_then(|d| d.first()).map(|first| {
+            let name = first.get("name").and_then(Value::as_str).unwrap_or("tool").to_string();
+            (name, first.get("parameters"))
+        });
+    let asked = answer::Asked {
+        last_user,
+        tool_result: result.map(|result| match result.get("result") {
             Some(Value::String(s)) => s.clone(),
             _ => result.to_string(),
-        };
-        format!("The tool returned: {shown}")
-    } else {
-        answer::reply(last_user.as_deref())
+        }),
+        tool,
+        max_tokens: body.pointer("/generationConfig/maxOutputTokens").and_then(Value::as_u64),
+        ..Default::default()
     };
-    let declarations = body.pointer("/tools/0/functionDeclarations").and_then(Value::as_array);
+    let answer::Plan { words, call, cut_short, failed, .. } = answer::Plan::new(req, faults, attempt, asked);
     let mut calls = Vec::new();
-    if let Some(first) = declarations.and_then(|d| d.first()).filter(|_| result.is_none() && !faults.echo) {
-        let name = first.get("name").and_then(Value::as_str).unwrap_or("tool");
-        let args = answer::tool_arguments(first.get("parameters"), last_user.as_deref().unwrap_or(""));
+    if let Some((name, args)) = call {
         calls.push(json!({"functionCall": {"name": name, "args": args}, "thoughtSignature": CALL_SIGNATURE}));
         if faults.tool_style == ToolStyle::Parallel {
             calls.push(json!({"functionCall": {"name": name, "args": args}}));
         }
     }
-    let mut words = match faults.chunks {
-        Some(n) => (0..n).map(|i| format!("tok{i} ")).collect(),
-        None => answer::words(&text),
-    };
-    let limit = body.pointer("/generationConfig/maxOutputTokens").and_then(Value::as_u64).map(|n| n as usize);
-    let cut_short = limit.is_some_and(|n| n < words.len());
-    words.truncate(limit.unwrap_or(usize::MAX));
-    let failed = faults.overload_first.zip(attempt).is_some_and(|(n, a)| a <= n);
     let plan = Plan { model, words, calls, cut_short, faults: faults.clone() };
     if stream {
         return streamed("text/event-stream", |tx| produce(plan, failed, tx));

@@ -1,16 +1,23 @@
 //! The project's local test server: speaks every protocol of the library (`ROUTES`: Aichat's
 //! `POST /api/text`, OpenAI's chat completions, Anthropic's messages, Ollama's chat, OpenAI's
-//! responses, Gemini's generateContent) on loopback, answers deterministically from the
-//! conversation, and injects faults on request.
+//! responses, Gemini's generateContent, Amazon Bedrock's Converse with its binary event stream
+//! and SigV4 or Bearer authentication) on loopback, answers deterministically from the
+//! conversation (the same [`answer`] plan for every protocol), and injects faults on request.
 //!
 //! Faults and stream controls are chosen by a path prefix, so any client can ask for them
 //! through its base URL alone: `http://127.0.0.1:PORT/fault/<spec>` where `<spec>` is a
 //! comma-separated list of the items in [`Faults`], e.g. `/fault/delay=200,status=503/api/text`.
+//!
+//! What arrived is kept for the requests that carry a `key=K` fault: `GET /attempts/K` counts
+//! them and `GET /seen/K` lists them (method, path, headers, and the body when it is under
+//! 64 KiB), as do [`Server::attempts`] and [`Server::seen`].
 
 mod aichat;
 mod answer;
 mod anthropic;
+mod bedrock;
 mod capture;
+pub mod eventstream;
 mod faults;
 mod gemini;
 mod ollama;
@@ -18,6 +25,7 @@ mod openai;
 mod raw;
 mod respond;
 mod responses;
+pub mod sigv4;
 mod tls;
 
 use std::collections::HashMap;
@@ -39,24 +47,33 @@ use respond::{Body, json, json_error};
 pub use tls::SelfSigned;
 use tokio_rustls::TlsAcceptor;
 
-/// What the server remembers between requests: how many attempts arrived per `key=` fault.
+/// What the server remembers between requests: the attempts that arrived per `key=` fault.
 #[derive(Debug, Default)]
 pub struct State {
-    attempts: Mutex<HashMap<String, u64>>,
+    attempts: Mutex<HashMap<String, Vec<serde_json::Value>>>,
     connections: std::sync::atomic::AtomicU64,
 }
 
+/// Bodies up to this size are kept with the attempts (larger ones as their length).
+const SEEN_BODY_BYTES: usize = 64 * 1024;
+
 impl State {
-    /// Counts one more attempt for `key` and returns the new count.
-    fn count(&self, key: &str) -> u64 {
+    /// Keeps one more attempt for `key` and returns the new count.
+    fn count(&self, key: &str, request: &capture::Captured) -> u64 {
+        let seen = request.to_json_within(SEEN_BODY_BYTES);
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        let n = attempts.entry(key.to_string()).or_insert(0);
-        *n += 1;
-        *n
+        let list = attempts.entry(key.to_string()).or_default();
+        list.push(seen);
+        list.len() as u64
     }
 
     pub fn attempts(&self, key: &str) -> u64 {
-        self.attempts.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied().unwrap_or(0)
+        self.attempts.lock().unwrap_or_else(|e| e.into_inner()).get(key).map_or(0, |l| l.len() as u64)
+    }
+
+    /// The attempts that carried `key`, in order, as the `echo` fault shows a request.
+    pub fn seen(&self, key: &str) -> Vec<serde_json::Value> {
+        self.attempts.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned().unwrap_or_default()
     }
 
     /// How many connections were accepted.
@@ -101,31 +118,63 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
         Err(why) => return Ok(json_error(400, &why)),
     };
     if req.method() == Method::GET {
-        return Ok(match route.strip_prefix("/attempts/") {
-            Some(key) => json(200, &serde_json::json!({"attempts": state.attempts(key)})),
-            None => json_error(404, &format!("test server: no route for GET {route}")),
-        });
+        if let Some(key) = route.strip_prefix("/attempts/") {
+            return Ok(json(200, &serde_json::json!({"attempts": state.attempts(key)})));
+        }
+        if let Some(key) = route.strip_prefix("/seen/") {
+            return Ok(json(200, &serde_json::json!({"requests": state.seen(key)})));
+        }
+        return Ok(json_error(404, &format!("test server: no route for GET {route}")));
     }
-    let answer =
-        ROUTES.iter().find(|(paths, _)| paths.iter().any(|p| route_matches(p, &route))).map(|(_, answer)| *answer);
-    let Some(answer) = answer.filter(|_| req.method() == Method::POST) else {
+    let protocol = ROUTES.iter().find(|r| r.paths.iter().any(|p| route_matches(p, &route)));
+    let Some(protocol) = protocol.filter(|_| req.method() == Method::POST) else {
         return Ok(json_error(404, &format!("test server: no route for {} {route}", req.method())));
     };
     let captured = match capture::Captured::read(req).await {
         Ok(c) => c,
         Err(response) => return Ok(response),
     };
-    let attempt = faults.key.as_deref().map(|key| state.count(key));
+    let attempt = faults.key.as_deref().map(|key| state.count(key, &captured));
     faults.wait().await;
-    let echo = if faults.echo { captured.to_json().to_string() } else { String::new() };
-    if let Some(response) = faults.failure(attempt, &route, &echo) {
+    if let Some(response) = (protocol.refusal)(&captured, &faults) {
         return Ok(response);
     }
-    Ok(answer(&captured, &faults, attempt))
+    let echo = if faults.echo { captured.to_json().to_string() } else { String::new() };
+    if let Some(response) = faults.failure(attempt, &route, &echo, protocol.error) {
+        return Ok(response);
+    }
+    Ok((protocol.answer)(&captured, &faults, attempt))
 }
 
 /// How the server answers one protocol's request (the attempt number when the faults name a key).
 type Answer = fn(&capture::Captured, &Faults, Option<u64>) -> Response<Body>;
+
+/// One protocol the server speaks.
+struct Route {
+    /// Its paths (`*`: one path segment).
+    paths: &'static [&'static str],
+    answer: Answer,
+    /// What every request must pass before any injected failure or answer (authentication):
+    /// the refusal when it does not.
+    refusal: fn(&capture::Captured, &Faults) -> Option<Response<Body>>,
+    /// The protocol's error answer for a status and message (for the `status` fault).
+    error: fn(u16, &str) -> Response<Body>,
+}
+
+impl Route {
+    /// A protocol that admits every request and answers errors in OpenAI's shape.
+    const fn new(paths: &'static [&'static str], answer: Answer) -> Route {
+        Route { paths, answer, refusal: |_, _| None, error: json_error }
+    }
+
+    const fn guarded(
+        self,
+        refusal: fn(&capture::Captured, &Faults) -> Option<Response<Body>>,
+        error: fn(u16, &str) -> Response<Body>,
+    ) -> Route {
+        Route { refusal, error, ..self }
+    }
+}
 
 /// Whether `route` is `path`, or, where `path` has a `*`, what is around it with one path
 /// segment (no `/`, not empty) in its place.
@@ -140,16 +189,16 @@ fn route_matches(path: &str, route: &str) -> bool {
 }
 
 /// Every protocol the server speaks: its paths (`*`: a path segment) and its answer, one line each.
-const ROUTES: &[(&[&str], Answer)] = &[
-    (&["/api/text"], |req, faults, _| aichat::answer(req, faults)),
+const ROUTES: &[Route] = &[
+    Route::new(&["/api/text"], |req, faults, _| aichat::answer(req, faults)),
     // Azure OpenAI's v1 API is the same under /openai/v1.
-    (&["/v1/chat/completions", "/chat/completions", "/openai/v1/chat/completions"], |req, faults, _| {
+    Route::new(&["/v1/chat/completions", "/chat/completions", "/openai/v1/chat/completions"], |req, faults, _| {
         openai::answer(req, faults)
     }),
-    (&["/v1/messages", "/messages"], anthropic::answer),
-    (&["/api/chat"], |req, faults, _| ollama::answer(req, faults)),
-    (&["/v1/responses", "/responses"], responses::answer),
-    (
+    Route::new(&["/v1/messages", "/messages"], anthropic::answer),
+    Route::new(&["/api/chat"], |req, faults, _| ollama::answer(req, faults)),
+    Route::new(&["/v1/responses", "/responses"], responses::answer),
+    Route::new(
         &[
             "/v1beta/models/*:streamGenerateContent",
             "/v1beta/models/*:generateContent",
@@ -158,6 +207,9 @@ const ROUTES: &[(&[&str], Answer)] = &[
         ],
         gemini::answer,
     ),
+    // The model id is one segment: an ARN's `:` and `/` arrive percent-encoded.
+    Route::new(&["/model/*/converse-stream", "/model/*/converse"], bedrock::answer)
+        .guarded(bedrock::refusal, bedrock::error),
 ];
 
 /// Answers `CONNECT host:port` as a forward proxy would, except that the tunnel leads back to
@@ -224,6 +276,24 @@ impl Server {
     /// How many requests arrived with the fault `key=KEY`.
     pub fn attempts(&self, key: &str) -> u64 {
         self.state.attempts(key)
+    }
+
+    /// The requests that arrived with the fault `key=KEY`, in order, each as the `echo` fault
+    /// shows it (`{"method", "path", "query"?, "headers": [[name, value], ...], "body"}`; a body
+    /// over 64 KiB as `{"bytes": N}`).
+    pub fn seen(&self, key: &str) -> Vec<serde_json::Value> {
+        self.state.seen(key)
+    }
+
+    /// The value of header `name` (lowercase) in each request that arrived with `key=KEY`, in
+    /// order (`None` where it was absent): e.g. each attempt's `x-amz-date`.
+    pub fn header_of_attempts(&self, key: &str, name: &str) -> Vec<Option<String>> {
+        let value = |seen: &serde_json::Value| {
+            let headers = seen["headers"].as_array()?;
+            let pair = headers.iter().find(|h| h[0] == name)?;
+            pair[1].as_str().map(str::to_string)
+        };
+        self.state.seen(key).iter().map(value).collect()
     }
 
     /// How many connections the server accepted (pooled calls share one).

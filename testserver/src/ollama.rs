@@ -28,24 +28,13 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
     let content = |m: &Value| m.get("content").and_then(Value::as_str).unwrap_or("").to_string();
     let tool_result = messages.last().filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"));
     let last_user = messages.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user")).map(content);
-    let text = if faults.echo {
-        req.to_json().to_string()
-    } else if let Some(result) = tool_result {
-        format!("The tool returned: {}", content(result))
-    } else {
-        answer::reply(last_user.as_deref())
-    };
-    let tool = body
-        .get("tools")
-        .and_then(Value::as_array)
-        .and_then(|t| t.first())
-        .filter(|_| tool_result.is_none() && !faults.echo)
-        .map(|tool| {
-            let name = tool.pointer("/function/name").and_then(Value::as_str).unwrap_or("tool");
-            let arguments =
-                answer::tool_arguments(tool.pointer("/function/parameters"), last_user.as_deref().unwrap_or(""));
-            json!({"function": {"name": name, "arguments": arguments}})
-        });
+    let tool = body.get("tools").and_then(Value::as_array).and_then(|t| t.first()).map(|tool| {
+        let name = tool.pointer("/function/name").and_then(Value::as_str).unwrap_or("tool").to_string();
+        (name, tool.pointer("/function/parameters"))
+    });
+    let asked = answer::Asked { last_user, tool_result: tool_result.map(content), tool, ..Default::default() };
+    let answer::Plan { text, words, call, .. } = answer::Plan::new(req, faults, None, asked);
+    let tool = call.map(|(name, arguments)| json!({"function": {"name": name, "arguments": arguments}}));
     let line = |message: Value, done: bool| {
         let mut object = json!({"model": model, "created_at": CREATED_AT, "message": message, "done": done});
         if done {
@@ -79,10 +68,6 @@ pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
     match &tool {
         Some(call) => lines.push(line(json!({"role": "assistant", "content": "", "tool_calls": [call]}), false)),
         None => {
-            let words = match faults.chunks {
-                Some(n) => (0..n).map(|i| format!("tok{i} ")).collect(),
-                None => answer::words(&text),
-            };
             for word in words {
                 lines.push(line(json!({"role": "assistant", "content": word}), false));
             }

@@ -428,16 +428,21 @@ pub(crate) struct Writer {
 impl Writer {
     /// Queues one event; returns `false` once the client is gone.
     pub(crate) async fn write(&mut self, event: String) -> bool {
+        let cut = if self.split_utf8 { split_point(&event) } else { 0 };
+        self.write_bytes(event.as_bytes(), cut).await
+    }
+
+    /// Queues one event of any bytes; with `split_utf8`, writes it in two parts cut at `cut`.
+    pub(crate) async fn write_bytes(&mut self, event: &[u8], cut: usize) -> bool {
         if self.split_utf8 {
-            let cut = split_point(&event);
-            if self.tx.send(Bytes::copy_from_slice(&event.as_bytes()[..cut])).await.is_err() {
+            if self.tx.send(Bytes::copy_from_slice(&event[..cut])).await.is_err() {
                 return false;
             }
             // A pause, so the two halves reach the client in separate reads.
             tokio::time::sleep(Duration::from_millis(5)).await;
-            return self.tx.send(Bytes::copy_from_slice(&event.as_bytes()[cut..])).await.is_ok();
+            return self.tx.send(Bytes::copy_from_slice(&event[cut..])).await.is_ok();
         }
-        self.pending.extend_from_slice(event.as_bytes());
+        self.pending.extend_from_slice(event);
         if self.paced || self.pending.len() >= WRITE_BATCH { self.flush().await } else { true }
     }
 

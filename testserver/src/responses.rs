@@ -52,31 +52,20 @@ pub fn answer(req: &Captured, faults: &Faults, attempt: Option<u64>) -> Response
         .rev()
         .find(|i| i.get("role").and_then(Value::as_str) == Some("user"))
         .map(|i| text_of(i.get("content")));
-    let text = if faults.echo {
-        req.to_json().to_string()
-    } else if let Some(output) = output {
-        format!("The tool returned: {}", output.get("output").and_then(Value::as_str).unwrap_or(""))
-    } else {
-        answer::reply(last_user.as_deref())
+    let tool = body.get("tools").and_then(Value::as_array).and_then(|t| t.first()).map(|tool| {
+        let name = tool.get("name").and_then(Value::as_str).unwrap_or("tool").to_string();
+        (name, tool.get("parameters"))
+    });
+    let asked = answer::Asked {
+        last_user,
+        tool_result: output.map(|o| o.get("output").and_then(Value::as_str).unwrap_or("").to_string()),
+        tool,
+        max_tokens: body.get("max_output_tokens").and_then(Value::as_u64),
+        ..Default::default()
     };
-    let tool = body
-        .get("tools")
-        .and_then(Value::as_array)
-        .and_then(|t| t.first())
-        .filter(|_| output.is_none() && !faults.echo)
-        .map(|tool| {
-            let name = tool.get("name").and_then(Value::as_str).unwrap_or("tool").to_string();
-            let args = answer::tool_arguments(tool.get("parameters"), last_user.as_deref().unwrap_or(""));
-            (name, args.to_string())
-        });
-    let mut words = match faults.chunks {
-        Some(n) => (0..n).map(|i| format!("tok{i} ")).collect(),
-        None => answer::words(&text),
-    };
-    let limit = body.get("max_output_tokens").and_then(Value::as_u64).map(|n| n as usize);
-    let incomplete = limit.is_some_and(|n| n < words.len());
-    words.truncate(limit.unwrap_or(usize::MAX));
-    let failed = faults.overload_first.zip(attempt).is_some_and(|(n, a)| a <= n);
+    let answer::Plan { words, call, cut_short: incomplete, failed, .. } =
+        answer::Plan::new(req, faults, attempt, asked);
+    let tool = call.map(|(name, args)| (name, args.to_string()));
     let plan = Plan { model, words, tool, incomplete, failed, faults: faults.clone() };
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
         return streamed("text/event-stream", |tx| produce(plan, tx));

@@ -128,7 +128,7 @@ class Options(TypedDict, total=False):
     provider: Optional[str]  # None: not set
     """The protocol: one of the registry's names."""
     model: Optional[str]  # None: not set
-    """The model name. Library default: "gpt-3.5-turbo"."""
+    """The model name."""
     stream: Optional[bool]  # None: not set
     """Stream the answer as it is generated. Library default: false."""
     base_url: Optional[str]  # None: not set
@@ -171,6 +171,8 @@ class Options(TypedDict, total=False):
     """With the event API, end the answer with one RESULT event: the whole answer, assembled. Library default: false."""
     user: Optional[str]  # None: not set
     """An id of the end user, for the provider's abuse monitoring."""
+    region: Optional[str]  # None: not set
+    """The AWS region (Bedrock); its host and signature are for it."""
     extra_body: Optional[Mapping[str, Any]]  # None: not set
     """Fields merged into the request body as written (they win)."""
     connect_timeout_ms: Optional[int]  # None: not set
