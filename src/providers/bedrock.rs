@@ -109,6 +109,10 @@ impl Protocol for Bedrock {
     fn decoder_for(&self, r: &Resolved) -> Box<dyn Decoder> {
         Box::new(ConverseDecoder { model: r.model.clone(), ..ConverseDecoder::default() })
     }
+
+    fn plain_decoder(&self) -> Box<dyn Decoder> {
+        Box::new(ConverseDecoder { plain: true, ..ConverseDecoder::default() })
+    }
 }
 
 fn invalid(field: &str, why: &str) -> Error {
@@ -493,6 +497,10 @@ struct ConverseDecoder {
     /// The reasoning blocks not yet closed, by content block index: MESSAGE keeps each one
     /// whole (`reasoning_items`) to send it back as it came.
     reasoning: std::collections::BTreeMap<u32, ReasoningBlock>,
+    /// Without the fast path (for the differential fuzz target).
+    plain: bool,
+    /// The last text delta the fast path read whole, to read the next ones by comparison.
+    learner: crate::fastjson::Learner<()>,
 }
 
 /// One reasoning block as it arrives: its text and signature, or its encrypted bytes.
@@ -605,6 +613,12 @@ impl Decoder for ConverseDecoder {
     fn frame(&mut self, event: &str, data: &str, out: &mut Assembler<'_>) -> Result<Flow, Error> {
         if event == "contentBlockDelta" {
             self.start(out)?;
+            if !self.plain {
+                if let Some(text) = fast::text_delta(data, &mut self.learner) {
+                    out.text(0, &text)?;
+                    return Ok(Flow::More);
+                }
+            }
             self.delta(data, out)?;
             return Ok(Flow::More);
         }
@@ -689,6 +703,64 @@ impl Decoder for ConverseDecoder {
 
     fn retryable(&self) -> bool {
         self.transient
+    }
+}
+
+/// The fast path for the text `contentBlockDelta`, the event nearly every message of a stream is:
+/// `{"contentBlockIndex":N,"delta":{"text":"..."},"p":"..."}`, its `p` padding (random in length
+/// and content, as every payload's) and any other unknown field skipped. The first such event is
+/// scanned and learned; the next ones, the same bytes but for their text and padding, are read by
+/// comparison (`fastjson::Template`). A delta of reasoning or a tool call, a repeated field,
+/// anything the scanner does not take is left to the plain path (`ConverseDecoder::delta`), which
+/// reads it the same.
+mod fast {
+    use crate::fastjson::{JsonStr, Learner, Scanner, Used};
+
+    /// The text of a text delta; `None`: not one, or not read here.
+    pub(super) fn text_delta<'a>(data: &'a str, learner: &mut Learner<()>) -> Option<JsonStr<'a>> {
+        let mut used = Used::default();
+        if learner.read(data, &mut used).is_some() {
+            if let Some(text) = used.take(0) {
+                return Some(text);
+            }
+        }
+        // The plain path skips unknown fields (serde's `IgnoredAny`) and reads the index and the
+        // text as typed fields, refusing a repeated one.
+        let mut s = Scanner::new(data);
+        learner.watch(&mut s);
+        let (mut index, mut text) = (false, None);
+        s.object(|s, key| match key {
+            "contentBlockIndex" if !index => {
+                index = true;
+                s.u32().map(|_| ())
+            }
+            "delta" if text.is_none() => {
+                text = Some(delta_text(s)?);
+                Some(())
+            }
+            "contentBlockIndex" | "delta" => None,
+            _ => s.skip(),
+        })?;
+        if !s.at_end() {
+            return None;
+        }
+        let text = text?;
+        learner.learn(&mut s, || ());
+        Some(text)
+    }
+
+    /// A `delta` object holding `text` and nothing the plain path reads besides.
+    fn delta_text<'a>(s: &mut Scanner<'a>) -> Option<JsonStr<'a>> {
+        let mut text = None;
+        s.object(|s, key| match key {
+            "text" if text.is_none() => {
+                text = Some(s.string()?);
+                Some(())
+            }
+            "text" | "reasoningContent" | "toolUse" => None,
+            _ => s.skip(),
+        })?;
+        text
     }
 }
 
@@ -1151,5 +1223,56 @@ mod reasoning_blocks {
             body["messages"][1]["content"],
             json!([{"reasoningContent": {"reasoningText": {"text": "r", "signature": "s"}}}, {"text": "b"}])
         );
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::fast;
+    use crate::fastjson::Learner;
+
+    const DELTA: &str =
+        r#"{"contentBlockIndex":0,"delta":{"text":" the quick brown"},"p":"abcdefghijklmnopqrstuvwxyzABCDEFGH"}"#;
+
+    #[test]
+    fn the_fast_path_takes_text_deltas_only() {
+        assert_eq!(fast::text_delta(DELTA, &mut Learner::default()).as_deref(), Some(" the quick brown"));
+        let escaped = r#"{"contentBlockIndex":0,"delta":{"text":"a\nb \u00e9"},"p":"ab"}"#;
+        assert_eq!(fast::text_delta(escaped, &mut Learner::default()).as_deref(), Some("a\nb é"));
+        for other in [
+            r#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"hm"}},"p":"ab"}"#,
+            r#"{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{"}},"p":"ab"}"#,
+            r#"{"contentBlockIndex":0,"delta":{"text":"a","toolUse":{"input":"{"}}}"#,
+            r#"{"contentBlockIndex":0,"delta":{"text":"a","text":"b"}}"#,
+            r#"{"contentBlockIndex":0,"contentBlockIndex":0,"delta":{"text":"a"}}"#,
+            r#"{"contentBlockIndex":-1,"delta":{"text":"a"}}"#,
+            r#"{"contentBlockIndex":0.5,"delta":{"text":"a"}}"#,
+            r#"{"contentBlockIndex":0,"delta":{"text":null}}"#,
+            r#"{"contentBlockIndex":0,"delta":null}"#,
+            r#"{"contentBlockIndex":0}"#,
+            r#"{"contentBlockIndex":0,"delta":{"text":"a"}} x"#,
+            r#"{"contentBlockIndex":0,"delta":{"text":"a\ud800"}}"#,
+        ] {
+            assert!(fast::text_delta(other, &mut Learner::default()).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn learned_deltas_read_their_new_text_and_padding() {
+        let mut learner = Learner::default();
+        assert!(fast::text_delta(DELTA, &mut learner).is_some());
+        for (text, padding) in
+            [(" fox jumps over", "abc"), (" a \\\"lazy\\\" dog", ""), ("é", "abcdefghijklmnopqrstuvwxyz")]
+        {
+            let next = DELTA.replace(" the quick brown", text).replace("abcdefghijklmnopqrstuvwxyzABCDEFGH", padding);
+            let want: String = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            assert_eq!(fast::text_delta(&next, &mut learner).as_deref(), Some(want.as_str()), "{next}");
+        }
+        // Another block's index is compared as bytes: read whole, still a text delta.
+        let other = DELTA.replace(r#""contentBlockIndex":0"#, r#""contentBlockIndex":2"#);
+        assert_eq!(fast::text_delta(&other, &mut learner).as_deref(), Some(" the quick brown"));
+        let tool =
+            r#"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"x"}},"p":"abcdefghijklmnopqrstuvwxyzABCDEFGH"}"#;
+        assert!(fast::text_delta(tool, &mut learner).is_none());
     }
 }
