@@ -398,3 +398,36 @@ func TestAFailureAfterTheLastEventsIsNeverWaitedForInVain(t *testing.T) {
 		t.Fatal("an iterator waited for a descriptor that never turned readable")
 	}
 }
+
+// A Result's Message, sent back as it is, keeps what the next turn needs: Gemini's thought
+// signature on each call (Gemini 3 answers 400 without it) and Bedrock's signed reasoning block
+// (Bedrock answers 400 without its signature). The test server refuses both the same way.
+func TestMessagesSentBackKeepTheirSignatures(t *testing.T) {
+	c := newClient(t)
+	ask := []Message{{Role: "user", Content: "What time is it?"}}
+	for _, p := range []struct{ provider, path string }{{"gemini", "/fault/reasoning/v1beta"}, {"bedrock", "/fault/reasoning"}} {
+		req := withTools(Request{Messages: ask, Options: Options{Provider: p.provider, Model: "m", Stream: true,
+			APIKey: "test-key", BaseURL: baseURL + p.path, MaxRetries: ptr(0)}})
+		first, err := c.Run(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", p.provider, err)
+		}
+		if len(first.ToolCalls) == 0 {
+			t.Fatalf("%s: no tool call: %+v", p.provider, first)
+		}
+		m := first.Message
+		signed := m.ReasoningSignature != "" || len(m.ReasoningItems) > 0 ||
+			(m.ToolCalls[0].ExtraContent != nil && m.ToolCalls[0].ExtraContent.Google != nil)
+		if !signed {
+			t.Errorf("%s: the message lost its signatures: %+v", p.provider, m)
+		}
+		req.Messages = append(append([]Message{}, ask...), m, Message{Role: "tool", ToolCallID: m.ToolCalls[0].ID, Content: "10:00"})
+		second, err := c.Run(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: sending the message back: %v", p.provider, err)
+		}
+		if !strings.HasPrefix(second.Text, "The tool returned: 10:00") {
+			t.Errorf("%s: %q", p.provider, second.Text)
+		}
+	}
+}
