@@ -21,7 +21,7 @@ from pathlib import Path
 URL = "https://github.com/aichat-dev/aichat"
 LICENSE = "MIT OR Apache-2.0"
 LICENSE_FILES = ("LICENSE-MIT", "LICENSE-APACHE")
-PROTOCOLS = ("OpenAI", "Anthropic", "Ollama", "Aichat")
+PROTOCOLS = ("OpenAI", "Anthropic", "Ollama", "Aichat", "Gemini", "Bedrock")
 
 failures: list[str] = []
 

@@ -25,7 +25,7 @@ grep -qx 'prefix=/usr' "$tmp/stage/usr/lib/pkgconfig/aichat.pc" || fail "aichat.
 description=$(sed -n 's/^description = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n 1)
 grep -qxF "Description: $description" "$tmp/stage/usr/lib/pkgconfig/aichat.pc" ||
   fail "aichat.pc's Description is not Cargo.toml's: $(grep Description "$tmp/stage/usr/lib/pkgconfig/aichat.pc")"
-for protocol in Aichat OpenAI Anthropic Ollama; do
+for protocol in Aichat OpenAI Anthropic Ollama Gemini Bedrock; do
   case "$description" in *"$protocol"*) ;; *) fail "the description does not name the $protocol protocol: $description" ;; esac
 done
 

@@ -270,6 +270,22 @@ fn credentials_come_from_the_shared_files_profile() {
         let auth = server.seen("files2")[0]["headers"].to_string();
         assert!(auth.contains("/ca-central-1/bedrock/"), "{auth}");
     }
+    // Keys in the config file's profile (as botocore reads them), with a session token; the
+    // variables name the files.
+    let env = [("AWS_PROFILE", "ops"), ("AWS_CONFIG_FILE", "$HOME/c"), ("AWS_SHARED_CREDENTIALS_FILE", "$HOME/none")];
+    if in_child("config-keys", &env) {
+        let home = std::env::var("HOME").unwrap();
+        std::fs::write(
+            format!("{home}/c"),
+            format!("[profile ops]\nregion = sa-east-1\naws_access_key_id = {SESSION_KEY_ID}\naws_secret_access_key = {SESSION_SECRET}\naws_session_token = {SESSION_TOKEN}\n"),
+        )
+        .unwrap();
+        let server = Server::start().unwrap();
+        let out = events(&bedrock(&server.fault_url("key=cfg"), HI, ""));
+        ok(&out);
+        let headers = server.seen("cfg")[0]["headers"].to_string();
+        assert!(headers.contains("/sa-east-1/bedrock/") && headers.contains(SESSION_KEY_ID), "{headers}");
+    }
 }
 
 #[test]

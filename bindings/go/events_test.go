@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -154,15 +155,140 @@ func TestEventsReportFailuresAsErrors(t *testing.T) {
 
 func TestEveryProtocolGivesTheSameResult(t *testing.T) {
 	c := newClient(t)
-	for _, p := range []struct{ provider, path string }{{"openai", "/v1"}, {"anthropic", "/v1"}, {"ollama", ""}, {"responses", "/v1"}, {"groq", "/v1"}, {"gemini", "/v1beta"}} {
-		req := Request{Messages: hi, Options: Options{Provider: p.provider, Model: "m", Stream: true, BaseURL: baseURL + p.path, MaxRetries: ptr(0)}}
+	// The server's usage is 9 + 12 = 21 in every protocol but Bedrock's, whose prompt count
+	// adds the cache reads and writes to the input (6 + 3 + 2 = 11): 11 + 12 = 23.
+	for _, p := range []struct {
+		provider, path string
+		total          int64
+	}{{"openai", "/v1", 21}, {"anthropic", "/v1", 21}, {"ollama", "", 21}, {"responses", "/v1", 21}, {"groq", "/v1", 21},
+		{"gemini", "/v1beta", 21}, {"bedrock", "", 23}} {
+		// Bedrock wants credentials: a bearer token here (the server takes any), so the
+		// environment's AWS settings play no part.
+		req := Request{Messages: hi, Options: Options{Provider: p.provider, Model: "m", Stream: true, BaseURL: baseURL + p.path,
+			APIKey: "test-key", MaxRetries: ptr(0)}}
 		r, err := c.Run(context.Background(), req)
 		if err != nil {
 			t.Fatalf("%s: %v", p.provider, err)
 		}
-		if r.Text != "You said: Hi" || r.FinishReason != "stop" || r.Usage == nil || r.Usage.TotalTokens != 21 {
+		if r.Text != "You said: Hi" || r.FinishReason != "stop" || r.Usage == nil || r.Usage.TotalTokens != p.total {
 			t.Errorf("%s: %+v", p.provider, r)
 		}
+	}
+}
+
+// The test server's SigV4 credentials (testserver/src/sigv4.rs).
+const bedrockKeyID, bedrockSecret = "AKIDTESTBEDROCK", "test/secret/KEY+1"
+
+// setAWSKeys puts SigV4 keys and a region in the environment for this test only (t.Setenv
+// restores the old values). The variables that would change what a client does with them are
+// set empty, which the library takes as unset: a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)
+// would be sent instead of a signature, and a session token of the machine's would be signed
+// with the test key. With the keys in the environment, no profile or shared file is read.
+func setAWSKeys(t *testing.T, keyID, secret string) {
+	t.Helper()
+	for _, name := range []string{"AWS_BEARER_TOKEN_BEDROCK", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"} {
+		t.Setenv(name, "")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", keyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_REGION", "eu-west-3")
+}
+
+// seenHeader gives the header `name` of each request the test server counted under key
+// (GET /seen/KEY), "" where a request had none.
+func seenHeader(t *testing.T, key, name string) []string {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/seen/" + key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var seen struct {
+		Requests []struct{ Headers [][2]string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&seen); err != nil {
+		t.Fatal(err)
+	}
+	var values []string
+	for _, r := range seen.Requests {
+		value := ""
+		for _, h := range r.Headers {
+			if h[0] == name {
+				value = h[1]
+			}
+		}
+		values = append(values, value)
+	}
+	return values
+}
+
+func TestBedrockToolRoundTripSignedWithKeysFromTheEnvironment(t *testing.T) {
+	setAWSKeys(t, bedrockKeyID, bedrockSecret)
+	c, err := NewClient(Options{NoProxy: true, MaxRetries: ptr(0)}) // reads the environment now
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := Request{Messages: []Message{{Role: "user", Content: "What time is it in Paris?"}},
+		Options: Options{Provider: "bedrock", Model: "amazon.nova-lite-v1:0", Stream: true, BaseURL: baseURL + "/fault/key=go-sigv4"}}
+	req.Tools = []Tool{{Type: "function", Function: FunctionTool{Name: "get_time", Description: "The time",
+		Parameters: map[string]any{"type": "object", "properties": map[string]any{"tz": map[string]any{"type": "string"}}}}}}
+	first, err := c.Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.FinishReason != "tool_calls" || len(first.ToolCalls) != 1 {
+		t.Fatalf("first turn %+v", first)
+	}
+	call := first.ToolCalls[0]
+	if call.ID != "tooluse_aichatTest0" || call.Function.Name != "get_time" || call.Function.Arguments != `{"tz":"What time is it in Paris?"}` {
+		t.Errorf("tool call %+v", call)
+	}
+	if len(first.Message.ToolCalls) != 1 || first.Message.ToolCalls[0] != call || first.Message.Role != "assistant" {
+		t.Errorf("message %+v", first.Message)
+	}
+	if first.Usage == nil || *first.Usage != (Usage{11, 12, 23, 3, -1}) {
+		t.Errorf("usage %+v", first.Usage)
+	}
+
+	req.Messages = append(req.Messages, first.Message, Message{Role: "tool", ToolCallID: "tooluse_aichatTest0", Content: "10:00"})
+	second, err := c.Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Text != "The tool returned: 10:00" || second.FinishReason != "stop" {
+		t.Errorf("second turn %+v", second)
+	}
+
+	// Both requests were signed with the environment's key, for its region.
+	auths := seenHeader(t, "go-sigv4", "authorization")
+	if len(auths) != 2 {
+		t.Fatalf("requests seen: %q", auths)
+	}
+	for _, auth := range auths {
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+bedrockKeyID+"/") || !strings.Contains(auth, "/eu-west-3/bedrock/aws4_request") {
+			t.Errorf("authorization %q", auth)
+		}
+	}
+
+	// A client made with a wrong secret in the environment signs with it: the server refuses
+	// the signature, and the error names AWS's error type but not the secret.
+	const wrong = "not/the/right/SECRET+9"
+	setAWSKeys(t, bedrockKeyID, wrong)
+	bad, err := NewClient(Options{NoProxy: true, MaxRetries: ptr(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	_, err = bad.Run(context.Background(), req)
+	var e *Error
+	if !errors.Is(err, ErrHTTPStatus) || !errors.As(err, &e) || e.HTTPStatus != 403 ||
+		!strings.Contains(e.Message, "InvalidSignatureException") || strings.Contains(err.Error(), wrong) {
+		t.Errorf("wrong secret: %v", err)
+	}
+	// The first client keeps the keys it read when it was made.
+	if again, err := c.Run(context.Background(), req); err != nil || again.Text != "The tool returned: 10:00" {
+		t.Errorf("first client after the environment changed: %+v %v", again, err)
 	}
 }
 
@@ -270,5 +396,38 @@ func TestAFailureAfterTheLastEventsIsNeverWaitedForInVain(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("an iterator waited for a descriptor that never turned readable")
+	}
+}
+
+// A Result's Message, sent back as it is, keeps what the next turn needs: Gemini's thought
+// signature on each call (Gemini 3 answers 400 without it) and Bedrock's signed reasoning block
+// (Bedrock answers 400 without its signature). The test server refuses both the same way.
+func TestMessagesSentBackKeepTheirSignatures(t *testing.T) {
+	c := newClient(t)
+	ask := []Message{{Role: "user", Content: "What time is it?"}}
+	for _, p := range []struct{ provider, path string }{{"gemini", "/fault/reasoning/v1beta"}, {"bedrock", "/fault/reasoning"}} {
+		req := withTools(Request{Messages: ask, Options: Options{Provider: p.provider, Model: "m", Stream: true,
+			APIKey: "test-key", BaseURL: baseURL + p.path, MaxRetries: ptr(0)}})
+		first, err := c.Run(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", p.provider, err)
+		}
+		if len(first.ToolCalls) == 0 {
+			t.Fatalf("%s: no tool call: %+v", p.provider, first)
+		}
+		m := first.Message
+		signed := m.ReasoningSignature != "" || len(m.ReasoningItems) > 0 ||
+			(m.ToolCalls[0].ExtraContent != nil && m.ToolCalls[0].ExtraContent.Google != nil)
+		if !signed {
+			t.Errorf("%s: the message lost its signatures: %+v", p.provider, m)
+		}
+		req.Messages = append(append([]Message{}, ask...), m, Message{Role: "tool", ToolCallID: m.ToolCalls[0].ID, Content: "10:00"})
+		second, err := c.Run(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: sending the message back: %v", p.provider, err)
+		}
+		if !strings.HasPrefix(second.Text, "The tool returned: 10:00") {
+			t.Errorf("%s: %q", p.provider, second.Text)
+		}
 	}
 }

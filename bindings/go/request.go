@@ -18,7 +18,13 @@ type Message struct {
 	// ToolCallID is the call a "tool" message answers.
 	ToolCallID       string `json:"tool_call_id,omitempty"`
 	ReasoningContent string `json:"reasoning_content,omitempty"`
-	Refusal          string `json:"refusal,omitempty"`
+	// ReasoningSignature vouches for the reasoning (Anthropic, Gemini, Bedrock): kept so that
+	// the message can be sent back.
+	ReasoningSignature string `json:"reasoning_signature,omitempty"`
+	// ReasoningItems are reasoning items to send back as received (Responses' encrypted
+	// reasoning, Bedrock's reasoning blocks).
+	ReasoningItems []json.RawMessage `json:"reasoning_items,omitempty"`
+	Refusal        string            `json:"refusal,omitempty"`
 }
 
 // ContentPart is one part of a message's content: {Type: "text", Text: ...} or
@@ -40,6 +46,18 @@ type ToolCall struct {
 	ID       string       `json:"id"`
 	Type     string       `json:"type"` // "function"
 	Function FunctionCall `json:"function"`
+	// ExtraContent carries Gemini's thought signature for the call, which Gemini 3 wants back.
+	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
+}
+
+// ExtraContent is a tool call's vendor data, as Gemini's OpenAI-compatible API spells it.
+type ExtraContent struct {
+	Google *GoogleExtra `json:"google,omitempty"`
+}
+
+// GoogleExtra holds the signature Gemini put on a call.
+type GoogleExtra struct {
+	ThoughtSignature string `json:"thought_signature,omitempty"`
 }
 
 // FunctionCall names the function and carries its arguments as JSON text.

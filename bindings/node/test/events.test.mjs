@@ -146,11 +146,106 @@ test('package-level events use the default client', async () => {
 });
 
 test('every protocol gives the same result', async () => {
-  for (const [provider, path] of [['openai', '/v1'], ['anthropic', '/v1'], ['ollama', ''], ['responses', '/v1'], ['groq', '/v1'],
-    ['gemini', '/v1beta']]) {
-    const r = await client.run({ provider, model: 'm', stream: true, messages: hi, baseUrl: `${server.url}${path}` });
+  // The server's usage is 9 + 12 = 21 in every protocol but Bedrock's, whose prompt count adds
+  // the cache reads and writes to the input (6 + 3 + 2 = 11): 11 + 12 = 23.
+  for (const [provider, path, total] of [['openai', '/v1', 21], ['anthropic', '/v1', 21], ['ollama', '', 21],
+    ['responses', '/v1', 21], ['groq', '/v1', 21], ['gemini', '/v1beta', 21], ['bedrock', '', 23]]) {
+    // Bedrock wants credentials: a bearer token here (the server takes any), so the
+    // environment's AWS settings play no part.
+    const r = await client.run({
+      provider, model: 'm', stream: true, messages: hi, baseUrl: `${server.url}${path}`, apiKey: 'test-key',
+    });
     assert.equal(r.text, 'You said: Hi', provider);
     assert.equal(r.finishReason, 'stop', provider);
-    assert.equal(r.usage.totalTokens, 21, provider);
+    assert.equal(r.usage.totalTokens, total, provider);
+  }
+});
+
+// The test server's SigV4 credentials (testserver/src/sigv4.rs).
+const BEDROCK_KEY_ID = 'AKIDTESTBEDROCK';
+const BEDROCK_SECRET = 'test/secret/KEY+1';
+
+// Runs `body` with SigV4 keys and a region in the process environment (which a client reads
+// when it is made), then puts every variable back as it was, or deletes it. The variables that
+// would change what a client does with the keys are set empty, which the library takes as
+// unset: a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) would be sent instead of a signature, and
+// a session token of the machine's would be signed with the test key. With the keys in the
+// environment, no profile or shared file is read.
+async function withAwsKeys(keys, body) {
+  const vars = {
+    AWS_BEARER_TOKEN_BEDROCK: '', AWS_SESSION_TOKEN: '', AWS_SECURITY_TOKEN: '', AWS_REGION: 'eu-west-3', ...keys,
+  };
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  try {
+    Object.assign(process.env, vars);
+    return await body();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+// The header `name` of each request the test server counted under `key` ('' where it had none).
+async function seenHeader(key, name) {
+  const { requests } = await (await fetch(`${server.url}/seen/${key}`)).json();
+  return requests.map((r) => r.headers.find(([n]) => n === name)?.[1] ?? '');
+}
+
+test('a bedrock tool round trip, not streamed, signed with SigV4 keys from the environment', async () => {
+  const keys = { AWS_ACCESS_KEY_ID: BEDROCK_KEY_ID, AWS_SECRET_ACCESS_KEY: BEDROCK_SECRET };
+  const awsNow = () => ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_BEARER_TOKEN_BEDROCK'].map((name) => process.env[name]);
+  const machines = awsNow();
+  const signed = await withAwsKeys(keys, () => new Client({ proxy: '', maxRetries: 0 }));
+  const wrongSecret = 'not/the/right/SECRET+9';
+  const wronglySigned = await withAwsKeys({ ...keys, AWS_SECRET_ACCESS_KEY: wrongSecret },
+    () => new Client({ proxy: '', maxRetries: 0 }));
+  // The clients keep what they read; the environment is the machine's again.
+  assert.deepEqual(awsNow(), machines);
+  try {
+    const timeTool = [{
+      type: 'function',
+      function: { name: 'get_time', description: 'The time', parameters: { type: 'object', properties: { tz: { type: 'string' } } } },
+    }];
+    const req = {
+      provider: 'bedrock', model: 'amazon.nova-lite-v1:0', stream: false, baseUrl: server.fault('key=node-sigv4'), tools: timeTool,
+      messages: [{ role: 'user', content: 'What time is it in Paris?' }],
+    };
+    const first = await signed.run(req);
+    assert.equal(first.finishReason, 'tool_calls');
+    assert.deepEqual(first.toolCalls, [
+      { id: 'tooluse_aichatTest0', type: 'function', function: { name: 'get_time', arguments: '{"tz":"What time is it in Paris?"}' } },
+    ]);
+    assert.equal(first.message.role, 'assistant');
+    assert.deepEqual(first.message.tool_calls, first.toolCalls);
+    assert.deepEqual(first.usage, { promptTokens: 11, completionTokens: 12, totalTokens: 23, cachedTokens: 3, reasoningTokens: null });
+
+    req.messages.push(first.message, { role: 'tool', tool_call_id: 'tooluse_aichatTest0', content: '10:00' });
+    const second = await signed.run(req);
+    assert.equal(second.text, 'The tool returned: 10:00');
+    assert.equal(second.finishReason, 'stop');
+
+    // Both requests were signed with the environment's key, for its region.
+    const auths = await seenHeader('node-sigv4', 'authorization');
+    assert.equal(auths.length, 2);
+    for (const auth of auths) {
+      assert.ok(auth.startsWith(`AWS4-HMAC-SHA256 Credential=${BEDROCK_KEY_ID}/`), auth);
+      assert.ok(auth.includes('/eu-west-3/bedrock/aws4_request'), auth);
+    }
+
+    // The client made with a wrong secret signs with it: the server refuses the signature, and
+    // the error names AWS's error type but not the secret.
+    await assert.rejects(wronglySigned.run(req), (e) => {
+      assert.ok(e instanceof AichatError);
+      assert.equal(e.code, 'AICHAT_ERROR_HTTP_STATUS');
+      assert.equal(e.httpStatus, 403);
+      assert.match(e.message, /InvalidSignatureException/);
+      assert.ok(!e.message.includes(wrongSecret), e.message);
+      return true;
+    });
+  } finally {
+    signed.close();
+    wronglySigned.close();
   }
 });

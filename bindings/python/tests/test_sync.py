@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any, Callable
+
+import pytest
 
 import aichat
 
@@ -90,17 +93,18 @@ def test_run_is_the_librarys_whole_answer_for_every_choice(client: aichat.Client
                                                                                "refusal": refused.refusal}
 
 
-def test_every_protocol_gives_the_same_text(client: aichat.Client, base_url: str) -> None:
+def test_every_protocol_gives_the_same_result(client: aichat.Client, base_url: str) -> None:
     msgs = [{"role": "user", "content": "same"}]
-    texts = {
-        client.complete(msgs, provider="openai", base_url=f"{base_url}/v1", stream=True),
-        client.complete(msgs, provider="anthropic", model="m", base_url=f"{base_url}/v1", stream=True),
-        client.complete(msgs, provider="ollama", model="m", base_url=base_url, stream=True),
-        client.complete(msgs, provider="responses", model="m", base_url=f"{base_url}/v1", stream=True),
-        client.complete(msgs, provider="groq", model="m", base_url=f"{base_url}/v1", stream=True),
-        client.complete(msgs, provider="gemini", model="m", base_url=f"{base_url}/v1beta", stream=True),
-    }
-    assert texts == {"You said: same"}
+    # The server's usage is 9 + 12 = 21 in every protocol but Bedrock's, whose prompt count adds
+    # the cache reads and writes to the input (6 + 3 + 2 = 11): 11 + 12 = 23. Bedrock wants
+    # credentials: a bearer token here (the server takes any), so the environment's AWS
+    # settings play no part.
+    for provider, path, total in [("openai", "/v1", 21), ("anthropic", "/v1", 21), ("ollama", "", 21),
+                                  ("responses", "/v1", 21), ("groq", "/v1", 21), ("gemini", "/v1beta", 21),
+                                  ("bedrock", "", 23)]:
+        r = client.run(msgs, provider=provider, model="m", base_url=f"{base_url}{path}", api_key="test-key", stream=True)
+        assert (r.text, r.finish_reason) == ("You said: same", "stop"), provider
+        assert r.usage is not None and r.usage.total_tokens == total, provider
 
 
 def test_module_level_functions_use_a_default_client(base_url: str) -> None:
@@ -124,3 +128,74 @@ def test_gemini_tool_round_trip_sends_the_thought_signature_back(client: aichat.
     result = {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "12:00"}
     second = client.run([*msgs, first.message, result], **gemini)
     assert second.text == "The tool returned: 12:00" and second.message["reasoning_signature"] == "sig-text-aichat-test"
+
+
+# The test server's SigV4 credentials (testserver/src/sigv4.rs).
+BEDROCK_KEY_ID = "AKIDTESTBEDROCK"
+BEDROCK_SECRET = "test/secret/KEY+1"
+
+
+def set_aws_keys(monkeypatch: pytest.MonkeyPatch, key_id: str, secret: str) -> None:
+    """SigV4 keys and a region in the process environment, which a client reads when it is
+    made; monkeypatch puts everything back after the test. The variables that would change
+    what a client does with the keys are removed: a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)
+    would be sent instead of a signature, and a session token of the machine's would be signed
+    with the test key. With the keys in the environment, no profile or shared file is read."""
+    for name in ("AWS_BEARER_TOKEN_BEDROCK", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+
+
+def seen_header(base_url: str, key: str, name: str) -> list[str]:
+    """The header ``name`` of each request the test server counted under ``key`` ("" where it
+    had none). No proxy: the machine's must not stand between the test and its server."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{base_url}/seen/{key}") as answer:
+        requests = json.load(answer)["requests"]
+    return [next((v for n, v in r["headers"] if n == name), "") for r in requests]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+def test_bedrock_tool_round_trip_signed_with_keys_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, base_url: str, stream: bool
+) -> None:
+    set_aws_keys(monkeypatch, BEDROCK_KEY_ID, BEDROCK_SECRET)
+    signed = aichat.Client(proxy="", max_retries=0)
+    wrong_secret = "not/the/right/SECRET+9"
+    set_aws_keys(monkeypatch, BEDROCK_KEY_ID, wrong_secret)
+    wrongly_signed = aichat.Client(proxy="", max_retries=0)
+    key = f"py-sigv4-{'streamed' if stream else 'whole'}"
+    tools = [{"type": "function", "function": {"name": "get_time", "description": "The time",
+                                               "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}}}]
+    req: dict[str, Any] = {"provider": "bedrock", "model": "amazon.nova-lite-v1:0", "stream": stream,
+                           "base_url": f"{base_url}/fault/key={key}", "tools": tools,
+                           "messages": [{"role": "user", "content": "What time is it in Paris?"}]}
+    with signed, wrongly_signed:
+        first = signed.run(req)
+        assert first.finish_reason == "tool_calls"
+        assert [(t.id, t.name, t.arguments) for t in first.tool_calls] == [
+            ("tooluse_aichatTest0", "get_time", '{"tz":"What time is it in Paris?"}')]
+        assert first.message is not None and first.message["role"] == "assistant"
+        assert first.message["tool_calls"][0]["id"] == "tooluse_aichatTest0"
+        assert first.usage == aichat.Usage(11, 12, 23, 3, None)
+
+        req["messages"] += [first.message, {"role": "tool", "tool_call_id": "tooluse_aichatTest0", "content": "10:00"}]
+        second = signed.run(req)
+        assert (second.text, second.finish_reason) == ("The tool returned: 10:00", "stop")
+
+        # Both requests were signed with the environment's key, for its region.
+        auths = seen_header(base_url, key, "authorization")
+        assert len(auths) == 2
+        for auth in auths:
+            assert auth.startswith(f"AWS4-HMAC-SHA256 Credential={BEDROCK_KEY_ID}/"), auth
+            assert "/eu-west-3/bedrock/aws4_request" in auth, auth
+
+        # The client made with a wrong secret signs with it: the server refuses the signature,
+        # and the error names AWS's error type but not the secret.
+        with pytest.raises(aichat.HTTPStatusError) as refused:
+            wrongly_signed.run(req)
+        assert refused.value.http_status == 403 and refused.value.code == "AICHAT_ERROR_HTTP_STATUS"
+        assert "InvalidSignatureException" in str(refused.value)
+        assert wrong_secret not in str(refused.value)

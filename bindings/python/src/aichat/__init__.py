@@ -1,5 +1,5 @@
-"""aichat: a native chat-completion client (OpenAI-compatible, Anthropic, Ollama and the original
-Aichat protocol) over the aichat C library.
+"""aichat: a native chat-completion client (OpenAI-compatible, OpenAI Responses, Anthropic, Gemini,
+Bedrock, Ollama and the original Aichat protocol) over the aichat C library.
 
     import aichat
 
