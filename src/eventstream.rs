@@ -77,6 +77,10 @@ pub struct Message<'a> {
     /// message has a handful of headers, so that costs less than collecting them).
     headers: &'a [u8],
     payload: &'a [u8],
+    /// The first `:message-type` and `:event-type` headers' text (`None` when absent or not a
+    /// string), found while the headers were checked: the driver asks for both on every message.
+    message_type: Option<&'a str>,
+    event_type: Option<&'a str>,
 }
 
 impl<'a> Message<'a> {
@@ -105,12 +109,12 @@ impl<'a> Message<'a> {
 
     /// `:message-type`: "event", "exception" (a modelled error) or "error".
     pub fn message_type(&self) -> Option<&'a str> {
-        self.string_header(":message-type")
+        self.message_type
     }
 
     /// `:event-type`, an event's kind (Bedrock: "messageStart", "contentBlockDelta", ...).
     pub fn event_type(&self) -> Option<&'a str> {
-        self.string_header(":event-type")
+        self.event_type
     }
 
     /// `:exception-type`, an exception's kind (Bedrock: "throttlingException", ...).
@@ -272,13 +276,36 @@ fn deliver(message: &[u8], on_message: &mut dyn FnMut(&Message<'_>) -> bool) -> 
     // Every header is parsed (and its text checked as UTF-8) once here, so that looking
     // headers up later cannot fail.
     let mut rest = headers;
+    let (mut message_type, mut event_type) = (None, None);
     while !rest.is_empty() {
         let (raw, after) = split_header(rest).map_err(FrameError::Malformed)?;
-        simdutf8::basic::from_utf8(raw.name).map_err(|_| FrameError::Malformed("a header name is not UTF-8"))?;
-        raw.value().map_err(FrameError::Malformed)?;
+        utf8(raw.name).map_err(|_| FrameError::Malformed("a header name is not UTF-8"))?;
+        let value = raw.value().map_err(FrameError::Malformed)?;
+        let text = match value {
+            HeaderValue::String(text) => Some(text),
+            _ => None,
+        };
+        // The first of each counts, as in `Message::header`.
+        match raw.name {
+            b":message-type" => _ = message_type.get_or_insert(text),
+            b":event-type" => _ = event_type.get_or_insert(text),
+            _ => {}
+        }
         rest = after;
     }
-    Ok(on_message(&Message { headers, payload }))
+    let (message_type, event_type) = (message_type.flatten(), event_type.flatten());
+    Ok(on_message(&Message { headers, payload, message_type, event_type }))
+}
+
+/// `bytes` as text: a header's name or value, short and nearly always ASCII, checked inline
+/// (a call to a validator costs more than such a string); anything else by `simdutf8`.
+#[inline]
+fn utf8(bytes: &[u8]) -> Result<&str, simdutf8::basic::Utf8Error> {
+    if bytes.len() <= 64 && bytes.iter().all(u8::is_ascii) {
+        // SAFETY: ASCII is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    simdutf8::basic::from_utf8(bytes)
 }
 
 /// A header cut out of the headers section, its value not yet decoded.
@@ -300,7 +327,7 @@ impl<'a> RawHeader<'a> {
             4 => HeaderValue::Int(i32::from_be_bytes(v.try_into().expect("4 bytes"))),
             5 => HeaderValue::Long(i64::from_be_bytes(v.try_into().expect("8 bytes"))),
             6 => HeaderValue::Bytes(v),
-            7 => HeaderValue::String(simdutf8::basic::from_utf8(v).map_err(|_| "a string header is not UTF-8")?),
+            7 => HeaderValue::String(utf8(v).map_err(|_| "a string header is not UTF-8")?),
             8 => HeaderValue::Timestamp(i64::from_be_bytes(v.try_into().expect("8 bytes"))),
             9 => HeaderValue::Uuid(v.try_into().expect("16 bytes")),
             _ => unreachable!("split_header accepts only types 0 to 9"),
