@@ -32,19 +32,27 @@ func newReadyWaiter(fd int) (*readyWaiter, error) {
 	return &readyWaiter{file: file, conn: conn}, nil
 }
 
-// wait returns once the descriptor turned readable after the caller found nothing to take.
-// The library writes a byte to the descriptor each time it turns ready, and the poller reports
-// each write, so a readiness that came after the caller's last pull is never missed; one that
-// came before it only makes the caller pull once more.
+// wait returns once the descriptor is readable: at once when it already is, else when the
+// poller says it turned so. Go's poller is edge-triggered, and RawRead forgets an edge that came
+// before it started (it resets the descriptor's readiness first), so a byte written between the
+// caller's last pull and this call would never be reported again: the first look peeks at the
+// descriptor itself, after that reset, and any write after the peek is an edge the poller keeps.
 func (w *readyWaiter) wait() error {
 	first := true
-	return w.conn.Read(func(uintptr) bool {
+	return w.conn.Read(func(fd uintptr) bool {
 		if first {
 			first = false
-			return false // wait for the poller
+			return readable(int(fd)) // else wait for the poller
 		}
 		return true
 	})
+}
+
+// readable says whether the descriptor holds its byte, without taking it.
+func readable(fd int) bool {
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return err == nil && n > 0
 }
 
 func (w *readyWaiter) close() {
