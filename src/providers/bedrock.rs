@@ -767,7 +767,9 @@ mod fast {
 #[cfg(test)]
 mod tests_support {
     use super::*;
+    use crate::answer::Sink;
     use crate::env::Env;
+    use crate::event::Event;
     use crate::request::{Request, Settings, protocol_named};
     use std::time::Instant;
 
@@ -786,6 +788,31 @@ mod tests_support {
 
     pub(super) fn body_of(json: &str) -> Value {
         serde_json::from_slice(&request(json).body).unwrap()
+    }
+
+    /// The events a decoder (for the model `m1`) gives for what `feed` hands it, the answer
+    /// ended; and whether its stream could end there.
+    pub(super) fn decoded(
+        feed: impl FnOnce(&mut ConverseDecoder, &mut Assembler<'_>) -> Result<(), Error>,
+    ) -> Result<(Vec<Event<'static>>, bool), Error> {
+        let mut events = Vec::new();
+        let mut sink = |e: &Event<'_>| {
+            events.push(e.clone().into_owned());
+            true
+        };
+        let mut out = Assembler::new(Sink::Events(&mut sink));
+        let mut decoder = ConverseDecoder { model: "m1".into(), ..ConverseDecoder::default() };
+        feed(&mut decoder, &mut out)?;
+        let may_end = decoder.may_end();
+        out.end()?;
+        drop(out);
+        Ok((events, may_end))
+    }
+
+    /// MESSAGE's JSON: the last event.
+    pub(super) fn message(events: &[Event<'_>]) -> Value {
+        let Some(Event::Message { json, .. }) = events.last() else { panic!("MESSAGE last: {events:?}") };
+        serde_json::from_str(json).unwrap()
     }
 }
 
@@ -934,25 +961,12 @@ mod tests {
 
     /// The events of these event-stream messages (name, payload), and whether it may end after them.
     fn stream(frames: &[(&str, &str)]) -> Result<(Vec<Event<'static>>, bool), Error> {
-        let mut events = Vec::new();
-        let mut sink = |e: &Event<'_>| {
-            events.push(e.clone().into_owned());
-            true
-        };
-        let mut out = Assembler::new(Sink::Events(&mut sink));
-        let mut decoder = ConverseDecoder { model: "m1".into(), ..ConverseDecoder::default() };
-        for (name, data) in frames {
-            assert_eq!(decoder.frame(name, data, &mut out)?, Flow::More);
-        }
-        let may_end = decoder.may_end();
-        out.end()?;
-        drop(out);
-        Ok((events, may_end))
-    }
-
-    fn message(events: &[Event<'_>]) -> Value {
-        let Some(Event::Message { json, .. }) = events.last() else { panic!("MESSAGE last: {events:?}") };
-        serde_json::from_str(json).unwrap()
+        decoded(|decoder, out| {
+            for (name, data) in frames {
+                assert_eq!(decoder.frame(name, data, out)?, Flow::More);
+            }
+            Ok(())
+        })
     }
 
     #[test]
@@ -1056,20 +1070,11 @@ mod tests {
 
     #[test]
     fn a_whole_answer_gives_the_same_events() {
-        let mut events = Vec::new();
-        let mut sink = |e: &Event<'_>| {
-            events.push(e.clone().into_owned());
-            true
-        };
-        let mut out = Assembler::new(Sink::Events(&mut sink));
-        let mut decoder = ConverseDecoder { model: "m1".into(), ..ConverseDecoder::default() };
         let body = br#"{"output":{"message":{"role":"assistant","content":[
             {"reasoningContent":{"reasoningText":{"text":"hm","signature":"S"}}},{"text":"Hi"},
             {"toolUse":{"toolUseId":"t1","name":"f","input":{"a":1}}}]}},
             "stopReason":"tool_use","usage":{"inputTokens":3,"outputTokens":2,"totalTokens":5},"metrics":{"latencyMs":1}}"#;
-        decoder.body(body, &mut out).unwrap();
-        out.end().unwrap();
-        drop(out);
+        let (events, _) = decoded(|decoder, out| decoder.body(body, out)).unwrap();
         let m = message(&events);
         assert_eq!((m["content"].as_str(), m["reasoning_signature"].as_str()), (Some("Hi"), Some("S")));
         assert_eq!(m["tool_calls"][0]["function"]["arguments"], r#"{"a":1}"#);
@@ -1134,24 +1139,16 @@ mod reasoning_blocks {
     //! (interleaved thinking between tool calls).
     use super::tests_support::*;
     use super::*;
-    use crate::answer::Sink;
-    use crate::event::Event;
 
     fn message_of(frames: &[(&str, &str)]) -> Value {
-        let mut events = Vec::new();
-        let mut sink = |e: &Event<'_>| {
-            events.push(e.clone().into_owned());
-            true
-        };
-        let mut out = Assembler::new(Sink::Events(&mut sink));
-        let mut decoder = ConverseDecoder::default();
-        for (name, data) in frames {
-            decoder.frame(name, data, &mut out).unwrap();
-        }
-        out.end().unwrap();
-        drop(out);
-        let Some(Event::Message { json, .. }) = events.last() else { panic!("MESSAGE last") };
-        serde_json::from_str(json).unwrap()
+        let (events, _) = decoded(|decoder, out| {
+            for (name, data) in frames {
+                decoder.frame(name, data, out)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        message(&events)
     }
 
     #[test]
@@ -1193,20 +1190,11 @@ mod reasoning_blocks {
 
     #[test]
     fn a_whole_answer_keeps_its_reasoning_blocks_too() {
-        let mut events = Vec::new();
-        let mut sink = |e: &Event<'_>| {
-            events.push(e.clone().into_owned());
-            true
-        };
-        let mut out = Assembler::new(Sink::Events(&mut sink));
         let body = br#"{"output":{"message":{"role":"assistant","content":[
             {"reasoningContent":{"redactedContent":"AAEC"}},{"reasoningContent":{"reasoningText":{"text":"hm","signature":"S"}}},{"text":"Hi"}]}},
             "stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2}}"#;
-        ConverseDecoder::default().body(body, &mut out).unwrap();
-        out.end().unwrap();
-        drop(out);
-        let Some(Event::Message { json, .. }) = events.last() else { panic!("MESSAGE last") };
-        let message: Value = serde_json::from_str(json).unwrap();
+        let (events, _) = decoded(|decoder, out| decoder.body(body, out)).unwrap();
+        let message = message(&events);
         assert_eq!(message["reasoning_items"][0], json!({"reasoningContent": {"redactedContent": "AAEC"}}));
         assert_eq!(message["reasoning_items"][1]["reasoningContent"]["reasoningText"]["signature"], "S");
     }
