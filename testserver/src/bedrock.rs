@@ -35,7 +35,7 @@ use crate::capture::Captured;
 use crate::eventstream;
 use crate::faults::{Faults, ToolStyle};
 use crate::openai::{REASONING, Writer};
-use crate::respond::{Body, json, json_answer, streamed, with_header};
+use crate::respond::{Body, json, json_answer, streamed, with_content_type_fault, with_header};
 use crate::sigv4;
 
 /// The `x-amzn-requestid` of every answer.
@@ -160,14 +160,7 @@ pub fn answer(req: &Captured, faults: &Faults, attempt: Option<u64>) -> Response
     let (model, stream) = route(&req.path);
     let mut response = with_header(answer_body(req, faults, attempt, &model, stream), "x-amzn-requestid", REQUEST_ID);
     response = with_header(response, "x-aichat-model-id", &model);
-    match faults.content_type.as_deref() {
-        Some("none") => {
-            response.headers_mut().remove("content-type");
-        }
-        Some(media) => response = with_header(response, "content-type", media),
-        None => {}
-    }
-    response
+    with_content_type_fault(response, faults.content_type.as_deref())
 }
 
 /// A `toolSpec`'s name and the JSON Schema of its input.

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::answer;
 use crate::capture::Captured;
 use crate::faults::{Faults, ReasoningField, ToolStyle};
-use crate::respond::{Body, full, json_answer, json_error, streamed, with_header};
+use crate::respond::{Body, full, json_answer, json_error, streamed, with_content_type_fault, with_header};
 
 const ID: &str = "chatcmpl-aichat-test";
 /// The `x-request-id` header of every answer.
@@ -29,15 +29,8 @@ pub const REASONING: &str = "The user wrote something; I will quote it back.";
 pub const REFUSAL: &str = "I can't help with that.";
 
 pub fn answer(req: &Captured, faults: &Faults) -> Response<Body> {
-    let mut response = with_header(answer_body(req, faults), "x-request-id", REQUEST_ID);
-    match faults.content_type.as_deref() {
-        Some("none") => {
-            response.headers_mut().remove("content-type");
-        }
-        Some(media) => response = with_header(response, "content-type", media),
-        None => {}
-    }
-    response
+    let response = with_header(answer_body(req, faults), "x-request-id", REQUEST_ID);
+    with_content_type_fault(response, faults.content_type.as_deref())
 }
 
 fn answer_body(req: &Captured, faults: &Faults) -> Response<Body> {

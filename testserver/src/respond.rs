@@ -81,6 +81,19 @@ pub fn with_header(mut response: Response<Body>, name: &'static str, value: &str
     response
 }
 
+/// The answer with the `content-type` the `content-type=` fault asks for: removed for `none`,
+/// else the one named; unchanged without the fault.
+pub fn with_content_type_fault(mut response: Response<Body>, fault: Option<&str>) -> Response<Body> {
+    match fault {
+        Some("none") => {
+            response.headers_mut().remove(CONTENT_TYPE);
+        }
+        Some(media) => response = with_header(response, "content-type", media),
+        None => {}
+    }
+    response
+}
+
 /// A 200 answer of `content_type` whose body is what `produce` writes to the sender it is
 /// given, as it writes it; the task stops quietly when the client goes away.
 pub fn streamed<F>(content_type: &str, produce: impl FnOnce(tokio::sync::mpsc::Sender<Bytes>) -> F) -> Response<Body>
